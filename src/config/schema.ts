@@ -1,0 +1,267 @@
+// The runtime schema of every file an operator writes: hosts.json, shared/edge.yml and apps/<name>/app.yml.
+// Objects are strict (an unknown key is an error: a typo must never be silently ignored), and the
+// editor JSON Schemas in schema/ are generated from these definitions (scripts/schema.ts).
+import { z } from 'zod';
+
+const NAME = /^[a-z][a-z0-9_-]*$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+export const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h)$/, 'a duration such as "500ms", "5s", "2m" or "1h"')
+  .describe('A duration: a whole number followed by ms, s, m or h.');
+
+const name = (what: string) =>
+  z.string().regex(NAME, `a ${what} name of lowercase letters, digits, "-" or "_", starting with a letter`);
+
+const envName = z.string().regex(ENV_NAME, 'an environment variable name in UPPER_SNAKE_CASE');
+
+const envValue = z.union([z.string(), z.number(), z.boolean()]);
+
+const hostname = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/, 'a lowercase DNS name such as "example.com"');
+
+// ---------------------------------------------------------------- hosts.json
+
+export const hostSchema = z
+  .strictObject({
+    ssh: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]*@[^\s@:]+(:\d{1,5})?$/, 'an SSH target "user@address" or "user@address:port"')
+      .describe('SSH target of the host: user@address[:port].'),
+    identity_file: z.string().min(1).optional().describe('Private key for SSH (default: the SSH agent and ~/.ssh/config).'),
+    context: name('Docker context').optional().describe('Docker context Berth creates for this host (default "berth-<host>").'),
+    roles: z.array(name('role')).default([]).describe('Roles of this host; apps may select hosts by role.'),
+    labels: z.record(z.string(), z.string()).default({}).describe('Free-form labels, shown by status.'),
+    public_ip: z.string().optional().describe('Address DNS records should point at (shown by status and plan).'),
+    hardening: z
+      .strictObject({
+        ufw: z.boolean().default(true).describe('Allow only 22, 80 and 443 with UFW (and handle DOCKER-USER).'),
+        fail2ban: z.boolean().default(true),
+        ssh_key_only: z.boolean().default(true).describe('Disable SSH password login.'),
+      })
+      .optional(),
+  })
+  .describe('One server Berth deploys to.');
+
+export const hostsFileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  hosts: z.record(name('host'), hostSchema).refine((h) => Object.keys(h).length > 0, 'at least one host'),
+});
+
+// ---------------------------------------------------------------- shared/edge.yml
+
+const acmeResolver = z.discriminatedUnion('challenge', [
+  z.strictObject({ challenge: z.literal('http-01') }),
+  z.strictObject({ challenge: z.literal('tls-alpn-01') }),
+  z.strictObject({
+    challenge: z.literal('dns-01'),
+    provider: z.literal('cloudflare').describe('DNS provider (Cloudflare is the one supported).'),
+    token_secret: envName.describe('Name of the secret holding the Cloudflare API token (Zone:DNS:Edit).'),
+    resolvers: z.array(z.string()).optional().describe('DNS servers used to check propagation, e.g. "1.1.1.1:53".'),
+  }),
+]);
+
+export const edgeSchema = z.strictObject({
+  $schema: z.string().optional(),
+  traefik: z
+    .strictObject({
+      image: z
+        .string()
+        .regex(/^traefik:v3\.(\d+)\.(\d+)$/, 'a pinned Traefik v3 image such as "traefik:v3.6.1"')
+        .refine((img) => {
+          const [, minor, patch] = /^traefik:v3\.(\d+)\.(\d+)$/.exec(img) ?? [];
+          return Number(minor) > 6 || (Number(minor) === 6 && Number(patch) >= 1);
+        }, 'Traefik 3.6.1 or later')
+        .default('traefik:v3.6.1'),
+      log_level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+      access_log: z.boolean().default(false),
+    })
+    .default({ image: 'traefik:v3.6.1', log_level: 'INFO', access_log: false }),
+  socket_proxy: z
+    .strictObject({ image: z.string().default('tecnativa/docker-socket-proxy:v0.4.1') })
+    .default({ image: 'tecnativa/docker-socket-proxy:v0.4.1' }),
+  entrypoints: z
+    .strictObject({
+      http: z.number().int().min(1).max(65535).default(80),
+      https: z.number().int().min(1).max(65535).default(443),
+    })
+    .default({ http: 80, https: 443 }),
+  acme: z.strictObject({
+    email: z.email('an e-mail address for the ACME account'),
+    ca: z.enum(['production', 'staging', 'custom']).default('production').describe("Let's Encrypt production or staging, or a custom CA (tests)."),
+    ca_server: z.url().optional().describe('ACME directory URL, required when ca is "custom".'),
+    ca_root: z.string().optional().describe('PEM file (relative to shared/) of the custom CA directory root, trusted by Traefik.'),
+    resolvers: z
+      .record(name('resolver'), acmeResolver)
+      .default({ letsencrypt: { challenge: 'http-01' } })
+      .describe('Certificate resolvers apps may name in tls.resolver.'),
+  }),
+  trusted_ips: z
+    .array(z.string().regex(/^[0-9a-f.:]+\/\d{1,3}$/, 'an IP range in CIDR notation'))
+    .default([])
+    .describe('Ranges whose X-Forwarded-* headers are trusted (e.g. Cloudflare).'),
+  secrets: z.array(envName).default([]).describe('Secret names used by the edge (e.g. a DNS-01 token).'),
+});
+
+// ---------------------------------------------------------------- apps/<name>/app.yml
+
+const healthcheck = z.strictObject({
+  path: z.string().startsWith('/').default('/up'),
+  interval: duration.default('2s'),
+  timeout: duration.default('2s'),
+  retries: z.number().int().min(1).default(15),
+  start_period: duration.default('5s'),
+  command: z.string().optional().describe('Override the check command (default: curl the path on the container port).'),
+});
+
+const buildSchema = z.strictObject({
+  context: z.string().default('.').describe('Build context, relative to the app folder.'),
+  dockerfile: z.string().default('Dockerfile'),
+  args: z.record(z.string(), z.string()).default({}),
+  on: z.enum(['local', 'host']).default('local').describe('"local": build here and push; "host": build on the host engine, no registry.'),
+});
+
+const registrySchema = z.strictObject({
+  server: z.string().min(1).describe('Registry address, e.g. ghcr.io or docker.io.'),
+  username: z.string().min(1),
+  password_secret: envName.describe('Secret holding the registry password or token.'),
+});
+
+const tlsSchema = z.discriminatedUnion('mode', [
+  z.strictObject({
+    mode: z.literal('acme'),
+    resolver: name('resolver').default('letsencrypt').describe('A resolver from shared/edge.yml acme.resolvers.'),
+  }),
+  z.strictObject({
+    mode: z.literal('origin-certificate').describe('Cloudflare Full (strict): serve a Cloudflare origin certificate.'),
+    cert_file: z.string().describe('PEM certificate, relative to the app folder.'),
+    key_secret: envName.describe('Secret holding the PEM private key.'),
+  }),
+  z.strictObject({ mode: z.literal('none').describe('Plain HTTP at the origin (TLS terminated by e.g. Cloudflare).') }),
+]);
+
+const volumes = z
+  .record(name('volume'), z.string().startsWith('/', 'an absolute container path'))
+  .default({})
+  .describe('Named volume → container path.');
+
+const backupSchema = z.strictObject({
+  schedule: z
+    .string()
+    .regex(/^(daily|hourly|\d{2}:\d{2})$/, '"daily", "hourly" or a daily time "HH:MM" (UTC)')
+    .default('daily'),
+  keep: z.number().int().min(1).default(7).describe('How many dumps to keep.'),
+});
+
+const accessorySchema = z.strictObject({
+  image: z.string().min(1),
+  port: z
+    .string()
+    .regex(/^(\d{1,3}(\.\d{1,3}){3}:)?\d{1,5}:\d{1,5}$/, 'a port binding "127.0.0.1:5432:5432"')
+    .optional()
+    .describe('Published port; bind it to 127.0.0.1 unless it must be public.'),
+  volumes,
+  env: z.record(envName, envValue).default({}),
+  secrets: z.array(envName).default([]).describe('Mounted as files; NAME_FILE points at each.'),
+  command: z.string().optional(),
+  backup: backupSchema.optional().describe('Scheduled pg_dump (postgres images only).'),
+  healthcheck: z.strictObject({ command: z.string(), interval: duration.default('2s'), retries: z.number().int().min(1).default(30) }).optional(),
+});
+
+const litestreamSchema = z.strictObject({
+  image: z.string().default('litestream/litestream:0.5.2'),
+  databases: z.array(z.string().startsWith('/', 'an absolute container path')).min(1).describe('SQLite files to replicate (container paths on a declared volume).'),
+  replica: z.strictObject({
+    url: z.string().regex(/^s3:\/\/[^/]+(\/.*)?$/, 'an S3 URL such as "s3://bucket/prefix"'),
+    endpoint: z.url().optional().describe('S3-compatible endpoint (B2, Spaces, MinIO…); omit for AWS.'),
+    region: z.string().default('us-east-1'),
+    force_path_style: z.boolean().default(false),
+    access_key_id_secret: envName.default('LITESTREAM_ACCESS_KEY_ID'),
+    secret_access_key_secret: envName.default('LITESTREAM_SECRET_ACCESS_KEY'),
+  }),
+  sync_interval: duration.default('1s'),
+  snapshot_interval: duration.default('1h'),
+  retention: duration.default('72h'),
+  max_lag_seconds: z.number().int().min(1).default(60).describe('backup:status turns red past this lag.'),
+  preflight: z.enum(['warn', 'refuse']).default('refuse').describe('What a deploy does when replication is not current.'),
+});
+
+export const appSchema = z.strictObject({
+  $schema: z.string().optional(),
+  image: z.string().regex(/^[a-z0-9]+([._\/:-][a-z0-9]+)*(:[\w][\w.-]{0,127})?$/, 'an image reference such as "ghcr.io/acme/app" or "app:1.2"'),
+  build: buildSchema.optional(),
+  registry: registrySchema.optional(),
+  hosts: z.array(name('host')).optional().describe('Hosts from hosts.json to deploy to.'),
+  roles: z.array(name('role')).optional().describe('Deploy to every host having one of these roles.'),
+  domains: z.array(hostname).default([]).describe('Domains routed to the app. The first is canonical.'),
+  www: z
+    .enum(['none', 'alias', 'redirect-to-apex', 'redirect-to-www'])
+    .default('none')
+    .describe('Serve www.<domain> too: as an alias, or redirecting one to the other.'),
+  port: z.number().int().min(1).max(65535).default(80).describe('Port the app listens on inside the container.'),
+  healthcheck: healthcheck.default({ path: '/up', interval: '2s', timeout: '2s', retries: 15, start_period: '5s' }),
+  tls: tlsSchema.default({ mode: 'acme', resolver: 'letsencrypt' }),
+  env: z.record(envName, envValue).default({}),
+  secrets: z.array(envName).default([]).describe('Secret names; values come from the environment at deploy time.'),
+  secret_commands: z
+    .record(envName, z.string().min(1))
+    .default({})
+    .describe('Commands printing a secret value (e.g. "gh auth token"), run on the operator machine.'),
+  volumes,
+  release_command: z.string().optional().describe('Run once in the new image before cutover (migrations).'),
+  command: z.string().optional().describe('Override the image command.'),
+  restart: z.enum(['no', 'always', 'on-failure', 'unless-stopped']).default('unless-stopped'),
+  resources: z
+    .strictObject({
+      memory: z.string().regex(/^\d+(b|k|m|g)$/i, 'a size such as "512m" or "1g"').optional(),
+      cpus: z.number().positive().optional(),
+    })
+    .optional(),
+  workers: z
+    .record(name('worker'), z.strictObject({ command: z.string().min(1) }))
+    .default({})
+    .describe('Extra processes from the same image (not routed), replaced after cutover.'),
+  litestream: litestreamSchema.optional(),
+  accessories: z.record(name('accessory'), accessorySchema).default({}),
+  hooks: z
+    .strictObject({ pre_build: z.string().optional(), pre_deploy: z.string().optional(), post_deploy: z.string().optional() })
+    .default({})
+    .describe('Commands run on the operator machine with BERTH_* env.'),
+  aliases: z
+    .record(name('alias'), z.string().min(1))
+    .default({})
+    .describe('Shortcuts: a command run in the live container, or "berth:<command> args" for a Berth command.'),
+  deploy: z
+    .strictObject({
+      retire_seconds: z.number().int().min(0).default(10).describe('Old colour keeps running this long after cutover.'),
+      stop_timeout_seconds: z.number().int().min(1).default(30).describe('SIGTERM grace before SIGKILL.'),
+      health_timeout_seconds: z.number().int().min(5).default(120),
+      keep_releases: z.number().int().min(2).default(5),
+    })
+    .default({ retire_seconds: 10, stop_timeout_seconds: 30, health_timeout_seconds: 120, keep_releases: 5 }),
+});
+
+export type HostConfig = z.infer<typeof hostSchema>;
+export type HostsFile = z.infer<typeof hostsFileSchema>;
+export type EdgeConfig = z.infer<typeof edgeSchema>;
+export type AppConfig = z.infer<typeof appSchema>;
+export type AccessoryConfig = z.infer<typeof accessorySchema>;
+export type LitestreamConfig = z.infer<typeof litestreamSchema>;
+
+/** An app as the planner sees it: its validated config plus where it came from. */
+export interface App {
+  name: string;
+  dir: string; // absolute path of apps/<name>
+  file: string; // the config file cosmiconfig found, relative to the project root
+  config: AppConfig;
+}
+
+/** Everything validated, ready for planning. */
+export interface Project {
+  root: string;
+  hosts: Record<string, HostConfig>;
+  edge: EdgeConfig;
+  apps: App[];
+}
