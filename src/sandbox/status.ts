@@ -1,0 +1,1 @@
+export async function writeStatus(): Promise<void> {}
