@@ -1,0 +1,2 @@
+class CableMessage < CableRecord
+end

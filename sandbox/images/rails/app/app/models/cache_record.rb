@@ -1,0 +1,4 @@
+class CacheRecord < ActiveRecord::Base
+  self.abstract_class = true
+  connects_to database: { writing: :cache }
+end

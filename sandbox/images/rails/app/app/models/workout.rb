@@ -1,0 +1,2 @@
+class Workout < ApplicationRecord
+end
