@@ -25,7 +25,7 @@ mirror() {
 
 need_engine=0
 dpkg-query -W -f='${Version}' docker.io 2>/dev/null | grep -q '^26\.' || need_engine=1
-for b in /usr/bin/docker-buildx /usr/sbin/runc /usr/bin/tini /usr/sbin/sshd /usr/sbin/debootstrap /usr/bin/htpasswd /usr/sbin/iptables; do
+for b in /usr/sbin/runc /usr/bin/tini /usr/sbin/sshd /usr/sbin/debootstrap /usr/bin/htpasswd /usr/sbin/iptables; do
   [ -e "$b" ] || need_engine=1
 done
 [ -x /usr/libexec/docker/cli-plugins/docker-buildx ] || [ -x $PLUGIN_DIR/docker-buildx ] || need_engine=1

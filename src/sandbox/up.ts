@@ -1,13 +1,11 @@
 // `npm run sandbox:up`: engine → hosts (sshd + contexts) → images → services → status.json.
 // Every step is idempotent and logs its duration; a warm rerun only checks.
-import { fileURLToPath } from 'node:url';
-import { join, dirname } from 'node:path';
+import { join } from 'node:path';
 import { SANDBOX_HOSTS, hostSpec } from './config.ts';
 import { checkContext, ensureClientKey, ensureContext, ensureSshClientConfig, ensureSshd } from './hosts.ts';
+import { SANDBOX_DIR } from './paths.ts';
 import { run, step } from './proc.ts';
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SANDBOX_DIR = join(REPO_ROOT, 'sandbox');
 
 export interface UpOptions {
   /** Skip building images (engine, hosts, services only). */
