@@ -47,3 +47,7 @@ export const traefikService = (app: string) => `${app.replace(/_/g, '-')}`;
 export const TRAEFIK_API_PORT = 8080;
 
 export const contextFor = (host: string, configured?: string) => configured ?? `berth-${host}`;
+/** Each release keeps the secret values it was deployed with, so a rollback restores them too. */
+export const releaseSecretsEnv = (app: string, release: string) => `${appSecretsDir(app)}/releases/${release}.env`;
+export const currentFile = (app: string) => `${appDir(app)}/current.json`;
+export const litestreamConfigPath = (app: string) => `${appDir(app)}/litestream.yml`;

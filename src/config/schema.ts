@@ -74,11 +74,11 @@ export const edgeSchema = z.strictObject({
           const [, minor, patch] = /^traefik:v3\.(\d+)\.(\d+)$/.exec(img) ?? [];
           return Number(minor) > 6 || (Number(minor) === 6 && Number(patch) >= 1);
         }, 'Traefik 3.6.1 or later')
-        .default('traefik:v3.6.1'),
+        .default('traefik:v3.6.15'),
       log_level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
       access_log: z.boolean().default(false),
     })
-    .default({ image: 'traefik:v3.6.1', log_level: 'INFO', access_log: false }),
+    .default({ image: 'traefik:v3.6.15', log_level: 'INFO', access_log: false }),
   socket_proxy: z
     .strictObject({ image: z.string().default('tecnativa/docker-socket-proxy:v0.4.1') })
     .default({ image: 'tecnativa/docker-socket-proxy:v0.4.1' }),
@@ -171,7 +171,7 @@ const accessorySchema = z.strictObject({
 });
 
 const litestreamSchema = z.strictObject({
-  image: z.string().default('litestream/litestream:0.5.2'),
+  image: z.string().default('litestream/litestream:0.5.17'),
   databases: z.array(z.string().startsWith('/', 'an absolute container path')).min(1).describe('SQLite files to replicate (container paths on a declared volume).'),
   replica: z.strictObject({
     url: z.string().regex(/^s3:\/\/[^/]+(\/.*)?$/, 'an S3 URL such as "s3://bucket/prefix"'),

@@ -1,0 +1,3 @@
+import { deployCli } from '../src/cli/commands.ts';
+
+await deployCli(process.argv.slice(2));

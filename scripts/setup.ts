@@ -1,0 +1,3 @@
+import { setupCli } from '../src/cli/commands.ts';
+
+await setupCli(process.argv.slice(2));

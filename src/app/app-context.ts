@@ -1,0 +1,62 @@
+// Load → validate → render → resolve secrets for one app: the common start of every use case.
+import type { App, Project } from '../config/schema.ts';
+import { loadProject } from '../config/load.ts';
+import { resolveSecrets } from '../config/secrets.ts';
+import { ConfigError, StepError } from '../errors.ts';
+import { renderApp } from '../plan/render-app.ts';
+import type { AppRender } from '../plan/types.ts';
+import type { Deps } from './deps.ts';
+import { writeRenderedApp } from './deploy.ts';
+
+export interface AppContext {
+  project: Project;
+  app: App;
+  render: AppRender;
+  secrets: Record<string, string>;
+}
+
+export function findApp(project: Project, name: string): App {
+  const app = project.apps.find((a) => a.name === name);
+  if (!app) {
+    const known = project.apps.map((a) => a.name).join(', ') || 'none';
+    throw new ConfigError([{ file: `apps/${name}/`, path: '', expected: `an app folder apps/${name}/ with app.yml`, found: `no such app (apps: ${known})`, hint: `create apps/${name}/app.yml` }]);
+  }
+  return app;
+}
+
+/** The release tag: --release, else a tag written in config, else the git commit, else "latest". */
+export async function releaseTag(deps: Deps, app: App, explicit?: string): Promise<string> {
+  if (explicit) return explicit;
+  const m = /:([\w][\w.-]{0,127})$/.exec(app.config.image.split('/').pop() ?? '');
+  if (m) return m[1]!;
+  return (await deps.gitCommit())?.slice(0, 12) ?? 'latest';
+}
+
+export async function loadAppContext(deps: Deps, name: string, explicitRelease?: string): Promise<AppContext> {
+  const end = deps.log.step('validate + render');
+  const project = await loadProject(deps.root);
+  const app = findApp(project, name);
+  const render = renderApp(project, app, { release: await releaseTag(deps, app, explicitRelease) });
+  await writeRenderedApp(deps.root, render);
+  const secrets = await resolveSecrets(render.secrets, app, deps.env, async (cmd: string) => {
+    const r = await deps.shell(cmd, {});
+    if (r.exitCode !== 0) throw new StepError('secrets', `secret command "${cmd}" failed (exit ${r.exitCode})`);
+    return r.stdout.trim();
+  });
+  deps.log.addSecrets(Object.values(secrets));
+  end();
+  return { project, app, render, secrets };
+}
+
+export type HookName = 'pre_build' | 'pre_deploy' | 'post_deploy';
+
+/** Hooks run on the operator machine with BERTH_* variables; a failing hook stops the deploy. */
+export async function runHook(deps: Deps, app: App, hook: HookName, env: Record<string, string>) {
+  const command = app.config.hooks[hook];
+  if (!command) return;
+  const end = deps.log.step(`hook ${hook}`);
+  const res = await deps.shell(command, { BERTH_APP: app.name, BERTH_HOOK: hook, ...env });
+  end();
+  if (res.exitCode !== 0) throw new StepError(`hook ${hook}`, `hook ${hook} ("${command}") failed with exit ${res.exitCode}\n${(res.stdout + res.stderr).trim().slice(-2000)}`);
+  if (res.stdout.trim()) deps.log.info(res.stdout.trim());
+}

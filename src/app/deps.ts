@@ -1,0 +1,23 @@
+// The seam through which use cases touch the world: process runner, logger, clock, environment.
+import type { Runner } from '../docker/runner.ts';
+
+export interface Log {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+  /** Start a timed phase; call the returned function when it ends. */
+  step(name: string): (note?: string) => number;
+  addSecrets(values: string[]): void;
+}
+
+export interface Deps {
+  root: string;
+  runner: Runner;
+  log: Log;
+  env: NodeJS.ProcessEnv;
+  now: () => Date;
+  /** git commit of the project root, if any. */
+  gitCommit: () => Promise<string | undefined>;
+  /** Run a hook or secret command on the operator machine. */
+  shell: (command: string, env: Record<string, string>) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+}

@@ -1,0 +1,26 @@
+// Per-host plumbing shared by the use cases: the Docker context and SSH target for a host from
+// hosts.json, created or corrected idempotently.
+import type { HostConfig } from '../config/schema.ts';
+import { dockerCmd } from '../docker/argv.ts';
+import type { Runner } from '../docker/runner.ts';
+import { dockerHostUrl, parseSshTarget, type SshTarget } from '../docker/ssh.ts';
+import { contextFor } from '../names.ts';
+
+export interface HostHandle {
+  name: string;
+  context: string;
+  ssh: SshTarget;
+  config: HostConfig;
+}
+
+export function hostHandle(name: string, config: HostConfig): HostHandle {
+  return { name, context: contextFor(name, config.context), ssh: parseSshTarget(config), config };
+}
+
+/** Create the host's Docker context, or point it at the right address if it drifted. */
+export async function ensureContext(runner: Runner, h: HostHandle): Promise<void> {
+  const url = dockerHostUrl(h.ssh);
+  const got = await runner.run(dockerCmd.contextInspect(h.context), { allowFailure: true });
+  if (got.exitCode !== 0) await runner.run(dockerCmd.contextCreate(h.context, url));
+  else if (got.stdout.trim() !== url) await runner.run(dockerCmd.contextUpdate(h.context, url));
+}

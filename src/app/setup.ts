@@ -1,0 +1,71 @@
+// `berth setup <host>`: check Docker and Compose through the host's SSH context, create the shared
+// network, upload and start (or update) the shared edge: Traefik + ACME + read-only socket proxy.
+// Idempotent: an unchanged edge is left running untouched (compose sees the same config).
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { loadProject } from '../config/load.ts';
+import { resolveSecrets } from '../config/secrets.ts';
+import { compose, dockerCmd } from '../docker/argv.ts';
+import { ConfigError, StepError } from '../errors.ts';
+import { hostScripts } from '../exec/host-scripts.ts';
+import { type MemoryEntry, packUpload } from '../exec/transfer.ts';
+import { EDGE_ACME_DIR, EDGE_CERTS_DIR, EDGE_DIR, EDGE_DYNAMIC_DIR, EDGE_PROJECT, EDGE_SECRETS_DIR, NETWORK } from '../names.ts';
+import { renderEdge } from '../plan/render-edge.ts';
+import type { Deps } from './deps.ts';
+import { ensureContext, hostHandle } from './host.ts';
+
+export async function setup(deps: Deps, opts: { host?: string }): Promise<string[]> {
+  const project = await loadProject(deps.root);
+  const names = opts.host ? [opts.host] : Object.keys(project.hosts);
+  for (const n of names) {
+    if (!project.hosts[n]) {
+      throw new ConfigError([{ file: 'hosts.json', path: `hosts.${n}`, expected: 'a host defined in hosts.json', found: 'nothing', hint: `add "${n}" to hosts.json` }]);
+    }
+  }
+  const render = renderEdge(project);
+  const localDir = join(deps.root, 'compose', 'edge');
+  await mkdir(localDir, { recursive: true });
+  for (const f of render.files) await writeFile(join(localDir, f.path), f.content);
+  const secrets = await resolveSecrets(render.secrets, { name: 'edge', config: { secret_commands: {} } } as never, deps.env, async () => '');
+  deps.log.addSecrets(Object.values(secrets));
+
+  for (const n of names) {
+    const h = hostHandle(n, project.hosts[n]!);
+    let end = deps.log.step(`${n}: check docker`);
+    await ensureContext(deps.runner, h);
+    const engine = await deps.runner.run(dockerCmd.info(h.context), { allowFailure: true });
+    if (engine.exitCode !== 0) throw new StepError('setup', `Docker is not reachable on ${n} through context ${h.context}: ${engine.stderr.trim()}\nInstall Docker on the host and check that "ssh ${h.config.ssh} docker info" works.`);
+    const cv = await deps.runner.run(dockerCmd.composeVersion(h.context), { allowFailure: true });
+    if (cv.exitCode !== 0) throw new StepError('setup', `Docker Compose v2 is missing (docker compose version failed): install the compose plugin`);
+    end(`engine ${engine.stdout.trim()}, compose ${cv.stdout.trim()}`);
+
+    end = deps.log.step(`${n}: network ${NETWORK}`);
+    const net = await deps.runner.run(dockerCmd.networkInspect(h.context, NETWORK), { allowFailure: true });
+    if (net.exitCode !== 0) await deps.runner.run(dockerCmd.networkCreate(h.context, NETWORK));
+    end();
+
+    end = deps.log.step(`${n}: upload edge files`);
+    const extra: MemoryEntry[] = [
+      { path: EDGE_DIR, type: 'directory', mode: 0o755 },
+      { path: EDGE_DYNAMIC_DIR, type: 'directory', mode: 0o755 },
+      { path: EDGE_ACME_DIR, type: 'directory', mode: 0o700 },
+      { path: EDGE_CERTS_DIR, type: 'directory', mode: 0o700 },
+      { path: EDGE_SECRETS_DIR, type: 'directory', mode: 0o700 },
+      ...render.files.map((f) => ({ path: `${EDGE_DIR}/${f.path}`, content: f.content, mode: f.mode ?? 0o644 })),
+      ...Object.entries(secrets).map(([k, v]) => ({ path: `${EDGE_SECRETS_DIR}/${k}`, content: v, mode: 0o600 })),
+    ];
+    if (project.edge.acme.ca_root) {
+      const pem = await readFile(resolve(deps.root, 'shared', project.edge.acme.ca_root), 'utf8');
+      extra.push({ path: `${EDGE_DIR}/ca`, type: 'directory', mode: 0o755 }, { path: `${EDGE_DIR}/ca/root.pem`, content: pem, mode: 0o644 });
+    }
+    // Existing directories keep their content: tar only (re)sets the modes listed here.
+    await deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: packUpload(undefined, undefined, extra) });
+    end();
+
+    end = deps.log.step(`${n}: start edge`);
+    const target = { context: h.context, project: EDGE_PROJECT, files: [join(localDir, 'compose.yml')] };
+    await deps.runner.run(compose.upWait(target, [], 120));
+    end();
+  }
+  return names;
+}

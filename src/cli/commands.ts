@@ -1,0 +1,123 @@
+// CLI front ends for the use cases: parse flags (strict), build dependencies, call, print.
+import { parseArgs } from 'node:util';
+import { deploy } from '../app/deploy.ts';
+import { exec, formatStatus, logs, resolveAlias, status } from '../app/ops.ts';
+import { rollback } from '../app/rollback.ts';
+import { setup } from '../app/setup.ts';
+import { findApp } from '../app/app-context.ts';
+import { loadProject } from '../config/load.ts';
+import { StepError } from '../errors.ts';
+import { createDeps } from './deps.ts';
+import { main } from './main.ts';
+
+const common = {
+  verbose: { type: 'boolean', short: 'v' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function usage(text: string, args: { help?: boolean }) {
+  if (args.help) {
+    process.stdout.write(text + '\n');
+    process.exit(0);
+  }
+}
+
+function needApp(positionals: string[], usageText: string): string {
+  const app = positionals[0];
+  if (!app) throw new StepError('usage', `missing <app>\n${usageText}`);
+  return app;
+}
+
+export function deployCli(argv: string[]) {
+  const U = 'usage: npm run deploy -- <app> [--release <tag>] [--verbose] [--json]';
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...common, release: { type: 'string' } } });
+  usage(U, values);
+  const deps = createDeps(values);
+  return main(async () => {
+    const out = await deploy(deps, { app: needApp(positionals, U), release: values.release });
+    if (values.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    else for (const o of out) deps.log.info(`${o.host}: ${o.result} ${o.release} (${o.colour}) — ${formatTimings(o.timings)}`);
+  }, { verbose: values.verbose, secrets: () => deps.log.secrets() });
+}
+
+export function rollbackCli(argv: string[]) {
+  const U = 'usage: npm run rollback -- <app> [--to <release>]';
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...common, to: { type: 'string' } } });
+  usage(U, values);
+  const deps = createDeps(values);
+  return main(async () => {
+    const out = await rollback(deps, { app: needApp(positionals, U), to: values.to });
+    if (values.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    else for (const o of out) deps.log.info(`${o.host}: rolled back to ${o.release} (${o.colour}) — ${formatTimings(o.timings)}`);
+  }, { verbose: values.verbose, secrets: () => deps.log.secrets() });
+}
+
+export function setupCli(argv: string[]) {
+  const U = 'usage: npm run setup -- [<host>]   (all hosts in hosts.json when omitted)';
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: common });
+  usage(U, values);
+  const deps = createDeps(values);
+  return main(async () => {
+    const hosts = await setup(deps, { host: positionals[0] });
+    deps.log.info(`edge up on ${hosts.join(', ')}`);
+  }, { verbose: values.verbose, secrets: () => deps.log.secrets() });
+}
+
+export function statusCli(argv: string[]) {
+  const U = 'usage: npm run status -- [<app>] [--json]';
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: common });
+  usage(U, values);
+  const deps = createDeps(values);
+  return main(async () => {
+    const rows = await status(deps, { app: positionals[0] });
+    process.stdout.write((values.json ? JSON.stringify(rows, null, 2) : formatStatus(rows)) + '\n');
+    return rows.some((r) => r.health !== 'healthy' && r.health !== 'running') ? 1 : 0;
+  }, { verbose: values.verbose });
+}
+
+export function logsCli(argv: string[]) {
+  const U = 'usage: npm run logs -- <app> [--follow] [--tail N] [--service NAME]';
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true, strict: true,
+    options: { ...common, follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' }, service: { type: 'string' } },
+  });
+  usage(U, values);
+  const deps = createDeps(values);
+  return main(async () => {
+    await logs(deps, { app: needApp(positionals, U), follow: values.follow, tail: values.tail ? Number(values.tail) : undefined, service: values.service });
+  }, { verbose: values.verbose });
+}
+
+export function execCli(argv: string[]) {
+  const U = 'usage: npm run exec -- <app> [--interactive] <command…>';
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false, options: { ...common, interactive: { type: 'boolean', short: 'i' } } });
+  usage(U, values as { help?: boolean });
+  const deps = createDeps(values as { verbose?: boolean });
+  return main(async () => {
+    const [app, ...command] = positionals;
+    if (!app || !command.length) throw new StepError('usage', U);
+    const r = await exec(deps, { app, command, interactive: !!values.interactive || process.stdin.isTTY });
+    return r.exitCode;
+  });
+}
+
+/** `npm run console -- <app>` and friends: the aliases from app config. */
+export function aliasCli(alias: string, argv: string[]) {
+  const deps = createDeps({ verbose: argv.includes('--verbose') });
+  return main(async () => {
+    const [appName, ...extra] = argv.filter((a) => a !== '--verbose');
+    if (!appName) throw new StepError('usage', `usage: npm run ${alias} -- <app> [args…]`);
+    const app = findApp(await loadProject(deps.root), appName);
+    const r = resolveAlias(app, alias, extra);
+    if (r.kind === 'exec') return (await exec(deps, { app: appName, command: r.command, interactive: process.stdin.isTTY })).exitCode;
+    const [sub, ...rest] = r.argv;
+    if (sub === 'logs') return void (await logs(deps, { app: appName, follow: rest.includes('--follow') || rest.includes('-f') }));
+    throw new StepError('alias', `alias ${alias} names an unknown Berth command "${sub}" (known: logs)`);
+  });
+}
+
+const formatTimings = (t: Record<string, number>) =>
+  Object.entries(t)
+    .map(([k, v]) => `${k} ${(v / 1000).toFixed(2)}s`)
+    .join(', ');

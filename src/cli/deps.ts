@@ -1,0 +1,35 @@
+// Builds the real dependencies for a CLI run: the process runner, the logger, clock and env.
+import { $ } from 'zx';
+import type { Deps, Log } from '../app/deps.ts';
+import { createRunner } from '../docker/runner.ts';
+import { createLogger } from '../log/logger.ts';
+
+export interface CliFlags {
+  verbose?: boolean;
+  json?: boolean;
+  dryRun?: boolean;
+}
+
+export function createDeps(flags: CliFlags = {}): Deps & { log: Log } {
+  const root = process.env.BERTH_ROOT ?? process.cwd();
+  const log = createLogger({ verbose: !!flags.verbose, json: !!flags.json });
+  const runner = createRunner({
+    dryRun: flags.dryRun,
+    onCommand: (line) => log.command(line),
+  });
+  return {
+    root,
+    runner,
+    log,
+    env: process.env,
+    now: () => new Date(),
+    gitCommit: async () => {
+      const r = await $({ cwd: root, nothrow: true, quiet: true })`git rev-parse --short=12 HEAD`;
+      return r.exitCode === 0 ? r.stdout.trim() : undefined;
+    },
+    shell: async (command, env) => {
+      const r = await $({ cwd: root, nothrow: true, quiet: true, env: { ...process.env, ...env } })`sh -c ${command}`;
+      return { exitCode: r.exitCode ?? 1, stdout: r.stdout, stderr: r.stderr };
+    },
+  };
+}

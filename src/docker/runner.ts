@@ -1,0 +1,71 @@
+// The one seam that spawns processes. Everything else builds `Cmd`s and hands them here, so
+// --dry-run, --verbose and error reporting live in one place.
+import { Readable } from 'node:stream';
+import { $ } from 'zx';
+import { CommandError } from '../errors.ts';
+import { type Cmd, formatCmd } from './command.ts';
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface RunOptions {
+  /** Do not throw on a non-zero exit; the caller inspects exitCode. */
+  allowFailure?: boolean;
+  /** Stream stdin from here instead of cmd.input (tar upload). */
+  stdinStream?: Readable;
+  /** Inherit the terminal (interactive exec, follow logs). */
+  interactive?: boolean;
+  timeoutMs?: number;
+}
+
+export interface Runner {
+  run(cmd: Cmd, opts?: RunOptions): Promise<RunResult>;
+  /** Number of processes spawned so far (the benchmark reads it). */
+  readonly count: number;
+}
+
+export interface RunnerOptions {
+  dryRun?: boolean;
+  /** Called with each command before it runs (verbose logging). */
+  onCommand?: (line: string, cmd: Cmd) => void;
+}
+
+export function createRunner(options: RunnerOptions = {}): Runner {
+  let count = 0;
+  return {
+    get count() {
+      return count;
+    },
+    async run(cmd, opts = {}) {
+      options.onCommand?.(formatCmd(cmd), cmd);
+      if (options.dryRun && cmd.mutates) return { stdout: '', stderr: '', exitCode: 0 };
+      count++;
+      const env = { ...process.env, ...cmd.env };
+      if (opts.interactive) {
+        const p = $({ env, stdio: 'inherit', nothrow: true, quiet: true, verbose: false })`${cmd.argv}`;
+        const out = await p;
+        const exitCode = out.exitCode ?? 1;
+        if (exitCode !== 0 && !opts.allowFailure) throw new CommandError(cmd.argv, exitCode, '', cmd.host);
+        return { stdout: '', stderr: '', exitCode };
+      }
+      const p = $({
+        env,
+        nothrow: true,
+        quiet: true,
+        verbose: false,
+        input: opts.stdinStream ? undefined : cmd.input,
+        timeout: opts.timeoutMs,
+      })`${cmd.argv}`;
+      if (opts.stdinStream) opts.stdinStream.pipe(p.stdin);
+      const out = await p;
+      const result = { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode ?? 1 };
+      if (result.exitCode !== 0 && !opts.allowFailure) {
+        throw new CommandError(cmd.argv, result.exitCode, result.stderr || result.stdout, cmd.host);
+      }
+      return result;
+    },
+  };
+}

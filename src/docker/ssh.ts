@@ -1,0 +1,52 @@
+// SSH argv builders. Berth opens one multiplexed SSH connection per host (ControlMaster) and runs
+// every host-side step through it; Docker's own ssh:// context helper reuses the same master when
+// ~/.ssh/config sets the same ControlPath (see README, "SSH").
+import type { HostConfig } from '../config/schema.ts';
+import { type Cmd, read, shJoin, write } from './command.ts';
+
+export interface SshTarget {
+  user: string;
+  address: string;
+  port: number;
+  identityFile?: string;
+}
+
+export function parseSshTarget(host: Pick<HostConfig, 'ssh' | 'identity_file'>): SshTarget {
+  const m = /^([^@]+)@([^:]+)(?::(\d+))?$/.exec(host.ssh);
+  if (!m) throw new Error(`not an SSH target: ${host.ssh}`);
+  return { user: m[1]!, address: m[2]!, port: m[3] ? Number(m[3]) : 22, identityFile: host.identity_file };
+}
+
+/** The ssh:// URL a Docker context uses for this host. */
+export const dockerHostUrl = (t: SshTarget) => `ssh://${t.user}@${t.address}${t.port === 22 ? '' : `:${t.port}`}`;
+
+export const CONTROL_PATH = '~/.ssh/cm-berth-%C';
+
+export function sshBaseArgv(t: SshTarget): string[] {
+  const argv = [
+    'ssh',
+    '-o', 'BatchMode=yes',
+    '-o', 'ControlMaster=auto',
+    '-o', `ControlPath=${CONTROL_PATH}`,
+    '-o', 'ControlPersist=60s',
+    '-o', 'ConnectTimeout=15',
+    '-o', 'ServerAliveInterval=5',
+    '-o', 'ServerAliveCountMax=3',
+    '-p', String(t.port),
+  ];
+  if (t.identityFile) argv.push('-i', t.identityFile, '-o', 'IdentitiesOnly=yes');
+  argv.push(`${t.user}@${t.address}`);
+  return argv;
+}
+
+/**
+ * Run a shell script on the host. The script is the remote command (quoted once, as ssh hands a
+ * single string to the remote shell); positional args follow as $1… so values are never spliced
+ * into the script text.
+ */
+export function sshScript(t: SshTarget, script: string, args: string[] = [], opts: { mutates?: boolean; input?: string | Buffer; host?: string } = {}): Cmd {
+  const remote = shJoin(['sh', '-c', script, 'berth', ...args]);
+  const argv = [...sshBaseArgv(t), '--', remote];
+  const extra = { input: opts.input, host: opts.host };
+  return opts.mutates === false ? read(argv, extra) : write(argv, extra);
+}

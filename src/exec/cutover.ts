@@ -1,0 +1,68 @@
+// The health-gated blue/green switch, shared by deploy and rollback:
+// start the idle colour → wait healthy → switch Traefik's file-provider route atomically → confirm
+// through Traefik's API → hand the old colour a delayed stop (its in-flight requests finish first).
+import { compose, type ComposeTarget } from '../docker/argv.ts';
+import type { Runner } from '../docker/runner.ts';
+import type { SshTarget } from '../docker/ssh.ts';
+import { HealthError, StepError } from '../errors.ts';
+import { type Colour, dynamicConfigFile, traefikService, webAlias, webService } from '../names.ts';
+import { hostScripts } from './host-scripts.ts';
+
+export interface CutoverInput {
+  runner: Runner;
+  ssh: SshTarget;
+  host: string;
+  app: string;
+  target: ComposeTarget;
+  colour: Colour;
+  port: number;
+  routing: string; // rendered routing.<colour>.yml
+  healthTimeoutSeconds: number;
+  /** Routing content in force before the switch, restored if Traefik never confirms. */
+  previousRouting?: string;
+}
+
+export async function startColour(i: CutoverInput): Promise<string> {
+  const svc = webService(i.colour);
+  const res = await i.runner.run(compose.upWait(i.target, [svc], i.healthTimeoutSeconds), { allowFailure: true });
+  if (res.exitCode !== 0) {
+    const logs = await i.runner.run(compose.logs(i.target, [svc], 30), { allowFailure: true });
+    // Stop the failed colour so a crash loop does not keep burning CPU; routing was never touched.
+    await i.runner.run(compose.stop(i.target, [svc], 5), { allowFailure: true });
+    throw new HealthError(
+      svc,
+      i.host,
+      `did not become healthy within ${i.healthTimeoutSeconds}s (${lastLine(res.stderr || res.stdout)}); routing unchanged, the old release keeps serving`,
+      (logs.stdout + logs.stderr).trim().split('\n').slice(-30),
+    );
+  }
+  return containerIdOf(i.runner, i.target, svc);
+}
+
+export async function containerIdOf(runner: Runner, target: ComposeTarget, service: string): Promise<string> {
+  const ps = await runner.run(compose.ps(target));
+  const rows = parseComposePs(ps.stdout);
+  return (rows.find((r) => r.Service === service)?.ID ?? '').slice(0, 12);
+}
+
+export function parseComposePs(out: string): { ID: string; Service: string; State: string; Health: string }[] {
+  const text = out.trim();
+  if (!text) return [];
+  if (text.startsWith('[')) return JSON.parse(text);
+  return text.split('\n').map((l) => JSON.parse(l));
+}
+
+/** Switch routing to `colour` and wait until Traefik's API reports it. Returns ms to confirmation. */
+export async function switchRoute(i: CutoverInput): Promise<number> {
+  const started = Date.now();
+  await i.runner.run(hostScripts.writeFile(i.ssh, dynamicConfigFile(i.app), i.routing, '644'));
+  const url = `http://${webAlias(i.app, i.colour)}:${i.port}`;
+  const ok = await i.runner.run(hostScripts.confirmRoute(i.ssh, `${traefikService(i.app)}@file`, url, 200), { allowFailure: true });
+  if (ok.exitCode !== 0) {
+    if (i.previousRouting) await i.runner.run(hostScripts.writeFile(i.ssh, dynamicConfigFile(i.app), i.previousRouting, '644'));
+    throw new StepError('switch', `Traefik on ${i.host} did not report ${url} for ${i.app} within 10s; routing restored. API said: ${ok.stdout.trim().slice(0, 300)}`);
+  }
+  return Date.now() - started;
+}
+
+const lastLine = (text: string) => text.trim().split('\n').pop() ?? '';

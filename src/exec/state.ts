@@ -1,0 +1,106 @@
+// What Berth knows about an app on a host: parsed from one observe round trip (pure parsing).
+import { type Colour, LABEL } from '../names.ts';
+
+export interface ReleaseRecord {
+  id: string;
+  app: string;
+  tag: string;
+  image: string;
+  imageId?: string;
+  digest?: string;
+  colour: Colour;
+  configHash: string;
+  secretsHash: string;
+  gitCommit?: string;
+  createdAt: string;
+  host: string;
+  /** Short id of the web container this release ran in (rollback reuses it when still there). */
+  containerId?: string;
+}
+
+export interface CurrentRecord {
+  release: string;
+  colour: Colour;
+  previous: { release: string; colour: Colour } | null;
+  switchedAt: string;
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  service: string;
+  colour?: Colour;
+  release?: string;
+  configHash?: string;
+  state: string; // running, exited, created, restarting…
+  health?: 'healthy' | 'unhealthy' | 'starting';
+  status: string;
+}
+
+export interface AppState {
+  current: CurrentRecord | null;
+  releases: ReleaseRecord[];
+  containers: ContainerInfo[];
+}
+
+const parseLabels = (s: string): Record<string, string> =>
+  Object.fromEntries(
+    s
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => {
+        const i = kv.indexOf('=');
+        return [kv.slice(0, i), kv.slice(i + 1)];
+      }),
+  );
+
+export function parseContainerLine(line: string): ContainerInfo {
+  const j = JSON.parse(line) as Record<string, string>;
+  const labels = parseLabels(j.Labels ?? '');
+  const status = j.Status ?? '';
+  const health = /\(healthy\)/.test(status) ? 'healthy' : /\(unhealthy\)/.test(status) ? 'unhealthy' : /health: starting/.test(status) ? 'starting' : undefined;
+  return {
+    id: j.ID ?? '',
+    name: j.Names ?? '',
+    service: labels['com.docker.compose.service'] ?? '',
+    colour: labels[LABEL.colour] as Colour | undefined,
+    release: labels[LABEL.release],
+    configHash: labels[LABEL.configHash],
+    state: j.State ?? '',
+    health,
+    status,
+  };
+}
+
+/** Parse the sectioned output of hostScripts.observeApp. */
+export function parseObservation(out: string): AppState {
+  const state: AppState = { current: null, releases: [], containers: [] };
+  let section = '';
+  const currentLines: string[] = [];
+  for (const line of out.split('\n')) {
+    if (line.startsWith('--')) {
+      section = line.slice(2).trim();
+      continue;
+    }
+    if (!line.trim()) continue;
+    if (section === 'current') currentLines.push(line);
+    else if (section === 'releases') {
+      try {
+        state.releases.push(JSON.parse(line) as ReleaseRecord);
+      } catch {
+        /* a half-written record from an interrupted deploy is ignored */
+      }
+    } else if (section === 'containers') state.containers.push(parseContainerLine(line));
+  }
+  if (currentLines.length) {
+    try {
+      state.current = JSON.parse(currentLines.join('\n')) as CurrentRecord;
+    } catch {
+      state.current = null;
+    }
+  }
+  state.releases.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  return state;
+}
+
+export const containerFor = (state: AppState, service: string) => state.containers.find((c) => c.service === service);
