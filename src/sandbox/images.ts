@@ -107,12 +107,17 @@ export interface BuildResult {
   built: boolean;
 }
 
-export async function buildImage(img: ImageDir, depHashes: Map<string, string>, force = false): Promise<BuildResult> {
-  // An image's input = its own files + the inputs of the sandbox images it is built FROM.
+/** An image's input = its own files + the inputs of the sandbox images it is built FROM. */
+export async function inputHash(img: ImageDir, depHashes: Map<string, string>): Promise<string> {
   let hash = await hashDir(img.dir);
   const deps = img.from.map((f) => depHashes.get(f)).filter(Boolean);
   if (deps.length) hash = createHash('sha256').update([hash, ...deps].join('\n')).digest('hex').slice(0, 16);
   for (const t of img.tags) depHashes.set(t, hash);
+  return hash;
+}
+
+export async function buildImage(img: ImageDir, depHashes: Map<string, string>, force = false): Promise<BuildResult> {
+  const hash = await inputHash(img, depHashes);
   const stampFile = join(STAMP_DIR, `${img.name}.hash`);
   const stamp = existsSync(stampFile) ? (await readFile(stampFile, 'utf8')).trim() : '';
   const labels = await imageLabels(img.tags);
@@ -154,12 +159,17 @@ export async function buildAllImages(opts: { only?: string[]; force?: boolean } 
   for (const img of imgs) {
     if (opts.only && !opts.only.includes(img.name)) {
       // Still account for its hash so dependants see a stable input.
+      await inputHash(img, depHashes);
       continue;
     }
     const label = `image ${img.name} (${img.tags.join(', ') || img.kind})`;
     const r = await step(label, () => buildImage(img, depHashes, opts.force));
     console.log(`[sandbox]   ${r.built ? 'built' : 'up to date'} ${r.hash}`);
     results.push(r);
+  }
+  if (results.some((r) => r.built)) {
+    // Rebuilt sandbox images leave their old versions dangling.
+    await run(['docker', 'image', 'prune', '-f', '--filter', 'label=berth.sandbox=true'], { allowFail: true });
   }
   return results;
 }

@@ -1,0 +1,199 @@
+// Sandbox services on the machine's engine: network `berth`, Pebble + challtestsrv (ACME), S3, registry.
+// Each container carries a hash of its spec; an unchanged, running container is left alone.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PEBBLE, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_LABEL, SANDBOX_NETWORK, SANDBOX_STATE_DIR } from './config.ts';
+import { sandboxRequest, waitFor } from './http.ts';
+import { run, step } from './proc.ts';
+
+export const REGISTRY_DIR = join(SANDBOX_STATE_DIR, 'registry');
+export const REGISTRY_CREDENTIALS = join(REGISTRY_DIR, 'credentials.json');
+export const S3_DIR = join(SANDBOX_STATE_DIR, 's3');
+export const S3_CREDENTIALS = join(S3_DIR, 'credentials.json');
+export const PEBBLE_MINICA = join(SANDBOX_CA_DIR, 'pebble-minica.pem');
+export const PEBBLE_ROOT = join(SANDBOX_CA_DIR, 'pebble-root.pem');
+export const PEBBLE_INTERMEDIATE = join(SANDBOX_CA_DIR, 'pebble-intermediate.pem');
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  aliases: string[];
+  ports: string[];
+  volumes: string[];
+  env: Record<string, string>;
+  command: string[];
+}
+
+export function containerRunArgv(s: ContainerSpec, specHash: string): string[] {
+  return [
+    'docker', 'run', '-d', '--name', s.name, '--restart', 'unless-stopped',
+    '--label', SANDBOX_LABEL, '--label', `berth.sandbox.spec=${specHash}`,
+    '--network', SANDBOX_NETWORK.name,
+    ...s.aliases.flatMap((a) => ['--network-alias', a]),
+    ...s.ports.flatMap((p) => ['-p', p]),
+    ...s.volumes.flatMap((v) => ['-v', v]),
+    ...Object.entries(s.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+    s.image,
+    ...s.command,
+  ];
+}
+
+async function imageId(image: string): Promise<string> {
+  return (await run(['docker', 'image', 'inspect', '--format', '{{.Id}}', image])).stdout.trim();
+}
+
+/** Start (or replace) a container unless one with the same spec and image is already running. */
+export async function ensureContainer(s: ContainerSpec): Promise<'kept' | 'started'> {
+  const hash = createHash('sha256')
+    .update(JSON.stringify(s))
+    .update(await imageId(s.image))
+    .digest('hex')
+    .slice(0, 16);
+  const cur = await run(
+    ['docker', 'container', 'inspect', '--format', '{{.State.Running}} {{index .Config.Labels "berth.sandbox.spec"}}', s.name],
+    { allowFail: true },
+  );
+  if (cur.code === 0 && cur.stdout.trim() === `true ${hash}`) return 'kept';
+  if (cur.code === 0) await run(['docker', 'rm', '-f', s.name]);
+  await run(containerRunArgv(s, hash));
+  return 'started';
+}
+
+export async function ensureNetwork(): Promise<void> {
+  const r = await run(['docker', 'network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}', SANDBOX_NETWORK.name], {
+    allowFail: true,
+  });
+  if (r.code === 0) {
+    const got = r.stdout.trim();
+    if (got !== `${SANDBOX_NETWORK.subnet} ${SANDBOX_NETWORK.gateway}`) {
+      console.warn(
+        `[sandbox]   warning: network ${SANDBOX_NETWORK.name} exists with "${got}", expected ${SANDBOX_NETWORK.subnet} gw ${SANDBOX_NETWORK.gateway}; ` +
+          'ACME validation needs the gateway; run sandbox:down --network to recreate it',
+      );
+    }
+    return;
+  }
+  await run([
+    'docker', 'network', 'create', '--driver', 'bridge',
+    '--subnet', SANDBOX_NETWORK.subnet, '--gateway', SANDBOX_NETWORK.gateway,
+    '--label', SANDBOX_LABEL, SANDBOX_NETWORK.name,
+  ]);
+}
+
+export function serviceSpecs(): ContainerSpec[] {
+  return [
+    {
+      name: PEBBLE.challContainer,
+      image: PEBBLE.image,
+      aliases: ['challtestsrv'],
+      ports: ['127.0.0.1:8055:8055'],
+      volumes: [],
+      env: {},
+      // Every name resolves to the `berth` gateway, where the test host's published 80/443 (Traefik) answer.
+      command: ['pebble-challtestsrv', '-defaultIPv4', SANDBOX_NETWORK.gateway, '-defaultIPv6', '', '-management', ':8055',
+        '-dns01', ':8053', '-http01', '', '-https01', '', '-tlsalpn01', ''],
+    },
+    {
+      name: PEBBLE.container,
+      image: PEBBLE.image,
+      aliases: ['pebble'],
+      ports: ['127.0.0.1:14000:14000', '127.0.0.1:15000:15000'],
+      volumes: [],
+      env: {},
+      command: ['pebble', '-config', '/etc/pebble/pebble-config.json', '-dnsserver', 'challtestsrv:8053'],
+    },
+    {
+      name: S3.container,
+      image: S3.image,
+      aliases: ['s3'],
+      ports: ['127.0.0.1:9000:9000'],
+      volumes: ['berth-sandbox-s3-data:/data', 'berth-sandbox-s3-meta:/var/lib/versitygw/meta'],
+      env: { ROOT_ACCESS_KEY: S3.accessKeyId, ROOT_SECRET_KEY: S3.secretAccessKey, S3_BUCKETS: S3.bucket },
+      command: [],
+    },
+    {
+      name: REGISTRY.container,
+      image: REGISTRY.image,
+      aliases: ['registry'],
+      ports: [`${REGISTRY.address}:5000`],
+      volumes: ['berth-sandbox-registry:/var/lib/registry', `${join(REGISTRY_DIR, 'htpasswd')}:/auth/htpasswd:ro`],
+      env: {},
+      command: [],
+    },
+  ];
+}
+
+async function writeIfChanged(file: string, text: string, mode = 0o600): Promise<void> {
+  const cur = existsSync(file) ? await readFile(file, 'utf8') : null;
+  if (cur !== text) await writeFile(file, text, { mode });
+}
+
+async function ensureCredentialFiles(): Promise<void> {
+  await mkdir(REGISTRY_DIR, { recursive: true, mode: 0o700 });
+  await mkdir(S3_DIR, { recursive: true, mode: 0o700 });
+  const creds = { registry: REGISTRY.address, username: REGISTRY.username, password: REGISTRY.password };
+  await writeIfChanged(REGISTRY_CREDENTIALS, `${JSON.stringify(creds, null, 2)}\n`);
+  const htpasswd = join(REGISTRY_DIR, 'htpasswd');
+  // bcrypt salts differ per run: only regenerate when the user/password changed (checked with htpasswd -v).
+  const valid = existsSync(htpasswd) && (await run(['htpasswd', '-vbB', htpasswd, REGISTRY.username, REGISTRY.password], { allowFail: true })).code === 0;
+  if (!valid) {
+    const r = await run(['htpasswd', '-nbB', REGISTRY.username, REGISTRY.password]);
+    await writeFile(htpasswd, r.stdout.trim() + '\n', { mode: 0o644 });
+  }
+  const s3 = {
+    endpoint: S3.hostEndpoint,
+    networkEndpoint: S3.networkEndpoint,
+    bucket: S3.bucket,
+    region: S3.region,
+    accessKeyId: S3.accessKeyId,
+    secretAccessKey: S3.secretAccessKey,
+    forcePathStyle: true,
+  };
+  await writeIfChanged(S3_CREDENTIALS, `${JSON.stringify(s3, null, 2)}\n`);
+}
+
+/** Pebble's directory TLS CA (stable per image) and its issuing root/intermediate (new on every pebble start). */
+export async function exportPebbleCas(): Promise<void> {
+  await mkdir(SANDBOX_CA_DIR, { recursive: true });
+  const minica = (await run(['docker', 'exec', PEBBLE.container, 'cat', '/etc/pebble/ca.pem'])).stdout;
+  await writeIfChanged(PEBBLE_MINICA, minica, 0o644);
+  const get = async (path: string) => {
+    const r = await sandboxRequest(`${PEBBLE.managementUrl}${path}`, { ca: minica, timeoutMs: 5000 });
+    if (r.status !== 200) throw new Error(`${path}: HTTP ${r.status}`);
+    return r.body;
+  };
+  await writeIfChanged(PEBBLE_ROOT, await get('/roots/0'), 0o644);
+  await writeIfChanged(PEBBLE_INTERMEDIATE, await get('/intermediates/0'), 0o644);
+}
+
+export async function ensureServices(): Promise<void> {
+  await step(`network ${SANDBOX_NETWORK.name} (${SANDBOX_NETWORK.subnet})`, ensureNetwork);
+  await step('credentials (registry htpasswd, S3)', ensureCredentialFiles);
+  for (const s of serviceSpecs()) {
+    await step(`container ${s.name}`, async () => {
+      const r = await ensureContainer(s);
+      if (r === 'started') console.log(`[sandbox]   started ${s.name}`);
+    });
+  }
+  await step('services ready (pebble, registry, s3)', async () => {
+    const minica = (await run(['docker', 'exec', PEBBLE.container, 'cat', '/etc/pebble/ca.pem'])).stdout;
+    await waitFor('pebble directory', async () => (await sandboxRequest(PEBBLE.hostDirectoryUrl, { ca: minica, timeoutMs: 3000 })).status === 200, {
+      timeoutMs: 30_000,
+    });
+    await waitFor('registry /v2/', async () => (await sandboxRequest(`http://${REGISTRY.address}/v2/`, { timeoutMs: 3000 })).status === 401, {
+      timeoutMs: 30_000,
+    });
+    await waitFor('s3', async () => (await sandboxRequest(`${S3.hostEndpoint}/`, { timeoutMs: 3000 })).status > 0, { timeoutMs: 30_000 });
+  });
+  await step('export Pebble CA certificates', exportPebbleCas);
+}
+
+export async function stopServices(): Promise<string[]> {
+  const names = serviceSpecs().map((s) => s.name);
+  const r = await run(['docker', 'ps', '-aq', '--filter', `label=${SANDBOX_LABEL}`], { allowFail: true });
+  const ids = r.stdout.split('\n').filter(Boolean);
+  if (ids.length) await run(['docker', 'rm', '-f', ...ids]);
+  return names;
+}
