@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import type { App, Project } from '../config/schema.ts';
 import { compose, type ComposeTarget, dockerCmd } from '../docker/argv.ts';
+import { splitCommand } from '../docker/command.ts';
 import { hostScripts } from '../exec/host-scripts.ts';
 import { acquireLock } from '../exec/lock.ts';
 import { containerIdOf, startColour, switchRoute } from '../exec/cutover.ts';
@@ -242,15 +243,6 @@ async function ensureImageOnHost(deps: Deps, h: HostHandle, app: App, render: Ap
 }
 
 // ---------------------------------------------------------------- helpers
-
-/** Split a command line into argv (double/single quotes, no shell expansion). */
-export function splitCommand(line: string): string[] {
-  const out: string[] = [];
-  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(line))) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3]!));
-  return out;
-}
 
 const tail = (text: string, n = 20) => text.trim().split('\n').slice(-n).join('\n');
 

@@ -3,7 +3,7 @@
 import type { HostConfig } from '../config/schema.ts';
 import { dockerCmd } from '../docker/argv.ts';
 import type { Runner } from '../docker/runner.ts';
-import { dockerHostUrl, parseSshTarget, type SshTarget } from '../docker/ssh.ts';
+import { configMultiplexes, dockerHostUrl, parseSshTarget, sshEffectiveConfig, type SshTarget } from '../docker/ssh.ts';
 import { contextFor } from '../names.ts';
 
 export interface HostHandle {
@@ -19,6 +19,8 @@ export function hostHandle(name: string, config: HostConfig): HostHandle {
 
 /** Create the host's Docker context, or point it at the right address if it drifted. */
 export async function ensureContext(runner: Runner, h: HostHandle): Promise<void> {
+  const g = await runner.run(sshEffectiveConfig(h.ssh), { allowFailure: true });
+  h.ssh.configMultiplexes = g.exitCode === 0 && configMultiplexes(g.stdout);
   const url = dockerHostUrl(h.ssh);
   const got = await runner.run(dockerCmd.contextInspect(h.context), { allowFailure: true });
   if (got.exitCode !== 0) await runner.run(dockerCmd.contextCreate(h.context, url));

@@ -27,3 +27,13 @@ export const shJoin = (argv: string[]) => argv.map(shQuote).join(' ');
 
 /** How a command is shown to people: argv, shell-quoted. */
 export const formatCmd = (cmd: Cmd) => shJoin(cmd.argv);
+
+/** Split a command line into argv (double/single quotes, no shell expansion). */
+export function splitCommand(line: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(line))) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3]!));
+  return out;
+}
+

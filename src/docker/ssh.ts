@@ -9,6 +9,8 @@ export interface SshTarget {
   address: string;
   port: number;
   identityFile?: string;
+  /** ~/.ssh/config already multiplexes this host: use its ControlPath so Docker's context shares the master. */
+  configMultiplexes?: boolean;
 }
 
 export function parseSshTarget(host: Pick<HostConfig, 'ssh' | 'identity_file'>): SshTarget {
@@ -23,12 +25,11 @@ export const dockerHostUrl = (t: SshTarget) => `ssh://${t.user}@${t.address}${t.
 export const CONTROL_PATH = '~/.ssh/cm-berth-%C';
 
 export function sshBaseArgv(t: SshTarget): string[] {
+  const mux = t.configMultiplexes ? [] : ['-o', 'ControlMaster=auto', '-o', `ControlPath=${CONTROL_PATH}`, '-o', 'ControlPersist=60s'];
   const argv = [
     'ssh',
     '-o', 'BatchMode=yes',
-    '-o', 'ControlMaster=auto',
-    '-o', `ControlPath=${CONTROL_PATH}`,
-    '-o', 'ControlPersist=60s',
+    ...mux,
     '-o', 'ConnectTimeout=15',
     '-o', 'ServerAliveInterval=5',
     '-o', 'ServerAliveCountMax=3',
@@ -50,3 +51,11 @@ export function sshScript(t: SshTarget, script: string, args: string[] = [], opt
   const extra = { input: opts.input, host: opts.host };
   return opts.mutates === false ? read(argv, extra) : write(argv, extra);
 }
+
+/** `ssh -G` prints the effective client config without connecting. */
+export const sshEffectiveConfig = (t: SshTarget): Cmd => read(['ssh', '-G', '-p', String(t.port), `${t.user}@${t.address}`]);
+
+export const configMultiplexes = (sshG: string) => {
+  const m = /^controlpath (.+)$/m.exec(sshG);
+  return !!m && m[1]!.trim() !== 'none' && /^controlmaster (auto|yes|autoask)$/m.test(sshG);
+};
