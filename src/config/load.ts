@@ -1,0 +1,164 @@
+// The ONLY module that reads config files. It turns files into raw data (reporting files it cannot
+// read or parse, with line numbers) and hands everything to the pure validateProject.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { cosmiconfig, type Loader } from 'cosmiconfig';
+import { LineCounter, parseDocument } from 'yaml';
+import type { Issue } from '../errors.ts';
+import type { Project } from './schema.ts';
+import { validateProject, type RawApp, type RawFile } from './validate.ts';
+
+export const HOSTS_FILE = 'hosts.json';
+export const EDGE_DIR = 'shared';
+export const EDGE_SEARCH_PLACES = ['edge.yml', 'edge.yaml', 'edge.json'];
+export const APPS_DIR = 'apps';
+export const APP_SEARCH_PLACES = ['app.yml', 'app.yaml', 'app.json', 'app.config.ts', 'app.config.js', 'app.config.mjs'];
+
+/** A file that exists but cannot be parsed; carries the position for the message. */
+class SyntaxIssue extends Error {
+  constructor(
+    readonly expected: string,
+    message: string,
+    readonly line?: number,
+    readonly column?: number,
+  ) {
+    super(message);
+  }
+}
+
+// YAML through the `yaml` package (not cosmiconfig's js-yaml) for line/column positions and
+// duplicate-key errors. YAML 1.2 core schema, so `on:` stays a string key.
+const loadYaml: Loader = (_filepath, content) => {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(content, { prettyErrors: false, uniqueKeys: true, lineCounter });
+  const err = doc.errors[0];
+  if (err) {
+    const pos = lineCounter.linePos(err.pos[0]);
+    throw new SyntaxIssue('valid YAML', firstLine(err.message), pos.line, pos.col);
+  }
+  return doc.toJS();
+};
+
+const loadJson: Loader = (_filepath, content) => parseJson(content);
+
+// Code configs run under tsx (every entry point does), so a plain import handles .ts too.
+const loadModule: Loader = async (filepath) => {
+  const mod = (await import(pathToFileURL(filepath).href)) as { default?: unknown };
+  return mod.default;
+};
+
+const LOADERS = { '.yml': loadYaml, '.yaml': loadYaml, '.json': loadJson, '.ts': loadModule, '.js': loadModule, '.mjs': loadModule };
+
+function parseJson(content: string): unknown {
+  try {
+    return JSON.parse(content);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const m = /position (\d+)/.exec(msg);
+    if (m) {
+      const before = content.slice(0, Number(m[1]));
+      const line = before.split('\n').length;
+      const column = Number(m[1]) - before.lastIndexOf('\n');
+      throw new SyntaxIssue('valid JSON', firstLine(msg.replace(/ in JSON at position \d+.*/, '')), line, column);
+    }
+    throw new SyntaxIssue('valid JSON', firstLine(msg));
+  }
+}
+
+const firstLine = (s: string) => s.split('\n')[0]!.trim();
+
+/** Path relative to root with forward slashes, as shown in messages. */
+const rel = (root: string, p: string) => relative(root, p).split(sep).join('/');
+
+export interface LoadOptions {
+  /** Environment (BERTH_HOSTS_FILE); defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Read hosts.json, shared/edge.yml and every apps/<name>/ config, then validate them together.
+ * Throws one ConfigError listing every problem in every file.
+ */
+export async function loadProject(root: string, options: LoadOptions = {}): Promise<Project> {
+  root = resolve(root);
+  const env = options.env ?? process.env;
+  const issues: Issue[] = [];
+
+  const hostsFile = readHostsFile(root, env.BERTH_HOSTS_FILE || HOSTS_FILE, issues);
+  const edge = await searchOne(root, join(root, EDGE_DIR), EDGE_SEARCH_PLACES, 'berth-edge', issues);
+
+  const apps: RawApp[] = [];
+  const appsDir = join(root, APPS_DIR);
+  const names = existsSync(appsDir)
+    ? readdirSync(appsDir, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+        .map((d) => d.name)
+        .sort()
+    : [];
+  for (const name of names) {
+    const dir = join(appsDir, name);
+    const raw = await searchOne(root, dir, APP_SEARCH_PLACES, 'berth-app', issues);
+    apps.push({ ...raw, name, dir });
+  }
+
+  return validateProject({ root, hostsFile, edge, apps }, issues);
+}
+
+function readHostsFile(root: string, name: string, issues: Issue[]): RawFile {
+  const path = isAbsolute(name) ? name : join(root, name);
+  const file = rel(root, path);
+  if (!existsSync(path)) {
+    issues.push({ file, path: '', expected: 'a hosts file listing the servers', found: 'nothing', hint: 'create it, or point BERTH_HOSTS_FILE at one' });
+    return { file, data: undefined, unreadable: true };
+  }
+  try {
+    const content = readFileSync(path, 'utf8');
+    return { file, data: content.trim() ? parseJson(content) : {} };
+  } catch (e) {
+    issues.push(syntaxIssue(file, e));
+    return { file, data: undefined, unreadable: true };
+  }
+}
+
+/**
+ * Find the one config file in `dir` (never searching parent directories) and load it.
+ * Reports: no file, more than one candidate, or a file that does not parse.
+ */
+async function searchOne(root: string, dir: string, places: string[], moduleName: string, issues: Issue[]): Promise<RawFile> {
+  const present = existsSync(dir) && statSync(dir).isDirectory() ? places.filter((p) => existsSync(join(dir, p))) : [];
+  const fallback = rel(root, join(dir, places[0]!));
+  if (present.length === 0) {
+    issues.push({ file: fallback, path: '', expected: `one of ${places.join(', ')} in ${rel(root, dir) || '.'}/`, found: 'nothing' });
+    return { file: fallback, data: undefined, unreadable: true };
+  }
+  const file = rel(root, join(dir, present[0]!));
+  if (present.length > 1) {
+    issues.push({
+      file,
+      path: '',
+      expected: 'exactly one config file in the folder',
+      found: present.join(', '),
+      hint: 'delete all but one',
+    });
+    return { file, data: undefined, unreadable: true };
+  }
+  // searchStrategy "none": look in `dir` only. (stopDir would switch cosmiconfig to its "global"
+  // strategy, which also reads ~/.config/<moduleName>/ — config from outside the project.)
+  const explorer = cosmiconfig(moduleName, { searchPlaces: places, searchStrategy: 'none', loaders: LOADERS, cache: false });
+  try {
+    const result = await explorer.search(dir);
+    if (!result) return { file, data: {} }; // empty file: an empty mapping (the schema says what is missing)
+    return { file: rel(root, result.filepath), data: result.config };
+  } catch (e) {
+    issues.push(syntaxIssue(file, e));
+    return { file, data: undefined, unreadable: true };
+  }
+}
+
+function syntaxIssue(file: string, e: unknown): Issue {
+  if (e instanceof SyntaxIssue) {
+    return { file, path: '', expected: e.expected, found: `a syntax error (${e.message})`, line: e.line, column: e.column };
+  }
+  return { file, path: '', expected: 'a config file that loads', found: `an error: ${firstLine((e as Error)?.message ?? String(e))}` };
+}

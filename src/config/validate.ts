@@ -1,0 +1,281 @@
+// PURE config checking: raw data (already read by load.ts) in, a validated Project or one
+// ConfigError listing every problem out. Nothing here touches the file system.
+import { z } from 'zod';
+import { ConfigError, type Issue } from '../errors.ts';
+import { appSchema, edgeSchema, hostsFileSchema, type App, type Project } from './schema.ts';
+import { runRules } from './rules.ts';
+
+export interface RawFile {
+  /** Path relative to the project root, as shown in messages. */
+  file: string;
+  data: unknown;
+  /** load.ts could not read or parse the file (it reported that already): skip it. */
+  unreadable?: boolean;
+}
+
+export interface RawApp extends RawFile {
+  name: string;
+  /** Absolute path of apps/<name>. */
+  dir: string;
+}
+
+export interface RawProject {
+  root: string;
+  hostsFile: RawFile;
+  edge: RawFile;
+  apps: RawApp[];
+}
+
+export const APP_NAME = /^[a-z][a-z0-9_-]*$/;
+
+/**
+ * Parse every file with its schema, then run the cross-file rules. Throws one ConfigError with
+ * `priorIssues` (from reading) plus every issue found here; returns the Project when there are none.
+ */
+export function validateProject(raw: RawProject, priorIssues: Issue[] = []): Project {
+  const issues: Issue[] = [...priorIssues];
+
+  const hosts = raw.hostsFile.unreadable ? undefined : parseFile(hostsFileSchema, raw.hostsFile, issues);
+  const edge = raw.edge.unreadable ? undefined : parseFile(edgeSchema, raw.edge, issues);
+
+  const apps: App[] = [];
+  const seen = new Set<string>();
+  for (const a of [...raw.apps].sort((x, y) => x.name.localeCompare(y.name))) {
+    if (!APP_NAME.test(a.name)) {
+      issues.push({
+        file: a.file,
+        path: '',
+        expected: 'an app folder name of lowercase letters, digits, "-" or "_", starting with a letter',
+        found: JSON.stringify(a.name),
+        hint: `rename apps/${a.name}/`,
+      });
+    }
+    // zen-miner and zen_miner would share Docker names (appProject replaces "_" with "-").
+    const dockerName = a.name.replace(/_/g, '-');
+    if (seen.has(dockerName)) {
+      issues.push({
+        file: a.file,
+        path: '',
+        expected: 'an app name distinct from every other app once "_" reads as "-"',
+        found: JSON.stringify(a.name),
+        hint: 'rename one of the two app folders',
+      });
+    }
+    seen.add(dockerName);
+    if (a.unreadable) continue;
+    const config = parseFile(appSchema, a, issues);
+    if (config) apps.push({ name: a.name, dir: a.dir, file: a.file, config });
+  }
+
+  // Cross-file rules need hosts.json and edge.yml; they run over every app that parsed, so one
+  // broken app does not hide a rule violation between two others.
+  if (hosts && edge) {
+    issues.push(...runRules({ root: raw.root, hosts: hosts.hosts, edge, apps }, { hosts: raw.hostsFile.file, edge: raw.edge.file }));
+  }
+  if (issues.length > 0) throw new ConfigError(sortByFile(issues));
+  return { root: raw.root, hosts: hosts!.hosts, edge: edge!, apps };
+}
+
+/** Group issues by file (stable within a file, so schema issues keep their order before rule issues). */
+const sortByFile = (issues: Issue[]) => [...issues].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+
+/** Parse one file; push its issues and return undefined when it is invalid. */
+export function parseFile<S extends z.ZodType>(schema: S, raw: RawFile, issues: Issue[]): z.output<S> | undefined {
+  const data = raw.data === undefined || raw.data === null ? {} : raw.data; // an empty file is an empty mapping
+  const result = schema.safeParse(data, { reportInput: true });
+  if (result.success) return result.data;
+  for (const zi of result.error.issues) issues.push(...issuesFromZod(schema, raw.file, data, zi));
+  return undefined;
+}
+
+// ---------------------------------------------------------------- zod issue → Issue
+
+type ZodIssue = z.core.$ZodIssue;
+type Key = PropertyKey;
+
+export function formatPath(path: readonly Key[]): string {
+  let out = '';
+  for (const k of path) {
+    if (typeof k === 'number') out += `[${k}]`;
+    else out += out ? `.${String(k)}` : String(k);
+  }
+  return out;
+}
+
+/** "got …": the value as JSON, shortened; "nothing" when the key is absent. */
+export function formatFound(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function valueAt(data: unknown, path: readonly Key[]): unknown {
+  let cur: unknown = data;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<Key, unknown>)[k];
+  }
+  return cur;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'a mapping',
+  array: 'a list',
+  record: 'a mapping',
+};
+
+const FORMAT_WORDS: Record<string, string> = {
+  url: 'a URL such as "https://example.com"',
+  email: 'an e-mail address',
+};
+
+function issuesFromZod(schema: z.ZodType, file: string, data: unknown, zi: ZodIssue): Issue[] {
+  const path = zi.path;
+  switch (zi.code) {
+    case 'unrecognized_keys': {
+      const known = knownKeys(schema, path, data);
+      return zi.keys.map((key) => {
+        const suggestion = closest(key, known);
+        return {
+          file,
+          path: formatPath([...path, key]),
+          expected: known.length ? 'a known key' : 'no keys here',
+          found: `unknown key ${JSON.stringify(key)}`,
+          hint: suggestion ? `did you mean ${JSON.stringify(suggestion)}?` : known.length ? `valid keys: ${known.join(', ')}` : undefined,
+        };
+      });
+    }
+    case 'invalid_key':
+      return [
+        {
+          file,
+          path: formatPath(path),
+          expected: zi.issues[0]?.message ?? 'a valid key',
+          found: `key ${JSON.stringify(path[path.length - 1])}`,
+        },
+      ];
+    default:
+      return [{ file, path: formatPath(path), expected: expectedText(zi), found: formatFound(valueAt(data, path)) }];
+  }
+}
+
+function expectedText(zi: ZodIssue): string {
+  const custom = zi.message && !/^(Invalid|Too (small|big)|Unrecognized)/.test(zi.message);
+  switch (zi.code) {
+    case 'invalid_type':
+      return TYPE_WORDS[zi.expected] ?? zi.expected;
+    case 'invalid_value':
+      return zi.values.length === 1 ? JSON.stringify(zi.values[0]) : `one of ${zi.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_format':
+      if (custom) return zi.message;
+      if (zi.format === 'starts_with') return `a string starting with ${JSON.stringify((zi as { prefix?: string }).prefix)}`;
+      return FORMAT_WORDS[zi.format] ?? `a valid ${zi.format}`;
+    case 'invalid_union': {
+      const disc = zi as { discriminator?: string; options?: unknown[] };
+      if (disc.options) return `one of ${disc.options.map((v) => JSON.stringify(v)).join(', ')}`;
+      const alternatives = zi.errors.map((errs) => (errs[0] ? expectedText(errs[0]) : '?'));
+      return [...new Set(alternatives)].join(' or ');
+    }
+    case 'too_small': {
+      const min = Number(zi.minimum);
+      if (zi.origin === 'array' || zi.origin === 'set') return `at least ${min} item${min === 1 ? '' : 's'}`;
+      if (zi.origin === 'string') return min === 1 ? 'a non-empty string' : `a string of at least ${min} characters`;
+      return `a number ${zi.inclusive ? '>=' : '>'} ${min}`;
+    }
+    case 'too_big': {
+      const max = Number(zi.maximum);
+      if (zi.origin === 'array' || zi.origin === 'set') return `at most ${max} items`;
+      if (zi.origin === 'string') return `a string of at most ${max} characters`;
+      return `a number ${zi.inclusive ? '<=' : '<'} ${max}`;
+    }
+    case 'not_multiple_of':
+      return `a multiple of ${String(zi.divisor)}`;
+    default:
+      return zi.message || 'a valid value';
+  }
+}
+
+// ---------------------------------------------------------------- did you mean
+
+/** The keys a strict object at `path` accepts (walking records, arrays, defaults and unions). */
+export function knownKeys(schema: z.ZodType, path: readonly Key[], data: unknown): string[] {
+  const keys = new Set<string>();
+  const visit = (s: z.core.$ZodType, rest: readonly Key[], value: unknown): void => {
+    const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
+    switch (def.type) {
+      case 'optional':
+      case 'nullable':
+      case 'default':
+      case 'prefault':
+      case 'readonly':
+      case 'catch':
+        return visit(def.innerType as z.core.$ZodType, rest, value);
+      case 'pipe':
+        return visit(def.in as z.core.$ZodType, rest, value);
+      case 'union':
+        for (const o of def.options as z.core.$ZodType[]) visit(o, rest, value);
+        return;
+      case 'object': {
+        const shape = def.shape as Record<string, z.core.$ZodType>;
+        if (rest.length === 0) {
+          for (const k of Object.keys(shape)) keys.add(k);
+          return;
+        }
+        const [head, ...tail] = rest;
+        const child = shape[String(head)];
+        if (child) visit(child, tail, valueAt(value, [head!]));
+        return;
+      }
+      case 'record':
+        if (rest.length === 0) return;
+        return visit(def.valueType as z.core.$ZodType, rest.slice(1), valueAt(value, [rest[0]!]));
+      case 'array':
+        if (rest.length === 0) return;
+        return visit(def.element as z.core.$ZodType, rest.slice(1), valueAt(value, [rest[0]!]));
+      default:
+        return;
+    }
+  };
+  visit(schema, path, data);
+  return [...keys].filter((k) => k !== '$schema');
+}
+
+/** The known key nearest to `key` (edit distance ≤ 1/3 of its length, at least 2), if any. */
+export function closest(key: string, candidates: readonly string[]): string | undefined {
+  const k = key.toLowerCase();
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const c of candidates) {
+    const score = c.toLowerCase() === k ? 0 : distance(k, c.toLowerCase());
+    if (score < bestScore) {
+      best = c;
+      bestScore = score;
+    }
+  }
+  const limit = Math.max(2, Math.floor(key.length / 3));
+  return best !== undefined && bestScore <= limit ? best : undefined;
+}
+
+function distance(a: string, b: string): number {
+  // Damerau-Levenshtein (optimal string alignment): a swapped pair of letters counts as one typo.
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
