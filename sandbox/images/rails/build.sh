@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# image: berth/railsapp:v1
+# image: berth/railsapp:v2
+# image: berth/debian:trixie
 # Builds berth/railsapp:v1 and :v2 (wombatworkouts stand-in: Rails 7.2 from Debian trixie packages)
 # on top of berth/debian:trixie (debootstrap + docker import, see trixie-base.sh).
 # Idempotent: skips a tag whose image carries label berth.input-hash=<sha256 of this
@@ -30,6 +33,7 @@ for t in "${need[@]}"; do
   echo "rails: building $IMAGE:$t"
   docker build --progress=plain \
     --label "berth.input-hash=$hash" \
+    --label berth.sandbox=true \
     --label "berth.sandbox-image=railsapp" \
     --build-arg "RELEASE=$t" \
     -t "$IMAGE:$t" . >"$log" 2>&1 || { tail -n 40 "$log" >&2; exit 1; }

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# image: berth/testapp:v1
+# image: berth/testapp:v2
+# from: berth/base:bookworm
 # Builds berth/testapp:v1 and :v2 (same binary, RELEASE baked in per tag).
 # Idempotent: skips a tag whose image already carries label
 # berth.input-hash=<sha256 of this directory's files + the base image id>.
@@ -40,6 +43,7 @@ for t in "${need[@]}"; do
   echo "testapp: building $IMAGE:$t"
   docker build -q \
     --label "berth.input-hash=$hash" \
+    --label berth.sandbox=true \
     --label "berth.sandbox-image=testapp" \
     --build-arg "RELEASE=$t" \
     -t "$IMAGE:$t" "$ctx" >/dev/null
