@@ -1,0 +1,11 @@
+// Sandbox helpers for end-to-end tests and scripts.
+export * from './config.ts';
+export { httpRequest, httpsRequest, sandboxRequest, sandboxCaBundle, fixedLookup, defaultResolve, waitFor } from './http.ts';
+export type { SandboxRequestOptions, SandboxResponse } from './http.ts';
+export { runLoad, startLoad, planMix, summarize } from './load.ts';
+export type { LoadHandle, LoadMixEntry, LoadOptions, LoadResult, LoadSample } from './load.ts';
+export { readSandboxStatus, observeStatus, writeStatus, formatStatus } from './status.ts';
+export type { SandboxHostStatus, SandboxStatus } from './status.ts';
+export { run, ok, CommandError } from './proc.ts';
+export type { RunOptions, RunResult } from './proc.ts';
+export { REGISTRY_CREDENTIALS, S3_CREDENTIALS, PEBBLE_MINICA, PEBBLE_ROOT, PEBBLE_INTERMEDIATE } from './services.ts';
