@@ -1,5 +1,6 @@
 Rails.application.routes.draw do
   get "up" => "rails/health#show", as: :rails_health_check
   root "home#show"
+  get "slow" => "home#slow"
   resources :workouts, only: [ :index, :create, :show ]
 end

@@ -17,6 +17,13 @@ class HomeController < ApplicationController
     end
   end
 
+  # GET /slow?ms=N: sleeps N ms (cap 30000) so drain on cutover is observable.
+  def slow
+    ms = params[:ms].to_i.clamp(0, 30_000)
+    sleep(ms / 1000.0)
+    render plain: "slept #{ms}ms release=#{Wombatworkouts::RELEASE}\n", content_type: "text/plain"
+  end
+
   private
 
   def text(info)
