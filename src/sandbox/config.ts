@@ -7,8 +7,10 @@ export const SANDBOX_STATUS_FILE = join(SANDBOX_STATE_DIR, 'status.json');
 export const SANDBOX_SSH_KEY = join(SANDBOX_STATE_DIR, 'ssh', 'id_ed25519');
 export const SANDBOX_CA_DIR = join(SANDBOX_STATE_DIR, 'ca');
 
-/** Label put on every sandbox-owned container/network so `sandbox:down` can find them. */
+/** Label on sandbox-owned images and networks. Containers inherit image labels, so it does NOT identify our containers. */
 export const SANDBOX_LABEL = 'berth.sandbox=true';
+/** Label key on the sandbox's own service containers (value: the service name); `sandbox:down` removes by it. */
+export const SANDBOX_SERVICE_LABEL = 'berth.sandbox.service';
 /** Label on locally built images: hash of the image directory's files. */
 export const SANDBOX_HASH_LABEL = 'berth.sandbox.input-hash';
 

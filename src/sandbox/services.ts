@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PEBBLE, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_LABEL, SANDBOX_NETWORK, SANDBOX_STATE_DIR } from './config.ts';
+import { PEBBLE, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_LABEL, SANDBOX_SERVICE_LABEL, SANDBOX_NETWORK, SANDBOX_STATE_DIR } from './config.ts';
 import { sandboxRequest, waitFor } from './http.ts';
 import { run, step } from './proc.ts';
 
@@ -29,7 +29,7 @@ export interface ContainerSpec {
 export function containerRunArgv(s: ContainerSpec, specHash: string): string[] {
   return [
     'docker', 'run', '-d', '--name', s.name, '--restart', 'unless-stopped',
-    '--label', SANDBOX_LABEL, '--label', `berth.sandbox.spec=${specHash}`,
+    '--label', `${SANDBOX_SERVICE_LABEL}=${s.name}`, '--label', `berth.sandbox.spec=${specHash}`,
     '--network', SANDBOX_NETWORK.name,
     ...s.aliases.flatMap((a) => ['--network-alias', a]),
     ...s.ports.flatMap((p) => ['-p', p]),
@@ -47,7 +47,8 @@ async function imageId(image: string): Promise<string> {
 /** Start (or replace) a container unless one with the same spec and image is already running. */
 export async function ensureContainer(s: ContainerSpec): Promise<'kept' | 'started'> {
   const hash = createHash('sha256')
-    .update(JSON.stringify(s))
+    // The full argv (not just the spec) so a change in how we run containers also replaces them.
+    .update(JSON.stringify(containerRunArgv(s, '')))
     .update(await imageId(s.image))
     .digest('hex')
     .slice(0, 16);
@@ -192,7 +193,7 @@ export async function ensureServices(): Promise<void> {
 
 export async function stopServices(): Promise<string[]> {
   const names = serviceSpecs().map((s) => s.name);
-  const r = await run(['docker', 'ps', '-aq', '--filter', `label=${SANDBOX_LABEL}`], { allowFail: true });
+  const r = await run(['docker', 'ps', '-aq', '--filter', `label=${SANDBOX_SERVICE_LABEL}`], { allowFail: true });
   const ids = r.stdout.split('\n').filter(Boolean);
   if (ids.length) await run(['docker', 'rm', '-f', ...ids]);
   return names;

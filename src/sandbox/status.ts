@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
-  PEBBLE, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_HOSTS, SANDBOX_LABEL, SANDBOX_NETWORK, SANDBOX_SSH_KEY,
+  PEBBLE, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_HOSTS, SANDBOX_SERVICE_LABEL, SANDBOX_NETWORK, SANDBOX_SSH_KEY,
   SANDBOX_STATE_DIR, SANDBOX_STATUS_FILE, hostSpec,
 } from './config.ts';
 import { contextWorks, sshdRunning } from './hosts.ts';
@@ -94,7 +94,7 @@ export async function observeStatus(): Promise<SandboxStatus> {
   const tags: string[] = [];
   const images: SandboxStatus['images'] = [];
   if (engine.up) {
-    const ps = await run(['docker', 'ps', '-a', '--filter', `label=${SANDBOX_LABEL}`, '--format', '{{.Names}} {{.State}}'], { allowFail: true });
+    const ps = await run(['docker', 'ps', '-a', '--filter', `label=${SANDBOX_SERVICE_LABEL}`, '--format', '{{.Names}} {{.State}}'], { allowFail: true });
     const states = new Map(ps.stdout.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
     for (const s of serviceSpecs()) containers.push({ name: s.name, running: states.get(s.name) === 'running' });
     networkPresent = (await run(['docker', 'network', 'inspect', SANDBOX_NETWORK.name], { allowFail: true })).code === 0;
