@@ -6,6 +6,7 @@
 set -euo pipefail
 VERSION=v1.8.0
 CACHE=${BERTH_CACHE:-/var/cache/berth}
+export PATH=$PATH:/usr/local/go/bin
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$CACHE/bin/versitygw-$VERSION
 if [ ! -x "$bin" ]; then
