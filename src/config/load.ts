@@ -127,9 +127,9 @@ function readHostsFile(root: string, name: string, issues: Issue[]): RawFile {
  */
 async function searchOne(root: string, dir: string, places: string[], moduleName: string, issues: Issue[]): Promise<RawFile> {
   const present = existsSync(dir) && statSync(dir).isDirectory() ? places.filter((p) => existsSync(join(dir, p))) : [];
-  const fallback = rel(root, join(dir, places[0]!));
+  const fallback = `${rel(root, dir) || '.'}/`;
   if (present.length === 0) {
-    issues.push({ file: fallback, path: '', expected: `one of ${places.join(', ')} in ${rel(root, dir) || '.'}/`, found: 'nothing' });
+    issues.push({ file: fallback, path: '', expected: `one of ${places.join(', ')}`, found: 'nothing' });
     return { file: fallback, data: undefined, unreadable: true };
   }
   const file = rel(root, join(dir, present[0]!));

@@ -40,7 +40,7 @@ export function validateProject(raw: RawProject, priorIssues: Issue[] = []): Pro
 
   const apps: App[] = [];
   const seen = new Set<string>();
-  for (const a of [...raw.apps].sort((x, y) => x.name.localeCompare(y.name))) {
+  for (const a of [...raw.apps].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))) {
     if (!APP_NAME.test(a.name)) {
       issues.push({
         file: a.file,

@@ -1,0 +1,12 @@
+// npm run schema: regenerate schema/*.schema.json from the zod schemas (src/config/schema.ts).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderJsonSchemas, SCHEMA_DIR } from '../src/config/json-schema.ts';
+
+const root = process.env.BERTH_ROOT ?? process.cwd();
+const dir = join(root, SCHEMA_DIR);
+mkdirSync(dir, { recursive: true });
+for (const [file, content] of Object.entries(renderJsonSchemas())) {
+  writeFileSync(join(dir, file), content);
+  console.log(`wrote ${SCHEMA_DIR}/${file}`);
+}

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { envReferences, parsePortBinding, selectHosts } from '../../src/config/rules.ts';
+import { edgeData, linesOf, rawProject, valid } from '../fixtures/config/project.ts';
+
+const web = (over: Record<string, unknown> = {}) => ({ image: 'ghcr.io/acme/app', hosts: ['h1'], ...over });
+
+describe('cross-file rules', () => {
+  it('a domain claimed by two apps', () => {
+    assert.deepEqual(linesOf(rawProject({ a: web({ domains: ['shop.example.com'] }), b: web({ domains: ['blog.example.com', 'shop.example.com'] }) })), [
+      'apps/b/app.yml: domains[1]: expected a domain no other app claims, got "shop.example.com"; "shop.example.com" is already routed to a (apps/a/app.yml: domains[0])',
+    ]);
+  });
+
+  it("a domain's www. alias claimed by another app", () => {
+    assert.deepEqual(
+      linesOf(rawProject({ a: web({ domains: ['example.com'], www: 'redirect-to-apex' }), b: web({ domains: ['www.example.com'] }) })),
+      ['apps/b/app.yml: domains[0]: expected a domain no other app claims, got "www.example.com"; "www.example.com" is already routed to a (apps/a/app.yml: domains[0])'],
+    );
+    // www: none claims only the apex.
+    valid(rawProject({ a: web({ domains: ['example.com'] }), b: web({ domains: ['www.example.com'] }) }));
+  });
+
+  it('an app host not in hosts.json', () => {
+    assert.deepEqual(linesOf(rawProject({ a: web({ hosts: ['h3'] }) })), [
+      'apps/a/app.yml: hosts[0]: expected a host from hosts.json (db, h1, h2), got "h3"; did you mean "h1"?',
+    ]);
+  });
+
+  it('an app with neither hosts nor roles', () => {
+    assert.deepEqual(linesOf(rawProject({ a: { image: 'ghcr.io/acme/app' } })), [
+      'apps/a/app.yml: hosts: expected hosts (from hosts.json: db, h1, h2) or roles selecting at least one host, got nothing; add e.g. hosts: [db]',
+    ]);
+  });
+
+  it('a role no host has', () => {
+    assert.deepEqual(linesOf(rawProject({ a: { image: 'ghcr.io/acme/app', roles: ['wbe'] } })), [
+      'apps/a/app.yml: roles[0]: expected a role some host in hosts.json has (db, web), got "wbe"; did you mean "web"?',
+    ]);
+    const p = valid(rawProject({ a: { image: 'ghcr.io/acme/app', roles: ['web'], hosts: ['db'] } }));
+    assert.deepEqual(selectHosts(p.apps[0]!, p.hosts), ['db', 'h1', 'h2']);
+  });
+
+  it('a Litestream database outside every volume', () => {
+    const ls = (dbs: string[]) => ({
+      secrets: ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY'],
+      volumes: { storage: '/rails/storage' },
+      litestream: { databases: dbs, replica: { url: 's3://bucket/app' } },
+    });
+    assert.deepEqual(linesOf(rawProject({ a: web(ls(['/rails/storage/production.sqlite3', '/rails/db/cache.sqlite3'])) })), [
+      'apps/a/app.yml: litestream.databases[1]: expected a path under a declared volume (/rails/storage), got "/rails/db/cache.sqlite3"; declare a volume mounted at its directory, e.g. volumes: { data: /rails/db }',
+    ]);
+    // A prefix that is not a directory boundary does not count.
+    assert.equal(linesOf(rawProject({ a: web(ls(['/rails/storage2/x.sqlite3'])) })).length, 1);
+  });
+
+  it('two apps publishing one host port on the same host', () => {
+    const pg = (port: string) => ({ accessories: { postgres: { image: 'postgres:16', port } } });
+    assert.deepEqual(linesOf(rawProject({ a: web(pg('127.0.0.1:5432:5432')), b: web({ hosts: ['h1', 'h2'], ...pg('127.0.0.1:5432:5432') }) })), [
+      'apps/b/app.yml: accessories.postgres.port: expected a host port not already published on h1, got "127.0.0.1:5432:5432"; apps/a/app.yml: accessories.postgres.port publishes 127.0.0.1:5432 there; pick another host port',
+    ]);
+    // Different hosts, or different addresses, do not collide.
+    valid(rawProject({ a: web(pg('127.0.0.1:5432:5432')), b: web({ hosts: ['h2'], ...pg('127.0.0.1:5432:5432') }) }));
+    valid(rawProject({ a: web(pg('127.0.0.1:5432:5432')), b: web(pg('10.0.0.5:5432:5432')) }));
+  });
+
+  it('two accessories of one app publishing one port; 0.0.0.0 collides with every address', () => {
+    const lines = linesOf(
+      rawProject({
+        a: web({ accessories: { pg: { image: 'postgres:16', port: '10.0.0.5:6000:5432' }, redis: { image: 'redis:7', port: '0.0.0.0:6000:6379' } } }),
+      }),
+    );
+    assert.ok(lines.includes('apps/a/app.yml: accessories.redis.port: expected a host port not already published on h1, got "0.0.0.0:6000:6379"; apps/a/app.yml: accessories.pg.port publishes 10.0.0.5:6000 there; pick another host port'));
+  });
+
+  it("an accessory port colliding with Traefik's entrypoints", () => {
+    const lines = linesOf(rawProject({ a: web({ accessories: { proxy: { image: 'nginx:1', port: '127.0.0.1:443:443' } } }) }));
+    assert.deepEqual(lines, [
+      `apps/a/app.yml: accessories.proxy.port: expected a host port not already published on h1, got "127.0.0.1:443:443"; Traefik's https entrypoint (shared/edge.yml) publishes 0.0.0.0:443 there; pick another host port`,
+    ]);
+  });
+
+  it('an accessory port without an address (or 0.0.0.0) is public and bypasses UFW', () => {
+    assert.deepEqual(linesOf(rawProject({ a: web({ accessories: { postgres: { image: 'postgres:16', port: '5432:5432' } } }) })), [
+      'apps/a/app.yml: accessories.postgres.port: expected a port bound to one address such as "127.0.0.1:5432:5432", got "5432:5432"; bind to 127.0.0.1: (or to one specific address when it must be reachable): Docker-published ports bypass UFW',
+    ]);
+    assert.equal(linesOf(rawProject({ a: web({ accessories: { postgres: { image: 'postgres:16', port: '0.0.0.0:5432:5432' } } }) })).length, 1);
+  });
+
+  it('a secret used but not declared', () => {
+    const lines = linesOf(
+      rawProject({
+        a: web({
+          registry: { server: 'ghcr.io', username: 'acme', password_secret: 'GHCR_TOKEN' },
+          tls: { mode: 'origin-certificate', cert_file: 'origin.pem', key_secret: 'ORIGIN_KEY' },
+          env: { DATABASE_URL: 'postgres://app:${PG_PASSWORD}@postgres/app', LITERAL: '$${NOT_A_SECRET}', PLAIN: 'x' },
+          secrets: ['PG_PASSWORD_'],
+          accessories: { postgres: { image: 'postgres:16', secrets: ['POSTGRES_PASSWORD'] } },
+        }),
+      }),
+    );
+    assert.deepEqual(lines, [
+      'apps/a/app.yml: registry.password_secret: expected a declared secret (PG_PASSWORD_), got "GHCR_TOKEN"; add GHCR_TOKEN to secrets (or to secret_commands)',
+      'apps/a/app.yml: tls.key_secret: expected a declared secret (PG_PASSWORD_), got "ORIGIN_KEY"; add ORIGIN_KEY to secrets (or to secret_commands)',
+      'apps/a/app.yml: env.DATABASE_URL: expected a declared secret (PG_PASSWORD_), got "PG_PASSWORD"; did you mean "PG_PASSWORD_"?',
+      'apps/a/app.yml: accessories.postgres.secrets[0]: expected a declared secret (PG_PASSWORD_), got "POSTGRES_PASSWORD"; add POSTGRES_PASSWORD to secrets (or to secret_commands)',
+    ]);
+  });
+
+  it('a secret declared through secret_commands counts; Litestream keys must be declared', () => {
+    const ls = { volumes: { d: '/d' }, litestream: { databases: ['/d/x.sqlite3'], replica: { url: 's3://b/p' } } };
+    const lines = linesOf(rawProject({ a: web({ ...ls, secret_commands: { LITESTREAM_ACCESS_KEY_ID: 'pass show b2/id' } }) }));
+    assert.deepEqual(lines, [
+      'apps/a/app.yml: litestream.replica.secret_access_key_secret: expected a declared secret (LITESTREAM_ACCESS_KEY_ID), got "LITESTREAM_SECRET_ACCESS_KEY"; add LITESTREAM_SECRET_ACCESS_KEY to secrets (or to secret_commands)',
+    ]);
+  });
+
+  it('a tls.resolver not defined in shared/edge.yml', () => {
+    assert.deepEqual(linesOf(rawProject({ a: web({ tls: { mode: 'acme', resolver: 'cloudflar' } }) })), [
+      'apps/a/app.yml: tls.resolver: expected a resolver from shared/edge.yml acme.resolvers (cloudflare, letsencrypt), got "cloudflar"; did you mean "cloudflare"?',
+    ]);
+  });
+
+  it('ca: custom without ca_server', () => {
+    const edge = edgeData();
+    assert.deepEqual(linesOf(rawProject({ a: web() }, { edge: { file: 'shared/edge.yml', data: { ...edge, acme: { ...edge.acme, ca: 'custom' } } } })), [
+      'shared/edge.yml: acme.ca_server: expected an ACME directory URL (required when acme.ca is "custom"), got nothing; e.g. ca_server: https://ca.example.test:14000/dir',
+    ]);
+  });
+
+  it('accessory backup on a non-postgres image', () => {
+    assert.deepEqual(linesOf(rawProject({ a: web({ accessories: { cache: { image: 'redis:7', backup: { keep: 3 } } } }) })), [
+      'apps/a/app.yml: accessories.cache.backup: expected backup only on a postgres accessory (it runs pg_dump), got image "redis:7"; remove backup, or use a postgres image',
+    ]);
+    for (const image of ['postgres:16', 'docker.io/library/postgres:16-alpine', 'postgis/postgis:16-3.4', 'pgvector/pgvector:pg16']) {
+      valid(rawProject({ a: web({ accessories: { db: { image, backup: {} } } }) }));
+    }
+  });
+
+  it('build on: local without a registry', () => {
+    assert.deepEqual(linesOf(rawProject({ a: web({ build: {} }) })), [
+      'apps/a/app.yml: registry: expected a registry to push the locally built image to (build.on is "local"), got nothing; add registry: { server, username, password_secret }, or set build.on: host to build on the server',
+    ]);
+    valid(rawProject({ a: web({ build: { on: 'host' } }) }));
+    valid(rawProject({ a: web({ image: 'localhost:5000/app', build: {} }) }));
+    valid(rawProject({ a: web({ image: '127.0.0.1:5000/app', build: {} }) }));
+  });
+
+  it('rules still run over the valid apps when another app is broken', () => {
+    const lines = linesOf(rawProject({ a: web({ domains: ['x.example.com'] }), b: web({ domains: ['x.example.com'] }), c: { image: 42 } }));
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, /^apps\/b\/app\.yml: domains\[0\]/);
+    assert.match(lines[1]!, /^apps\/c\/app\.yml: image: expected a string, got 42/);
+  });
+});
+
+describe('rule helpers', () => {
+  it('parsePortBinding', () => {
+    assert.deepEqual(parsePortBinding('127.0.0.1:5432:5433'), { ip: '127.0.0.1', hostPort: 5432, containerPort: 5433 });
+    assert.deepEqual(parsePortBinding('8080:80'), { ip: '0.0.0.0', hostPort: 8080, containerPort: 80 });
+  });
+  it('envReferences', () => {
+    assert.deepEqual(envReferences('a ${X} b ${Y_2} $${Z} $$$${V} $$${W}'), ['X', 'Y_2', 'W']);
+    assert.deepEqual(envReferences(3), []);
+  });
+});
