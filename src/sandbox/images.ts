@@ -152,7 +152,8 @@ export async function buildImage(img: ImageDir, depHashes: Map<string, string>, 
   return { name: img.name, tags: img.tags, hash, built: true };
 }
 
-export async function buildAllImages(opts: { only?: string[]; force?: boolean } = {}): Promise<BuildResult[]> {
+/** only: build just these dirs; rebuild: names to build even when up to date (or true for all). */
+export async function buildAllImages(opts: { only?: string[]; rebuild?: string[] | boolean } = {}): Promise<BuildResult[]> {
   const imgs = await discoverImages();
   const depHashes = new Map<string, string>();
   const results: BuildResult[] = [];
@@ -163,7 +164,8 @@ export async function buildAllImages(opts: { only?: string[]; force?: boolean } 
       continue;
     }
     const label = `image ${img.name} (${img.tags.join(', ') || img.kind})`;
-    const r = await step(label, () => buildImage(img, depHashes, opts.force));
+    const force = opts.rebuild === true || (Array.isArray(opts.rebuild) && opts.rebuild.includes(img.name));
+    const r = await step(label, () => buildImage(img, depHashes, force));
     console.log(`[sandbox]   ${r.built ? 'built' : 'up to date'} ${r.hash}`);
     results.push(r);
   }

@@ -10,6 +10,8 @@ import { run, step } from './proc.ts';
 export interface UpOptions {
   /** Skip building images (engine, hosts, services only). */
   skipImages?: boolean;
+  /** Rebuild these image dirs (sandbox/images/<name>) even when their input hash is unchanged. */
+  rebuild?: string[];
 }
 
 export async function sandboxUp(opts: UpOptions = {}): Promise<void> {
@@ -34,7 +36,7 @@ export async function sandboxUp(opts: UpOptions = {}): Promise<void> {
   }
   if (!opts.skipImages) {
     const { buildAllImages } = await import('./images.ts');
-    await buildAllImages();
+    await buildAllImages({ rebuild: opts.rebuild });
     const { ensureServices } = await import('./services.ts');
     await ensureServices();
   }
