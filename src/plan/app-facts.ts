@@ -1,0 +1,34 @@
+// Small pure facts derived from an app's config, shared by the renderers and the plan command.
+import type { AppConfig, Project } from '../config/schema.ts';
+
+/** The tag written in an image reference ("app:1.2" → "1.2"; "localhost:5000/app" → undefined). */
+export function imageTag(image: string): string | undefined {
+  const last = image.split('/').pop() ?? image;
+  const i = last.lastIndexOf(':');
+  return i >= 0 ? last.slice(i + 1) : undefined;
+}
+
+/** The image the web colours, workers and release command run: config image, tagged with the release unless it has a tag. */
+export const appImage = (config: AppConfig, release: string) => (imageTag(config.image) ? config.image : `${config.image}:${release}`);
+
+/** Hosts an app deploys to: `hosts`, plus every host having one of `roles`; all hosts when neither is set. */
+export function resolveHosts(project: Pick<Project, 'hosts'>, config: AppConfig): string[] {
+  const names = Object.keys(project.hosts).sort();
+  if (!config.hosts && !config.roles) return names;
+  const out = new Set<string>(config.hosts ?? []);
+  for (const role of config.roles ?? []) for (const n of names) if (project.hosts[n]!.roles.includes(role)) out.add(n);
+  return [...out];
+}
+
+/** Every host name routed to the app: each domain, plus its www. variant unless www is "none". */
+export function routedDomains(config: AppConfig): string[] {
+  if (config.www === 'none') return [...config.domains];
+  return config.domains.flatMap((d) => (d.startsWith('www.') ? [d] : [d, `www.${d}`]));
+}
+
+/** Where the rendered files of an app (or the edge) live, relative to the project root. */
+export const COMPOSE_DIR = 'compose';
+export const EDGE_RENDER_DIR = `${COMPOSE_DIR}/edge`;
+export const appRenderDir = (app: string) => `${COMPOSE_DIR}/${app}`;
+/** The edge config file, relative to the project root (named in headers and messages). */
+export const EDGE_CONFIG_FILE = 'shared/edge.yml';

@@ -1,0 +1,77 @@
+// The scheduled pg_dump loop run by the `<accessory>-backup` service (same image as the postgres
+// accessory, so pg_dump matches the server version).
+//
+// Contract (tested end to end elsewhere):
+// - The service runs `sh -c <script> berth-backup <mode>`; mode `loop` (the default command)
+//   sleeps until the next scheduled time, dumps, prunes, forever; mode `once` dumps and prunes
+//   right away and exits with pg_dump's status:
+//     docker compose -p berth-<app> -f compose.yml run --rm --no-deps <acc>-backup once
+// - Schedule (env BERTH_BACKUP_SCHEDULE): "hourly" (at :00), "daily" (00:00 UTC) or "HH:MM" (UTC).
+// - Connection: PGHOST = the accessory service; PGUSER = POSTGRES_USER (default postgres);
+//   PGDATABASE = POSTGRES_DB (default the user); the password comes from the file named by
+//   POSTGRES_PASSWORD_FILE (a compose secret), never from argv.
+// - Output: /backups/<acc>-<YYYYmmddTHHMMSSZ>.sql.gz (plain SQL, gzip; restore with
+//   `gunzip -c f | psql`), written as /backups/.<name>.partial and renamed when pg_dump succeeded,
+//   so a half-written dump never counts. /backups is bind-mounted from backupsDir(app)/<acc>.
+// - Retention: after each successful dump only the BERTH_BACKUP_KEEP newest dumps of this
+//   accessory are kept (names sort by time). Other files in the directory are never touched.
+// - Logs one line per event on stdout ("berth-backup: wrote <file>"), failures on stderr; a failed
+//   scheduled dump does not stop the loop. SIGTERM exits at once.
+
+export const BACKUP_SCRIPT_NAME = 'berth-backup';
+
+export const backupScript = (): string =>
+  `set -u
+dir=/backups
+name="$BERTH_BACKUP_NAME"
+keep="$BERTH_BACKUP_KEEP"
+schedule="$BERTH_BACKUP_SCHEDULE"
+if [ -n "\${POSTGRES_PASSWORD_FILE:-}" ]; then PGPASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"; export PGPASSWORD; fi
+PGHOST="\${PGHOST:-$BERTH_BACKUP_HOST}"
+PGUSER="\${PGUSER:-\${POSTGRES_USER:-postgres}}"
+PGDATABASE="\${PGDATABASE:-\${POSTGRES_DB:-$PGUSER}}"
+export PGHOST PGUSER PGDATABASE
+prune() {
+  ls -1 "$dir" | grep -E "^$name-[0-9]{8}T[0-9]{6}Z[.]sql[.]gz$" | sort -r | tail -n +$((keep + 1)) | while read -r f; do
+    rm -f "$dir/$f" && echo "berth-backup: removed $f"
+  done
+}
+dump() {
+  stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+  tmp="$dir/.$name-$stamp.partial"
+  if pg_dump --no-owner --clean --if-exists --compress=6 --file="$tmp"; then
+    mv "$tmp" "$dir/$name-$stamp.sql.gz" && echo "berth-backup: wrote $name-$stamp.sql.gz" && prune
+  else
+    rm -f "$tmp"
+    echo "berth-backup: pg_dump of $PGDATABASE on $PGHOST failed" >&2
+    return 1
+  fi
+}
+seconds_to_next() {
+  now="$(date -u +%s)"
+  case "$schedule" in
+    hourly) t=$((now - now % 3600 + 3600)) ;;
+    daily) t=$((now - now % 86400 + 86400)) ;;
+    *)
+      h="\${schedule%%:*}"; m="\${schedule##*:}"; h="\${h#0}"; m="\${m#0}"
+      t=$((now - now % 86400 + h * 3600 + m * 60))
+      if [ "$t" -le "$now" ]; then t=$((t + 86400)); fi ;;
+  esac
+  echo $((t - now))
+}
+mkdir -p "$dir"
+case "\${1:-loop}" in
+  once) dump ;;
+  loop)
+    trap 'exit 0' TERM INT
+    echo "berth-backup: $name schedule=$schedule keep=$keep"
+    while :; do
+      s="$(seconds_to_next)"
+      echo "berth-backup: next dump in \${s}s"
+      sleep "$s" &
+      wait $!
+      dump || true
+    done ;;
+  *) echo "berth-backup: unknown mode $1 (loop|once)" >&2; exit 2 ;;
+esac
+`;

@@ -1,0 +1,253 @@
+// compose.yml of one app release (PURE). Both colours are defined with the same image and config;
+// a deploy starts only the idle one (`up --no-deps web-<idle>`), so the live colour keeps running
+// from its own release. Accessories, the replicator and backup loops carry no release-specific
+// values, so compose leaves them alone from one release to the next unless their config changes.
+import type { AccessoryConfig, App } from '../config/schema.ts';
+import {
+  appProject,
+  appSecretFile,
+  appSecretsEnv,
+  backupService,
+  backupsDir,
+  COLOURS,
+  type Colour,
+  LABEL,
+  LITESTREAM_SERVICE,
+  litestreamConfigPath,
+  NETWORK,
+  webAlias,
+  webService,
+} from '../names.ts';
+import { BACKUP_SCRIPT_NAME, backupScript } from './backup-script.ts';
+import { BACKUP_MOUNT, LITESTREAM_CONFIG_MOUNT, runSecret } from './edge-names.ts';
+import { composeLiteral, generatedHeader, quoted, sortedRecord, toYaml } from './yaml.ts';
+
+export interface ComposeInput {
+  app: App;
+  release: string;
+  image: string;
+  /** Hash of the app config (label berth.config-hash). */
+  configHash: string;
+  /** Hash of the rendered litestream.yml, when the app replicates (label on the litestream service). */
+  litestreamHash?: string;
+}
+
+/** Label on the litestream service carrying the hash of its config file. */
+export const LITESTREAM_CONFIG_LABEL = 'berth.litestream-config-hash';
+
+const LOGGING = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '5' } };
+
+type Env = Record<string, string>;
+
+/**
+ * An env value from config, for compose. Config env values use compose's syntax for the one thing
+ * they may interpolate, a declared secret: `${NAME}` (checked by config rules) becomes a required
+ * reference; `$$` stays a literal `$`; any other `$` is escaped, so compose never expands it.
+ */
+export function composeEnvValue(value: string | number | boolean): string {
+  return String(value).replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$/g, (m, name: string | undefined) =>
+    m === '$$' ? '$$' : name ? secretRef(name) : '$$',
+  );
+}
+
+/** Plain env with values stringified (secret references kept, other `$` literal). */
+function plainEnv(env: Record<string, string | number | boolean>): Env {
+  const out: Env = {};
+  for (const [k, v] of Object.entries(env)) out[k] = composeEnvValue(v);
+  return out;
+}
+
+/**
+ * Secret values reach compose through the environment of the `docker compose` process on the
+ * operator machine (env_file would be read there too, where the host-only file does not exist).
+ * `${NAME:?}` makes compose refuse to start a service when a value is missing instead of
+ * starting it with an empty secret. By hand on the server:
+ * `docker compose --env-file <appSecretsEnv> -f compose.yml …`.
+ */
+const secretRef = (name: string) => `\${${name}:?secret ${name} is not set}`;
+
+function secretEnv(names: readonly string[]): Env {
+  const out: Env = {};
+  for (const n of names) out[n] = secretRef(n);
+  return out;
+}
+
+const volumeList = (volumes: Record<string, string>) => Object.keys(volumes).sort().map((v) => `${v}:${volumes[v]}`);
+
+function webLike(input: ComposeInput, role: string, colour?: Colour) {
+  const c = input.app.config;
+  const labels: Env = {
+    [LABEL.managed]: 'true',
+    [LABEL.app]: input.app.name,
+    ...(colour ? { [LABEL.colour]: colour } : {}),
+    [LABEL.release]: input.release,
+    [LABEL.configHash]: input.configHash,
+    [LABEL.role]: role,
+  };
+  const svc: Record<string, unknown> = { image: input.image };
+  return { svc, labels: sortedRecord(labels), c };
+}
+
+function resources(input: ComposeInput): Record<string, unknown> {
+  const r = input.app.config.resources;
+  const out: Record<string, unknown> = {};
+  if (r?.memory) out.mem_limit = r.memory.toLowerCase();
+  if (r?.cpus !== undefined) out.cpus = r.cpus;
+  return out;
+}
+
+function webService_(input: ComposeInput, colour: Colour): Record<string, unknown> {
+  const { svc, labels, c } = webLike(input, 'web', colour);
+  if (c.command) svc.command = composeLiteral(c.command);
+  svc.environment = { ...sortedRecord(plainEnv(c.env)), ...secretEnv([...c.secrets].sort()) };
+  svc.labels = labels;
+  const hc = c.healthcheck;
+  svc.healthcheck = {
+    test: ['CMD-SHELL', composeLiteral(hc.command ?? `curl -fsS http://127.0.0.1:${c.port}${hc.path} > /dev/null || exit 1`)],
+    interval: hc.interval,
+    timeout: hc.timeout,
+    retries: hc.retries,
+    start_period: hc.start_period,
+    start_interval: '1s',
+  };
+  svc.restart = c.restart;
+  svc.stop_grace_period = `${c.deploy.stop_timeout_seconds}s`;
+  if (Object.keys(c.volumes).length) svc.volumes = volumeList(c.volumes);
+  Object.assign(svc, resources(input));
+  svc.logging = LOGGING;
+  svc.networks = { [NETWORK]: { aliases: [webAlias(input.app.name, colour)] }, default: {} };
+  return svc;
+}
+
+function workerService(input: ComposeInput, command: string): Record<string, unknown> {
+  const { svc, labels, c } = webLike(input, 'worker');
+  svc.command = composeLiteral(command);
+  svc.environment = { ...sortedRecord(plainEnv(c.env)), ...secretEnv([...c.secrets].sort()) };
+  svc.labels = labels;
+  svc.restart = c.restart;
+  svc.stop_grace_period = `${c.deploy.stop_timeout_seconds}s`;
+  if (Object.keys(c.volumes).length) svc.volumes = volumeList(c.volumes);
+  Object.assign(svc, resources(input));
+  svc.logging = LOGGING;
+  return svc;
+}
+
+const isImage = (image: string, name: string) => new RegExp(`(^|/)${name}(:|@|$)`).test(image);
+
+/** Health check of an accessory: its own, or a default for images Berth knows. */
+function accessoryHealth(acc: AccessoryConfig): Record<string, unknown> | undefined {
+  const cmd = acc.healthcheck?.command ?? (isImage(acc.image, 'postgres') ? 'pg_isready -U "${POSTGRES_USER:-postgres}"' : isImage(acc.image, 'redis') ? 'redis-cli ping' : undefined);
+  if (!cmd) return undefined;
+  return {
+    test: ['CMD-SHELL', composeLiteral(cmd)],
+    interval: acc.healthcheck?.interval ?? '2s',
+    timeout: '5s',
+    retries: acc.healthcheck?.retries ?? 30,
+    start_period: '5s',
+    start_interval: '1s',
+  };
+}
+
+function accessoryEnv(acc: AccessoryConfig): Env {
+  const env: Env = plainEnv(acc.env);
+  for (const s of acc.secrets) env[`${s}_FILE`] = runSecret(s);
+  return sortedRecord(env);
+}
+
+function accessoryLabels(app: string, role: string): Env {
+  return sortedRecord({ [LABEL.managed]: 'true', [LABEL.app]: app, [LABEL.role]: role });
+}
+
+function accessoryService(app: string, name: string, acc: AccessoryConfig): Record<string, unknown> {
+  const svc: Record<string, unknown> = { image: acc.image };
+  if (acc.command) svc.command = composeLiteral(acc.command);
+  const env = accessoryEnv(acc);
+  if (Object.keys(env).length) svc.environment = env;
+  if (acc.secrets.length) svc.secrets = [...acc.secrets].sort();
+  svc.labels = accessoryLabels(app, `accessory:${name}`);
+  if (acc.port) svc.ports = [quoted(acc.port)];
+  if (Object.keys(acc.volumes).length) svc.volumes = volumeList(acc.volumes);
+  const hc = accessoryHealth(acc);
+  if (hc) svc.healthcheck = hc;
+  svc.restart = 'unless-stopped';
+  svc.logging = LOGGING;
+  return svc;
+}
+
+function backupServiceDef(app: string, name: string, acc: AccessoryConfig): Record<string, unknown> {
+  const b = acc.backup!;
+  const env: Env = {
+    ...accessoryEnv(acc),
+    BERTH_BACKUP_HOST: name,
+    BERTH_BACKUP_KEEP: String(b.keep),
+    BERTH_BACKUP_NAME: name,
+    BERTH_BACKUP_SCHEDULE: b.schedule,
+  };
+  const svc: Record<string, unknown> = {
+    image: acc.image,
+    entrypoint: ['/bin/sh', '-c', composeLiteral(backupScript()), BACKUP_SCRIPT_NAME],
+    command: ['loop'],
+    environment: sortedRecord(env),
+  };
+  if (acc.secrets.length) svc.secrets = [...acc.secrets].sort();
+  svc.labels = accessoryLabels(app, `backup:${name}`);
+  svc.volumes = [`${backupsDir(app)}/${name}:${BACKUP_MOUNT}`];
+  svc.restart = 'unless-stopped';
+  svc.logging = LOGGING;
+  return svc;
+}
+
+function litestreamService(input: ComposeInput): Record<string, unknown> {
+  const { app } = input;
+  const ls = app.config.litestream!;
+  const env: Env = {};
+  // Litestream reads LITESTREAM_ACCESS_KEY_ID / LITESTREAM_SECRET_ACCESS_KEY itself; map the
+  // app's secret names onto them so litestream.yml never holds or names a credential.
+  env.LITESTREAM_ACCESS_KEY_ID = secretRef(ls.replica.access_key_id_secret);
+  env.LITESTREAM_SECRET_ACCESS_KEY = secretRef(ls.replica.secret_access_key_secret);
+  const volumes = [...volumeList(app.config.volumes), `${litestreamConfigPath(app.name)}:${LITESTREAM_CONFIG_MOUNT}:ro`];
+  return {
+    image: ls.image,
+    command: ['replicate'],
+    environment: env,
+    labels: sortedRecord({ ...accessoryLabels(app.name, 'litestream'), [LITESTREAM_CONFIG_LABEL]: input.litestreamHash ?? '' }),
+    volumes,
+    restart: 'unless-stopped',
+    stop_grace_period: '30s',
+    logging: LOGGING,
+  };
+}
+
+export function renderCompose(input: ComposeInput): string {
+  const { app } = input;
+  const c = app.config;
+  const services: Record<string, unknown> = {};
+  for (const colour of COLOURS) services[webService(colour)] = webService_(input, colour);
+  for (const w of Object.keys(c.workers).sort()) services[`worker-${w}`] = workerService(input, c.workers[w]!.command);
+  if (c.litestream) services[LITESTREAM_SERVICE] = litestreamService(input);
+  const secrets = new Set<string>();
+  for (const name of Object.keys(c.accessories).sort()) {
+    const acc = c.accessories[name]!;
+    services[name] = accessoryService(app.name, name, acc);
+    if (acc.backup) services[backupService(name)] = backupServiceDef(app.name, name, acc);
+    for (const s of acc.secrets) secrets.add(s);
+  }
+
+  const volumeNames = new Set<string>(Object.keys(c.volumes));
+  for (const acc of Object.values(c.accessories)) for (const v of Object.keys(acc.volumes)) volumeNames.add(v);
+
+  const doc: Record<string, unknown> = { name: appProject(app.name), services };
+  if (volumeNames.size) doc.volumes = Object.fromEntries([...volumeNames].sort().map((v) => [v, {}]));
+  if (secrets.size) doc.secrets = Object.fromEntries([...secrets].sort().map((s) => [s, { file: appSecretFile(app.name, s) }]));
+  doc.networks = { [NETWORK]: { external: true }, default: {} };
+
+  const header = generatedHeader(
+    app.file,
+    [
+      `Compose project ${appProject(app.name)}, release ${input.release}.`,
+      ` Secret values are never written here: compose reads them from its environment (\${NAME:?});`,
+      ` on the server use --env-file ${appSecretsEnv(app.name)}. Accessory secrets are files under ${appSecretFile(app.name, '')}.`,
+    ].join('\n'),
+  );
+  return toYaml(doc, header);
+}
