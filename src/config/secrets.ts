@@ -71,3 +71,12 @@ export async function resolveSecrets(
   if (missing.length) throw new ConfigError(missing);
   return values;
 }
+
+/** Edge secrets (e.g. the Cloudflare DNS token) come from the environment only. */
+export function resolveEdgeSecrets(
+  names: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  file = 'shared/edge.yml',
+): Promise<Record<string, string>> {
+  return resolveSecrets(names, { name: 'edge', file, config: { secret_commands: {} } }, env, async () => '');
+}

@@ -84,7 +84,11 @@ export function parseFile<S extends z.ZodType>(schema: S, raw: RawFile, issues: 
   const data = raw.data === undefined || raw.data === null ? {} : raw.data; // an empty file is an empty mapping
   const result = schema.safeParse(data, { reportInput: true });
   if (result.success) return result.data;
-  for (const zi of result.error.issues) issues.push(...issuesFromZod(schema, raw.file, data, zi));
+  const found: Issue[] = [];
+  const suggested = new Set<string>();
+  for (const zi of result.error.issues) found.push(...issuesFromZod(schema, raw.file, data, zi, suggested));
+  // A misspelt required key ("key_secrets") also makes the real one missing; the did-you-mean says it all.
+  issues.push(...found.filter((i) => !(i.found === 'nothing' && suggested.has(i.path))));
   return undefined;
 }
 
@@ -138,13 +142,14 @@ const FORMAT_WORDS: Record<string, string> = {
   email: 'an e-mail address',
 };
 
-function issuesFromZod(schema: z.ZodType, file: string, data: unknown, zi: ZodIssue): Issue[] {
+function issuesFromZod(schema: z.ZodType, file: string, data: unknown, zi: ZodIssue, suggested: Set<string>): Issue[] {
   const path = zi.path;
   switch (zi.code) {
     case 'unrecognized_keys': {
       const known = knownKeys(schema, path, data);
       return zi.keys.map((key) => {
         const suggestion = closest(key, known);
+        if (suggestion) suggested.add(formatPath([...path, suggestion]));
         return {
           file,
           path: formatPath([...path, key]),
@@ -221,9 +226,14 @@ export function knownKeys(schema: z.ZodType, path: readonly Key[], data: unknown
         return visit(def.innerType as z.core.$ZodType, rest, value);
       case 'pipe':
         return visit(def.in as z.core.$ZodType, rest, value);
-      case 'union':
-        for (const o of def.options as z.core.$ZodType[]) visit(o, rest, value);
+      case 'union': {
+        // A discriminated union: only the option the input selects (all of them if none matches).
+        const options = def.options as z.core.$ZodType[];
+        const disc = def.discriminator as string | undefined;
+        const chosen = disc ? options.filter((o) => literalValues(o, disc).includes(valueAt(value, [disc]))) : [];
+        for (const o of chosen.length ? chosen : options) visit(o, rest, value);
         return;
+      }
       case 'object': {
         const shape = def.shape as Record<string, z.core.$ZodType>;
         if (rest.length === 0) {
@@ -247,6 +257,14 @@ export function knownKeys(schema: z.ZodType, path: readonly Key[], data: unknown
   };
   visit(schema, path, data);
   return [...keys].filter((k) => k !== '$schema');
+}
+
+/** The literal values an object option accepts for `key` (its discriminator). */
+function literalValues(option: z.core.$ZodType, key: string): unknown[] {
+  const def = option._zod.def as unknown as { type: string; shape?: Record<string, z.core.$ZodType> };
+  const field = def.type === 'object' ? def.shape?.[key] : undefined;
+  const fdef = field?._zod.def as unknown as { type: string; values?: unknown[] } | undefined;
+  return fdef?.type === 'literal' ? (fdef.values ?? []) : [];
 }
 
 /** The known key nearest to `key` (edit distance ≤ 1/3 of its length, at least 2), if any. */

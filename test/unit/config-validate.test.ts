@@ -30,6 +30,16 @@ describe('validateProject: schema errors name file, key path, expected and found
       line: 'apps/shop/app.yml: deploy.zzzzzz: expected a known key, got unknown key "zzzzzz"; valid keys: retire_seconds, stop_timeout_seconds, health_timeout_seconds, keep_releases',
     },
     {
+      name: 'unknown key in a discriminated union lists only the chosen option',
+      data: app({ tls: { mode: 'acme', zzzzzz: 'x' } }),
+      line: 'apps/shop/app.yml: tls.zzzzzz: expected a known key, got unknown key "zzzzzz"; valid keys: mode, resolver',
+    },
+    {
+      name: 'unknown key in a discriminated union, with did-you-mean',
+      data: app({ tls: { mode: 'origin-certificate', cert_file: 'o.pem', key_secrets: 'K' } }),
+      line: 'apps/shop/app.yml: tls.key_secrets: expected a known key, got unknown key "key_secrets"; did you mean "key_secret"?',
+    },
+    {
       name: 'wrong type',
       data: app({ port: '80' }),
       line: 'apps/shop/app.yml: port: expected a number, got "80"',
