@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import YAML from 'yaml';
+import { renderApp } from '../../src/plan/render-app.ts';
+import { composeEnvValue } from '../../src/plan/render-compose.ts';
+import { renderEdge } from '../../src/plan/render-edge.ts';
+import { makeApp, makeProject } from './plan-fixtures.ts';
+
+type Svc = Record<string, any>;
+const composeOf = (files: { path: string; content: string }[]) => YAML.parse(files.find((f) => f.path === 'compose.yml')!.content) as { name: string; services: Record<string, Svc>; volumes?: Record<string, unknown>; secrets?: Record<string, { file: string }>; networks: Record<string, unknown> };
+
+const full = makeApp('shop_app', {
+  image: 'registry.example.com:5000/acme/shop',
+  hosts: ['h1'],
+  domains: ['shop.example.com'],
+  port: 3000,
+  command: 'bin/server --port $PORT',
+  env: { B_FLAG: true, A_NUM: 2, URL: 'postgres://u:${DB_PASSWORD}@db/shop', LITERAL: 'cost $5 and $${HOME}' },
+  secrets: ['RAILS_MASTER_KEY', 'DB_PASSWORD', 'S3_KEY', 'S3_SECRET'],
+  volumes: { storage: '/rails/storage' },
+  resources: { memory: '512M', cpus: 0.5 },
+  workers: { jobs: { command: 'bin/jobs' } },
+  litestream: {
+    databases: ['/rails/storage/production.sqlite3', '/rails/storage/cache.sqlite3'],
+    replica: { url: 's3://bucket/prefix/', endpoint: 'http://s3.local:9000', force_path_style: true, access_key_id_secret: 'S3_KEY', secret_access_key_secret: 'S3_SECRET' },
+  },
+  accessories: {
+    db: { image: 'postgres:16', port: '127.0.0.1:5432:5432', volumes: { pgdata: '/var/lib/postgresql/data' }, env: { POSTGRES_USER: 'shop' }, secrets: ['DB_PASSWORD'], backup: { schedule: '03:30', keep: 3 } },
+    cache: { image: 'redis:7' },
+  },
+});
+const project = makeProject([full]);
+const render = renderApp(project, full, { release: 'abc1234' });
+const doc = composeOf(render.files);
+
+test('project, services and image', () => {
+  assert.equal(doc.name, 'berth-shop-app');
+  assert.deepEqual(Object.keys(doc.services), ['web-blue', 'web-green', 'worker-jobs', 'litestream', 'cache', 'db', 'db-backup']);
+  assert.equal(render.image, 'registry.example.com:5000/acme/shop:abc1234');
+  assert.equal(doc.services['web-blue']!.image, render.image);
+  assert.deepEqual(render.hosts, ['h1']);
+});
+
+test('web colours are identical but for colour label and alias, and publish no port', () => {
+  const { ['web-blue']: blue, ['web-green']: green } = doc.services;
+  assert.equal(blue!.ports, undefined);
+  assert.equal(blue!.labels['berth.colour'], 'blue');
+  assert.deepEqual(blue!.networks, { berth: { aliases: ['shop-app-web-blue'] }, default: {} });
+  const strip = (s: Svc) => ({ ...s, labels: { ...s.labels, 'berth.colour': '' }, networks: undefined });
+  assert.deepEqual(strip(blue!), strip(green!));
+  assert.deepEqual(blue!.labels, {
+    'berth.app': 'shop_app',
+    'berth.colour': 'blue',
+    'berth.config-hash': blue!.labels['berth.config-hash'],
+    'berth.managed': 'true',
+    'berth.release': 'abc1234',
+    'berth.role': 'web',
+  });
+  assert.match(blue!.labels['berth.config-hash'], /^[0-9a-f]{16}$/);
+  assert.equal(blue!.stop_grace_period, '30s');
+  assert.equal(blue!.mem_limit, '512m');
+  assert.equal(blue!.cpus, 0.5);
+  assert.deepEqual(blue!.healthcheck.test, ['CMD-SHELL', 'curl -fsS http://127.0.0.1:3000/up > /dev/null || exit 1']);
+  assert.equal(blue!.healthcheck.start_interval, '1s');
+  assert.equal(blue!.command, 'bin/server --port $$PORT', 'a literal $ reaches the container');
+  assert.deepEqual(blue!.volumes, ['storage:/rails/storage']);
+  assert.equal(blue!.logging.driver, 'json-file');
+});
+
+test('env: plain values sorted and stringified; secrets by reference only', () => {
+  const env = doc.services['web-blue']!.environment as Record<string, string>;
+  assert.deepEqual(Object.keys(env), ['A_NUM', 'B_FLAG', 'LITERAL', 'URL', 'DB_PASSWORD', 'RAILS_MASTER_KEY', 'S3_KEY', 'S3_SECRET']);
+  assert.equal(env.A_NUM, '2');
+  assert.equal(env.B_FLAG, 'true');
+  assert.equal(env.LITERAL, 'cost $$5 and $${HOME}');
+  assert.equal(env.URL, 'postgres://u:${DB_PASSWORD:?secret DB_PASSWORD is not set}@db/shop');
+  assert.equal(env.RAILS_MASTER_KEY, '${RAILS_MASTER_KEY:?secret RAILS_MASTER_KEY is not set}');
+  assert.equal(composeEnvValue('a$b$$c${X}'), 'a$$b$$c${X:?secret X is not set}');
+});
+
+test('accessories: published port, secrets as files with NAME_FILE, default health checks', () => {
+  const db = doc.services.db!;
+  assert.deepEqual(db.ports, ['127.0.0.1:5432:5432']);
+  assert.deepEqual(db.secrets, ['DB_PASSWORD']);
+  assert.equal(db.environment.DB_PASSWORD_FILE, '/run/secrets/DB_PASSWORD');
+  assert.equal(db.environment.DB_PASSWORD, undefined);
+  assert.deepEqual(db.healthcheck.test, ['CMD-SHELL', 'pg_isready -U "$${POSTGRES_USER:-postgres}"']);
+  assert.deepEqual(doc.services.cache!.healthcheck.test, ['CMD-SHELL', 'redis-cli ping']);
+  assert.deepEqual(doc.secrets, { DB_PASSWORD: { file: '/etc/berth/shop_app/files/DB_PASSWORD' } });
+  assert.deepEqual(doc.volumes, { pgdata: {}, storage: {} });
+  assert.deepEqual(doc.networks, { berth: { external: true }, default: {} });
+  assert.equal(db.labels['berth.release'], undefined, 'accessories are not recreated per release');
+});
+
+test('postgres backup service: same image, loop script, bind mount of the backups dir', () => {
+  const b = doc.services['db-backup']!;
+  assert.equal(b.image, 'postgres:16');
+  assert.equal(b.entrypoint[0], '/bin/sh');
+  assert.match(b.entrypoint[2], /pg_dump/);
+  assert.doesNotMatch(b.entrypoint[2].replace(/\$\$/g, ''), /\$/, 'every $ of the script is escaped for compose');
+  assert.deepEqual(b.command, ['loop']);
+  assert.deepEqual(b.volumes, ['/var/lib/berth/backups/shop_app/db:/backups']);
+  assert.equal(b.environment.BERTH_BACKUP_SCHEDULE, '03:30');
+  assert.equal(b.environment.BERTH_BACKUP_KEEP, '3');
+  assert.equal(b.environment.BERTH_BACKUP_HOST, 'db');
+  assert.deepEqual(b.secrets, ['DB_PASSWORD']);
+});
+
+test('litestream: one service, same volumes, config mounted read-only, labelled with its hash', () => {
+  const ls = doc.services.litestream!;
+  assert.deepEqual(ls.command, ['replicate']);
+  assert.deepEqual(ls.volumes, ['storage:/rails/storage', '/var/lib/berth/apps/shop_app/litestream.yml:/etc/litestream.yml:ro']);
+  assert.equal(ls.environment.LITESTREAM_ACCESS_KEY_ID, '${S3_KEY:?secret S3_KEY is not set}');
+  assert.equal(ls.restart, 'unless-stopped');
+  const yml = render.files.find((f) => f.path === 'litestream.yml')!.content;
+  const conf = YAML.parse(yml);
+  assert.deepEqual(conf.dbs.map((d: { replica: { path: string } }) => d.replica.path), ['prefix/production.sqlite3', 'prefix/cache.sqlite3']);
+  assert.equal(conf.dbs[0].replica['force-path-style'], true);
+  assert.equal(conf.dbs[0].replica.endpoint, 'http://s3.local:9000');
+  assert.doesNotMatch(yml, /access-key|secret-access/);
+  // A new release does not change the litestream service (so compose leaves it running).
+  const next = composeOf(renderApp(project, full, { release: 'def5678' }).files);
+  assert.deepEqual(next.services.litestream, ls);
+  assert.deepEqual(next.services.db, doc.services.db);
+  assert.notDeepEqual(next.services['web-blue'], doc.services['web-blue']);
+});
+
+test('a tagged image keeps its tag', () => {
+  const app = makeApp('tagged', { image: 'ghcr.io/acme/app:1.2.3', hosts: ['h1'] });
+  assert.equal(renderApp(makeProject([app]), app, { release: '1.2.3' }).image, 'ghcr.io/acme/app:1.2.3');
+});
+
+test('hosts: explicit hosts plus roles', () => {
+  const app = makeApp('r', { image: 'x/y', roles: ['db'] });
+  assert.deepEqual(renderApp(makeProject([app]), app, { release: 'a' }).hosts, ['h2']);
+});
+
+test('secret names: app, accessories and litestream, no values', () => {
+  assert.deepEqual(render.secrets, ['DB_PASSWORD', 'RAILS_MASTER_KEY', 'S3_KEY', 'S3_SECRET']);
+});
+
+test('rendering is deterministic and hashes files', () => {
+  assert.deepEqual(renderApp(project, full, { release: 'abc1234' }), render);
+  assert.match(render.configHash, /^[0-9a-f]{64}$/);
+  assert.notEqual(renderApp(project, full, { release: 'other' }).configHash, render.configHash);
+  for (const f of render.files) assert.match(f.content, /^# Generated by Berth from apps\/shop_app\/app\.yml\. Do not edit/);
+});
+
+test('edge: traefik without the docker socket, socket proxy read-only on an internal network', () => {
+  const p = makeProject([], {
+    acme: {
+      email: 'ops@example.com',
+      ca: 'custom',
+      ca_server: 'https://pebble:14000/dir',
+      ca_root: 'pebble.pem',
+      resolvers: { le: { challenge: 'http-01' }, cf: { challenge: 'dns-01', provider: 'cloudflare', token_secret: 'CF_TOKEN' } },
+    },
+    entrypoints: { http: 8080, https: 8443 },
+  });
+  const r = renderEdge(p);
+  const c = composeOf(r.files);
+  assert.equal(c.name, 'berth-edge');
+  const t = c.services.traefik!;
+  assert.deepEqual(t.command, ['--configFile=/etc/traefik/traefik.yml']);
+  assert.deepEqual(t.ports, ['8080:80', '8443:443', '127.0.0.1:8080:8080']);
+  assert.ok(!t.volumes.some((v: string) => v.includes('docker.sock')));
+  assert.ok(t.volumes.includes('/var/lib/berth/edge/ca/root.pem:/etc/traefik/ca/root.pem:ro'));
+  assert.deepEqual(t.environment, { CF_DNS_API_TOKEN_FILE: '/run/secrets/CF_TOKEN', LEGO_CA_CERTIFICATES: '/etc/traefik/ca/root.pem' });
+  assert.deepEqual(c.secrets, { CF_TOKEN: { file: '/etc/berth/edge/CF_TOKEN' } });
+  assert.deepEqual(t.healthcheck.test, ['CMD', 'traefik', 'healthcheck', '--ping']);
+  const sp = c.services['socket-proxy']!;
+  assert.deepEqual(sp.volumes, ['/var/run/docker.sock:/var/run/docker.sock:ro']);
+  assert.deepEqual(sp.networks, ['socket']);
+  assert.equal(sp.environment.POST, '0');
+  assert.deepEqual(c.networks, { berth: { external: true }, socket: { internal: true } });
+  const st = YAML.parse(r.files.find((f) => f.path === 'traefik.yml')!.content);
+  assert.equal(st.providers.docker.endpoint, 'tcp://socket-proxy:2375');
+  assert.equal(st.providers.docker.exposedByDefault, false);
+  assert.equal(st.certificatesResolvers.le.acme.caServer, 'https://pebble:14000/dir');
+  assert.deepEqual(st.certificatesResolvers.le.acme.httpChallenge, { entryPoint: 'web' });
+  assert.deepEqual(st.certificatesResolvers.cf.acme.dnsChallenge, { provider: 'cloudflare' });
+  assert.equal(st.entryPoints.websecure.transport.lifeCycle.graceTimeOut, '10s');
+  assert.deepEqual(r.secrets, ['CF_TOKEN']);
+});
