@@ -51,3 +51,4 @@ export const contextFor = (host: string, configured?: string) => configured ?? `
 export const releaseSecretsEnv = (app: string, release: string) => `${appSecretsDir(app)}/releases/${release}.env`;
 export const currentFile = (app: string) => `${appDir(app)}/current.json`;
 export const litestreamConfigPath = (app: string) => `${appDir(app)}/litestream.yml`;
+export const retirePidFile = (app: string, colour: Colour) => `${appDir(app)}/retire-${colour}.pid`;

@@ -25,6 +25,7 @@ import {
   lockDir,
   releaseDir,
   releaseSecretsEnv,
+  retirePidFile,
   webService,
 } from '../names.ts';
 import { planDeploy, releaseId } from '../plan/deploy-plan.ts';
@@ -48,6 +49,8 @@ export interface HostOutcome {
   colour: Colour;
   timings: Record<string, number>;
   switchMs?: number;
+  /** Epoch ms when Traefik's API confirmed the new colour (load tests compare request start times). */
+  switchedAt?: number;
 }
 
 export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutcome[]> {
@@ -125,18 +128,22 @@ async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
       routing: fileOf(render, routingFile(colour)), healthTimeoutSeconds: app.config.deploy.health_timeout_seconds,
       previousRouting: decision.live ? fileOf(render, routingFile(decision.live.colour)) : undefined,
     };
-    const containerId = await phase('start + health', () => startColour(cut));
+    const containerId = await phase('start + health', async () => {
+      await deps.runner.run(hostScripts.cancelRetire(h.ssh, retirePidFile(app.name, colour)));
+      return startColour(cut);
+    });
     const switchMs = await phase('switch', () => (app.config.domains.length ? switchRoute(cut) : Promise.resolve(0)));
+    const switchedAt = Date.now();
     await phase('workers', () => startWorkers(deps, target, render));
     await phase('record', () => recordRelease(deps, job, colour, containerId, decision.live ? { release: decision.live.release, colour: decision.live.colour } : null));
     if (decision.live?.containerId) {
       await phase('retire', () =>
-        deps.runner.run(hostScripts.retireLater(h.ssh, decision.live!.containerId!, app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)),
+        deps.runner.run(hostScripts.retireLater(h.ssh, decision.live!.containerId!, decision.live!.colour, currentFile(app.name), retirePidFile(app.name, decision.live!.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)),
       );
     }
     await runHook(deps, app, 'post_deploy', { BERTH_HOST: h.name, BERTH_RELEASE: id });
     deps.log.info(`${h.name}: ${app.name} ${id} live on ${colour}`);
-    return { host: h.name, result: 'deployed', release: id, colour, timings, switchMs };
+    return { host: h.name, result: 'deployed', release: id, colour, timings, switchMs, switchedAt };
   } finally {
     clearInterval(beat);
     await lock.release();

@@ -1,6 +1,7 @@
 // Day-two operations: status (every app on every host), logs, exec and config aliases.
 import { connect } from 'node:tls';
 import { loadProject } from '../config/load.ts';
+import { selectHosts } from '../config/rules.ts';
 import type { App, Project } from '../config/schema.ts';
 import { compose } from '../docker/argv.ts';
 import { StepError } from '../errors.ts';
@@ -12,8 +13,7 @@ import { findApp } from './app-context.ts';
 import type { Deps } from './deps.ts';
 import { ensureContext, type HostHandle, hostHandle } from './host.ts';
 
-export const hostsOf = (project: Project, app: App) =>
-  app.config.hosts ?? Object.keys(project.hosts).filter((n) => project.hosts[n]!.roles.some((r) => app.config.roles?.includes(r)));
+export const hostsOf = (project: Project, app: App) => selectHosts(app, project.hosts);
 
 export interface StatusRow {
   host: string;

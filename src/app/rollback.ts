@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import tarFs from 'tar-fs';
 import { loadProject } from '../config/load.ts';
+import { selectHosts } from '../config/rules.ts';
 import { StepError } from '../errors.ts';
 import { startColour, switchRoute } from '../exec/cutover.ts';
 import { hostScripts } from '../exec/host-scripts.ts';
@@ -13,7 +14,7 @@ import { acquireLock } from '../exec/lock.ts';
 import { formatSecretsEnv, parseSecretsEnv } from '../exec/secrets-file.ts';
 import type { CurrentRecord } from '../exec/state.ts';
 import { packUpload } from '../exec/transfer.ts';
-import { appSecretsEnv, currentFile, litestreamConfigPath, lockDir, releaseDir, releaseSecretsEnv } from '../names.ts';
+import { appSecretsEnv, currentFile, litestreamConfigPath, lockDir, releaseDir, releaseSecretsEnv, retirePidFile } from '../names.ts';
 import { planRollback } from '../plan/deploy-plan.ts';
 import { routingFile } from '../plan/types.ts';
 import { findApp } from './app-context.ts';
@@ -34,7 +35,7 @@ export interface RollbackOutcome {
 export async function rollback(deps: Deps, opts: { app: string; to?: string }): Promise<RollbackOutcome[]> {
   const project = await loadProject(deps.root);
   const app = findApp(project, opts.app);
-  const hostNames = app.config.hosts ?? Object.keys(project.hosts).filter((n) => project.hosts[n]!.roles.some((r) => app.config.roles?.includes(r)));
+  const hostNames = selectHosts(app, project.hosts);
   const outcomes: RollbackOutcome[] = [];
   for (const name of hostNames) {
     const h = hostHandle(name, project.hosts[name]!);
@@ -74,7 +75,10 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
         healthTimeoutSeconds: app.config.deploy.health_timeout_seconds,
         previousRouting: await readFile(join(dir, routingFile(d.live.colour)), 'utf8').catch(() => undefined),
       };
-      await phase('start + health', () => startColour(cut));
+      await phase('start + health', async () => {
+        await deps.runner.run(hostScripts.cancelRetire(h.ssh, retirePidFile(app.name, d.colour)));
+        return startColour(cut);
+      });
       await phase('switch', () => switchRoute(cut));
       await phase('record', async () => {
         const current: CurrentRecord = { release: d.target.id, colour: d.colour, previous: { release: d.live.release, colour: d.live.colour }, switchedAt: deps.now().toISOString() };
@@ -87,7 +91,7 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
         await deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: packUpload(undefined, undefined, extra) });
       });
       if (d.live.containerId) {
-        await phase('retire', () => deps.runner.run(hostScripts.retireLater(h.ssh, d.live.containerId!, app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)));
+        await phase('retire', () => deps.runner.run(hostScripts.retireLater(h.ssh, d.live.containerId!, d.live.colour, currentFile(app.name), retirePidFile(app.name, d.live.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)));
       }
       deps.log.info(`${name}: ${app.name} rolled back to ${d.target.id} on ${d.colour}${d.reuse ? ' (reused the stopped/running container)' : ''}`);
       outcomes.push({ host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings });

@@ -26,7 +26,7 @@ export async function setup(deps: Deps, opts: { host?: string }): Promise<string
   const localDir = join(deps.root, 'compose', 'edge');
   await mkdir(localDir, { recursive: true });
   for (const f of render.files) await writeFile(join(localDir, f.path), f.content);
-  const secrets = await resolveSecrets(render.secrets, { name: 'edge', config: { secret_commands: {} } } as never, deps.env, async () => '');
+  const secrets = await resolveSecrets(render.secrets, { name: 'edge', file: 'shared/edge.yml', config: { secret_commands: {} } }, deps.env, async () => '');
   deps.log.addSecrets(Object.values(secrets));
 
   for (const n of names) {

@@ -36,7 +36,7 @@ export function deployCli(argv: string[]) {
   const deps = createDeps(values);
   return main(async () => {
     const out = await deploy(deps, { app: needApp(positionals, U), release: values.release });
-    if (values.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    if (values.json) deps.log.output(JSON.stringify(out, null, 2));
     else for (const o of out) deps.log.info(`${o.host}: ${o.result} ${o.release} (${o.colour}) — ${formatTimings(o.timings)}`);
   }, { verbose: values.verbose, secrets: () => deps.log.secrets() });
 }
@@ -48,7 +48,7 @@ export function rollbackCli(argv: string[]) {
   const deps = createDeps(values);
   return main(async () => {
     const out = await rollback(deps, { app: needApp(positionals, U), to: values.to });
-    if (values.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    if (values.json) deps.log.output(JSON.stringify(out, null, 2));
     else for (const o of out) deps.log.info(`${o.host}: rolled back to ${o.release} (${o.colour}) — ${formatTimings(o.timings)}`);
   }, { verbose: values.verbose, secrets: () => deps.log.secrets() });
 }
@@ -71,7 +71,7 @@ export function statusCli(argv: string[]) {
   const deps = createDeps(values);
   return main(async () => {
     const rows = await status(deps, { app: positionals[0] });
-    process.stdout.write((values.json ? JSON.stringify(rows, null, 2) : formatStatus(rows)) + '\n');
+    deps.log.output(values.json ? JSON.stringify(rows, null, 2) : formatStatus(rows));
     return rows.some((r) => r.health !== 'healthy' && r.health !== 'running') ? 1 : 0;
   }, { verbose: values.verbose });
 }

@@ -1,8 +1,8 @@
 // Builds the real dependencies for a CLI run: the process runner, the logger, clock and env.
 import { $ } from 'zx';
-import type { Deps, Log } from '../app/deps.ts';
+import type { Deps } from '../app/deps.ts';
 import { createRunner } from '../docker/runner.ts';
-import { createLogger } from '../log/logger.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
 
 export interface CliFlags {
   verbose?: boolean;
@@ -10,7 +10,7 @@ export interface CliFlags {
   dryRun?: boolean;
 }
 
-export function createDeps(flags: CliFlags = {}): Deps & { log: Log } {
+export function createDeps(flags: CliFlags = {}): Deps & { log: Logger } {
   const root = process.env.BERTH_ROOT ?? process.cwd();
   const log = createLogger({ verbose: !!flags.verbose, json: !!flags.json });
   const runner = createRunner({

@@ -71,11 +71,29 @@ echo '--containers'; docker ps --all --filter "label=berth.app=$app" --format '{
 echo '--end'
 `;
 
-/** Stop a container after a delay, detached on the host, so the deploy returns at once. */
+/**
+ * Stop a container after a delay, detached on the host, so the deploy returns at once. The timer's
+ * pid is kept in `pidfile` so a deploy or rollback that makes this colour live again cancels it;
+ * as a second guard the stop happens only if current.json still names another colour.
+ */
 const RETIRE_LATER = `
-id="$1"; delay="$2"; grace="$3"
-nohup sh -c 'sleep "$1"; docker stop -t "$2" "$3"' retire "$delay" "$grace" "$id" >/dev/null 2>&1 &
+id="$1"; delay="$2"; grace="$3"; colour="$4"; current="$5"; pidfile="$6"
+[ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
+nohup sh -c '
+  echo $$ > "$6"
+  sleep "$1"
+  live=$(sed -n "s/^ *\\"colour\\": *\\"\\([a-z]*\\)\\".*/\\1/p" "$5" | head -n 1)
+  [ "$live" = "$4" ] || docker stop -t "$2" "$3"
+  rm -f "$6"
+' retire "$delay" "$grace" "$id" "$colour" "$current" "$pidfile" >/dev/null 2>&1 &
 echo scheduled
+`;
+
+/** Cancel a pending retire of a colour that is about to serve again. */
+const CANCEL_RETIRE = `
+pidfile="$1"
+if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null && echo cancelled; rm -f "$pidfile"; fi
+true
 `;
 
 /** A directory as a base64 tar stream (stdout is text in the runner). */
@@ -96,8 +114,9 @@ export const hostScripts = {
   confirmRoute: (t: SshTarget, service: string, url: string, tries: number): Cmd =>
     sshScript(t, TRAEFIK_CONFIRM, [service, url, String(tries)], { mutates: false }),
   observeApp: (t: SshTarget, dir: string, app: string): Cmd => sshScript(t, OBSERVE_APP, [dir, app], { mutates: false }),
-  retireLater: (t: SshTarget, containerId: string, delaySeconds: number, graceSeconds: number): Cmd =>
-    sshScript(t, RETIRE_LATER, [containerId, String(delaySeconds), String(graceSeconds)]),
+  retireLater: (t: SshTarget, containerId: string, colour: string, currentJson: string, pidfile: string, delaySeconds: number, graceSeconds: number): Cmd =>
+    sshScript(t, RETIRE_LATER, [containerId, String(delaySeconds), String(graceSeconds), colour, currentJson, pidfile]),
+  cancelRetire: (t: SshTarget, pidfile: string): Cmd => sshScript(t, CANCEL_RETIRE, [pidfile]),
   /** Extract a tar stream (stdin) at / — used by the uploader. */
   untar: (t: SshTarget): Cmd => sshScript(t, 'set -eu; tar -x --no-same-owner -p -f - -C /', []),
   readDir: (t: SshTarget, dir: string): Cmd => sshScript(t, READ_DIR, [dir], { mutates: false }),

@@ -1,0 +1,108 @@
+// Throwaway Berth projects for end-to-end tests: a temp root with hosts.json pointing at the
+// sandbox host, shared/edge.yml trusting the sandbox ACME CA, and apps/<name>/app.yml files.
+// Berth runs as a child process (the real CLI entry), exactly as an operator runs it.
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { hostSpec, SANDBOX_CA_DIR, SANDBOX_SSH_KEY } from '../../../src/sandbox/config.ts';
+import { REPO_ROOT } from '../../../src/sandbox/paths.ts';
+
+export const H1 = hostSpec('h1');
+
+export interface TestProject {
+  root: string;
+  writeApp(name: string, config: Record<string, unknown>): void;
+  removeApp(name: string): void;
+  berth(command: string, args: string[], env?: Record<string, string>): Promise<BerthRun>;
+  cleanup(): void;
+}
+
+export interface BerthRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout + stderr, for "this never appears anywhere" checks. */
+  all: string;
+}
+
+export function hostsFor(hosts = [H1]) {
+  return {
+    hosts: Object.fromEntries(
+      hosts.map((h) => [h.name, { ssh: `${h.sshUser}@${h.sshHost}:${h.sshPort}`, identity_file: SANDBOX_SSH_KEY, context: h.context, roles: ['web'] }]),
+    ),
+  };
+}
+
+export function makeProject(prefix = 'berth-e2e-'): TestProject {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(join(root, 'apps'), { recursive: true });
+  mkdirSync(join(root, 'shared'), { recursive: true });
+  writeFileSync(join(root, 'hosts.json'), JSON.stringify(hostsFor(), null, 2));
+  copyFileSync(join(SANDBOX_CA_DIR, 'pebble-minica.pem'), join(root, 'shared', 'pebble-minica.pem'));
+  writeFileSync(
+    join(root, 'shared', 'edge.yml'),
+    YAML.stringify({
+      traefik: { image: 'traefik:v3.6.15' },
+      socket_proxy: { image: 'tecnativa/docker-socket-proxy:v0.4.1' },
+      acme: {
+        email: 'ops@example.com',
+        ca: 'custom',
+        ca_server: 'https://pebble:14000/dir',
+        ca_root: 'pebble-minica.pem',
+        resolvers: { letsencrypt: { challenge: 'http-01' } },
+      },
+    }),
+  );
+  return {
+    root,
+    writeApp(name, config) {
+      mkdirSync(join(root, 'apps', name), { recursive: true });
+      writeFileSync(join(root, 'apps', name, 'app.yml'), YAML.stringify(config));
+    },
+    removeApp(name) {
+      rmSync(join(root, 'apps', name), { recursive: true, force: true });
+    },
+    berth: (command, args, env = {}) => runBerth(root, command, args, env),
+    cleanup() {
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Run `tsx scripts/<command>.ts args…` against a project root; bounded to 5 minutes. */
+export function runBerth(root: string, command: string, args: string[], env: Record<string, string> = {}): Promise<BerthRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [join(REPO_ROOT, 'scripts', `${command}.ts`), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, BERTH_ROOT: root, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr, all: stdout + stderr });
+    });
+  });
+}
+
+/** Remove everything an app left on the sandbox host (containers, volumes, records, secrets, route). */
+export function resetApps(names: string[], host = H1) {
+  const script = names
+    .map((n) => {
+      const project = `berth-${n.replace(/_/g, '-')}`;
+      return [
+        `docker ps -aq --filter label=com.docker.compose.project=${project} | xargs -r docker rm -f >/dev/null`,
+        `docker volume ls -q --filter label=com.docker.compose.project=${project} | xargs -r docker volume rm >/dev/null`,
+        `rm -rf /var/lib/berth/apps/${n} /etc/berth/${n} /var/lib/berth/edge/dynamic/${n}.yml /var/lib/berth/backups/${n}`,
+      ].join('; ');
+    })
+    .join('; ');
+  execFileSync('ssh', ['-p', String(host.sshPort), `${host.sshUser}@${host.sshHost}`, script], { stdio: 'ignore' });
+}
