@@ -4,6 +4,7 @@ import { loadProject } from '../config/load.ts';
 import { resolveSecrets } from '../config/secrets.ts';
 import { ConfigError, StepError } from '../errors.ts';
 import { renderApp } from '../plan/render-app.ts';
+import { chooseRelease } from './plan.ts';
 import type { AppRender } from '../plan/types.ts';
 import type { Deps } from './deps.ts';
 import { writeRenderedApp } from './deploy.ts';
@@ -24,19 +25,12 @@ export function findApp(project: Project, name: string): App {
   return app;
 }
 
-/** The release tag: --release, else a tag written in config, else the git commit, else "latest". */
-export async function releaseTag(deps: Deps, app: App, explicit?: string): Promise<string> {
-  if (explicit) return explicit;
-  const m = /:([\w][\w.-]{0,127})$/.exec(app.config.image.split('/').pop() ?? '');
-  if (m) return m[1]!;
-  return (await deps.gitCommit())?.slice(0, 12) ?? 'latest';
-}
-
 export async function loadAppContext(deps: Deps, name: string, explicitRelease?: string): Promise<AppContext> {
   const end = deps.log.step('validate + render');
   const project = await loadProject(deps.root);
   const app = findApp(project, name);
-  const render = renderApp(project, app, { release: await releaseTag(deps, app, explicitRelease) });
+  const { release } = await chooseRelease(app, explicitRelease, deps.gitCommit);
+  const render = renderApp(project, app, { release });
   await writeRenderedApp(deps.root, render);
   const secrets = await resolveSecrets(render.secrets, app, deps.env, async (cmd: string) => {
     const r = await deps.shell(cmd, {});

@@ -3,6 +3,7 @@ import { $ } from 'zx';
 import type { Deps } from '../app/deps.ts';
 import { createRunner } from '../docker/runner.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
+import { gitShortHead } from './plan.ts';
 
 export interface CliFlags {
   verbose?: boolean;
@@ -23,10 +24,8 @@ export function createDeps(flags: CliFlags = {}): Deps & { log: Logger } {
     log,
     env: process.env,
     now: () => new Date(),
-    gitCommit: async () => {
-      const r = await $({ cwd: root, nothrow: true, quiet: true })`git rev-parse --short=12 HEAD`;
-      return r.exitCode === 0 ? r.stdout.trim() : undefined;
-    },
+    // The same short commit `npm run plan` uses, so plan and deploy render identical files.
+    gitCommit: () => gitShortHead(root),
     shell: async (command, env) => {
       const r = await $({ cwd: root, nothrow: true, quiet: true, env: { ...process.env, ...env } })`sh -c ${command}`;
       return { exitCode: r.exitCode ?? 1, stdout: r.stdout, stderr: r.stderr };

@@ -22,7 +22,7 @@ import {
   TRAEFIK_SERVICE,
   TRAEFIK_STATIC_FILE,
 } from './edge-names.ts';
-import { hashFiles } from './hash.ts';
+import { hashFiles, sha256 } from './hash.ts';
 import type { EdgeRender, RenderedFile } from './types.ts';
 import { generatedHeader, quoted, sortedRecord, toYaml } from './yaml.ts';
 
@@ -67,6 +67,9 @@ export function renderTraefikStatic(edge: EdgeConfig): string {
     ping: { entryPoint: ENTRYPOINT.traefik },
     api: { insecure: true, dashboard: false },
     providers: {
+      // Default 2s: a second switch within that window would wait. Berth writes each app's route
+      // once per cutover, so a short throttle keeps switch latency low without reload storms.
+      providersThrottleDuration: '100ms',
       file: { directory: TRAEFIK_DYNAMIC_DIR, watch: true },
       docker: {
         endpoint: `tcp://${SOCKET_PROXY_SERVICE}:${SOCKET_PROXY_PORT}`,
@@ -95,6 +98,9 @@ export function renderEdgeCompose(edge: EdgeConfig): string {
     ...(edge.acme.ca_root ? [`${EDGE_CA_ROOT}:${TRAEFIK_CA_ROOT}:ro`] : []),
   ];
   const labels = sortedRecord({ [LABEL.managed]: 'true', [LABEL.role]: 'edge' });
+  // The static config is a bind-mounted file compose cannot see: its hash in a label makes compose
+  // recreate Traefik when (and only when) it changes.
+  const staticHash = sha256(renderTraefikStatic(edge)).slice(0, 16);
   const traefik: Record<string, unknown> = {
     image: edge.traefik.image,
     command: [`--configFile=${TRAEFIK_STATIC_FILE}`],
@@ -106,7 +112,7 @@ export function renderEdgeCompose(edge: EdgeConfig): string {
     ...(Object.keys(env).length ? { environment: sortedRecord(env) } : {}),
     ...(uniqueTokens.length ? { secrets: uniqueTokens } : {}),
     volumes,
-    labels,
+    labels: sortedRecord({ ...labels, 'berth.static-config-hash': staticHash }),
     networks: [NETWORK, SOCKET_NETWORK],
     depends_on: [SOCKET_PROXY_SERVICE],
     healthcheck: {
