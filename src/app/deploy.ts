@@ -204,9 +204,9 @@ async function uploadRelease(deps: Deps, job: HostJob) {
 async function recordRelease(deps: Deps, job: HostJob, colour: Colour, containerId: string, previous: CurrentRecord['previous']) {
   const { h, app, render, id } = job;
   const img = await deps.runner.run(dockerCmd.imageInspect(h.context, render.image), { allowFailure: true });
-  const [imageId, digests] = img.stdout.trim().split(' ');
+  const { imageId, digest } = parseImageInspect(img.stdout);
   const record: ReleaseRecord = {
-    id, app: app.name, tag: render.release, image: render.image, imageId, digest: digests?.split(',')[0] || undefined,
+    id, app: app.name, tag: render.release, image: render.image, imageId, digest,
     colour, configHash: render.configHash, secretsHash: job.secretsHash, gitCommit: await deps.gitCommit(),
     createdAt: deps.now().toISOString(), host: h.name, containerId,
   };
@@ -262,4 +262,19 @@ export async function writeRenderedApp(root: string, render: AppRender) {
   const keep = new Set(render.files.map((f) => f.path));
   for (const name of await readdir(dir)) if (!keep.has(name)) await rm(join(dir, name), { recursive: true, force: true });
   for (const f of render.files) await writeFile(join(dir, f.path), f.content);
+}
+
+/** `{{.Id}} {{json .RepoDigests}}` → image id and the first repo digest. */
+export function parseImageInspect(out: string): { imageId?: string; digest?: string } {
+  const line = out.trim();
+  if (!line) return {};
+  const i = line.indexOf(' ');
+  const imageId = i < 0 ? line : line.slice(0, i);
+  let digest: string | undefined;
+  try {
+    digest = (JSON.parse(line.slice(i + 1)) as string[] | null)?.[0];
+  } catch {
+    digest = undefined;
+  }
+  return { imageId, digest };
 }

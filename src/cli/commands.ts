@@ -90,16 +90,19 @@ export function logsCli(argv: string[]) {
 }
 
 export function execCli(argv: string[]) {
-  const U = 'usage: npm run exec -- <app> [--interactive] <command…>';
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false, options: { ...common, interactive: { type: 'boolean', short: 'i' } } });
-  usage(U, values as { help?: boolean });
-  const deps = createDeps(values as { verbose?: boolean });
+  const U = 'usage: npm run exec -- [--interactive] [--verbose] <app> <command…>';
+  // Flags come before <app>; everything after it is the command, verbatim (it has flags of its own).
+  const at = argv.findIndex((a) => !a.startsWith('-'));
+  const flags = at < 0 ? argv : argv.slice(0, at);
+  const { values } = parseArgs({ args: flags, strict: true, options: { ...common, interactive: { type: 'boolean', short: 'i' } } });
+  usage(U, values);
+  const deps = createDeps(values);
   return main(async () => {
-    const [app, ...command] = positionals;
+    const [app, ...command] = at < 0 ? [] : argv.slice(at);
     if (!app || !command.length) throw new StepError('usage', U);
-    const r = await exec(deps, { app, command, interactive: !!values.interactive || process.stdin.isTTY });
+    const r = await exec(deps, { app, command, interactive: !!values.interactive || !!process.stdin.isTTY });
     return r.exitCode;
-  });
+  }, { verbose: values.verbose, secrets: () => deps.log.secrets() });
 }
 
 /** `npm run console -- <app>` and friends: the aliases from app config. */

@@ -48,7 +48,7 @@ export const dockerCmd = {
   networkInspect: (ctx: string, name: string): Cmd => read(docker(ctx, ['network', 'inspect', name, '--format', '{{.Name}}'])),
   networkCreate: (ctx: string, name: string): Cmd => write(docker(ctx, ['network', 'create', '--driver', 'bridge', '--label', 'berth.managed=true', name])),
   imageInspect: (ctx: string, image: string): Cmd =>
-    read(docker(ctx, ['image', 'inspect', image, '--format', '{{.Id}} {{join .RepoDigests ","}}'])),
+    read(docker(ctx, ['image', 'inspect', image, '--format', '{{.Id}} {{json .RepoDigests}}'])),
   pull: (ctx: string, image: string): Cmd => write(docker(ctx, ['pull', '--quiet', image])),
   login: (ctx: string, server: string, username: string, password: string): Cmd =>
     write(docker(ctx, ['login', server, '--username', username, '--password-stdin']), { input: password }),
