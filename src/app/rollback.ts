@@ -30,6 +30,8 @@ export interface RollbackOutcome {
   colour: string;
   reused: boolean;
   timings: Record<string, number>;
+  /** Epoch ms when Traefik's API confirmed the switch. */
+  switchedAt: number;
 }
 
 export async function rollback(deps: Deps, opts: { app: string; to?: string }): Promise<RollbackOutcome[]> {
@@ -80,6 +82,7 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
         return startColour(cut);
       });
       await phase('switch', () => switchRoute(cut));
+      const switchedAt = Date.now();
       await phase('record', async () => {
         const current: CurrentRecord = { release: d.target.id, colour: d.colour, previous: { release: d.live.release, colour: d.live.colour }, switchedAt: deps.now().toISOString() };
         const extra = [
@@ -94,7 +97,7 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
         await phase('retire', () => deps.runner.run(hostScripts.retireLater(h.ssh, d.live.containerId!, d.live.colour, currentFile(app.name), retirePidFile(app.name, d.live.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)));
       }
       deps.log.info(`${name}: ${app.name} rolled back to ${d.target.id} on ${d.colour}${d.reuse ? ' (reused the stopped/running container)' : ''}`);
-      outcomes.push({ host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings });
+      outcomes.push({ host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings, switchedAt });
     } finally {
       await lock.release();
       await rm(dir, { recursive: true, force: true });

@@ -92,6 +92,10 @@ test('deploying the same release again changes nothing', async () => {
 });
 
 async function deployUnderLoad(release: string) {
+  return underLoad(() => deploy('hello', release));
+}
+
+async function underLoad(action: () => Promise<import('./support/project.ts').BerthRun>) {
   const load = startLoad({
     url: `https://${DOMAIN}`,
     ratePerSec: 50,
@@ -105,7 +109,7 @@ async function deployUnderLoad(release: string) {
     ],
   });
   await new Promise((r) => setTimeout(r, 1500));
-  const r = await deploy('hello', release);
+  const r = await action();
   await new Promise((r) => setTimeout(r, 2500));
   load.stop();
   const result = await load.done;
@@ -134,9 +138,13 @@ test('the old colour is kept, then stopped after the retire window', async () =>
 });
 
 test('rollback restores the previous release with the same zero-loss switch', async () => {
-  const r = await p.berth('rollback', ['hello', '--json'], env);
+  const { r, result } = await underLoad(() => p.berth('rollback', ['hello', '--json'], env));
   assert.equal(r.code, 0, r.all);
   assert.equal((await get()).headers['x-release'], 'v1');
+  const failed = result.samples.filter((s) => s.status === 0 || s.status >= 500);
+  assert.deepEqual(failed.map((s) => `${s.kind} ${s.status} ${s.error ?? ''}`), [], 'no failed request during rollback');
+  const done = JSON.parse(r.stdout)[0] as { switchedAt: number };
+  assert.deepEqual(result.samples.filter((s) => s.startedAt > done.switchedAt && s.release === 'v2').map((s) => s.seq), []);
   const back = await deploy('hello', 'v2');
   assert.equal(back.code, 0, back.all);
   assert.equal((await get()).headers['x-release'], 'v2');
