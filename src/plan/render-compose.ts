@@ -60,11 +60,25 @@ function plainEnv(env: Record<string, string | number | boolean>): Env {
 /**
  * Secret values reach compose through the environment of the `docker compose` process on the
  * operator machine (env_file would be read there too, where the host-only file does not exist).
- * `${NAME:?}` makes compose refuse to start a service when a value is missing instead of
- * starting it with an empty secret. By hand on the server:
- * `docker compose --env-file <appSecretsEnv> -f compose.yml …`.
+ * Berth refuses to deploy before running compose when any value is missing, so the reference is a
+ * plain `${NAME}`: the committed compose/ files stay checkable with `docker compose config -q`
+ * without secrets. By hand on the server: `docker compose --env-file <appSecretsEnv> -f compose.yml …`.
  */
-const secretRef = (name: string) => `\${${name}:?secret ${name} is not set}`;
+const secretRef = (name: string) => `\${${name}}`;
+
+/**
+ * Secrets the app's own processes receive: the declared ones, minus those Berth itself consumes
+ * (registry login, Litestream's keys, the origin key), which the app never needs in its env.
+ */
+function appSecrets(app: App): string[] {
+  const c = app.config;
+  const infra = new Set<string>([
+    ...(c.registry ? [c.registry.password_secret] : []),
+    ...(c.litestream ? [c.litestream.replica.access_key_id_secret, c.litestream.replica.secret_access_key_secret] : []),
+    ...(c.tls.mode === 'origin-certificate' ? [c.tls.key_secret] : []),
+  ]);
+  return c.secrets.filter((s) => !infra.has(s)).sort();
+}
 
 function secretEnv(names: readonly string[]): Env {
   const out: Env = {};
@@ -99,7 +113,7 @@ function resources(input: ComposeInput): Record<string, unknown> {
 function webService_(input: ComposeInput, colour: Colour): Record<string, unknown> {
   const { svc, labels, c } = webLike(input, 'web', colour);
   if (c.command) svc.command = composeLiteral(c.command);
-  svc.environment = { ...sortedRecord(plainEnv(c.env)), ...secretEnv([...c.secrets].sort()) };
+  svc.environment = { ...sortedRecord(plainEnv(c.env)), ...secretEnv(appSecrets(input.app)) };
   svc.labels = labels;
   const hc = c.healthcheck;
   svc.healthcheck = {
@@ -122,7 +136,7 @@ function webService_(input: ComposeInput, colour: Colour): Record<string, unknow
 function workerService(input: ComposeInput, command: string): Record<string, unknown> {
   const { svc, labels, c } = webLike(input, 'worker');
   svc.command = composeLiteral(command);
-  svc.environment = { ...sortedRecord(plainEnv(c.env)), ...secretEnv([...c.secrets].sort()) };
+  svc.environment = { ...sortedRecord(plainEnv(c.env)), ...secretEnv(appSecrets(input.app)) };
   svc.labels = labels;
   svc.restart = c.restart;
   svc.stop_grace_period = `${c.deploy.stop_timeout_seconds}s`;
@@ -245,7 +259,7 @@ export function renderCompose(input: ComposeInput): string {
     app.file,
     [
       `Compose project ${appProject(app.name)}, release ${input.release}.`,
-      ` Secret values are never written here: compose reads them from its environment (\${NAME:?});`,
+      ` Secret values are never written here: compose reads them from its environment (\${NAME});`,
       ` on the server use --env-file ${appSecretsEnv(app.name)}. Accessory secrets are files under ${appSecretFile(app.name, '')}.`,
     ].join('\n'),
   );
