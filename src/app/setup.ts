@@ -11,10 +11,11 @@ import { hostScripts } from '../exec/host-scripts.ts';
 import { type MemoryEntry, packUpload } from '../exec/transfer.ts';
 import { EDGE_ACME_DIR, EDGE_CERTS_DIR, EDGE_DIR, EDGE_DYNAMIC_DIR, EDGE_PROJECT, EDGE_SECRETS_DIR, NETWORK } from '../names.ts';
 import { renderEdge } from '../plan/render-edge.ts';
+import { renderHardening } from '../plan/render-hardening.ts';
 import type { Deps } from './deps.ts';
 import { ensureContext, hostHandle } from './host.ts';
 
-export async function setup(deps: Deps, opts: { host?: string }): Promise<string[]> {
+export async function setup(deps: Deps, opts: { host?: string; harden?: boolean }): Promise<string[]> {
   const project = await loadProject(deps.root);
   const names = opts.host ? [opts.host] : Object.keys(project.hosts);
   for (const n of names) {
@@ -38,6 +39,12 @@ export async function setup(deps: Deps, opts: { host?: string }): Promise<string
     const cv = await deps.runner.run(dockerCmd.composeVersion(h.context), { allowFailure: true });
     if (cv.exitCode !== 0) throw new StepError('setup', `Docker Compose v2 is missing (docker compose version failed): install the compose plugin`);
     end(`engine ${engine.stdout.trim()}, compose ${cv.stdout.trim()}`);
+
+    if (opts.harden) {
+      end = deps.log.step(`${n}: harden (ufw, fail2ban, key-only ssh)`);
+      await deps.runner.run(hostScripts.run(h.ssh, renderHardening(h.config, h.ssh.port)));
+      end();
+    }
 
     end = deps.log.step(`${n}: network ${NETWORK}`);
     const net = await deps.runner.run(dockerCmd.networkInspect(h.context, NETWORK), { allowFailure: true });

@@ -54,12 +54,12 @@ export function rollbackCli(argv: string[]) {
 }
 
 export function setupCli(argv: string[]) {
-  const U = 'usage: npm run setup -- [<host>]   (all hosts in hosts.json when omitted)';
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: common });
+  const U = 'usage: npm run setup -- [<host>] [--harden]   (all hosts in hosts.json when omitted; --harden applies UFW, fail2ban, key-only SSH)';
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...common, harden: { type: 'boolean' } } });
   usage(U, values);
   const deps = createDeps(values);
   return main(async () => {
-    const hosts = await setup(deps, { host: positionals[0] });
+    const hosts = await setup(deps, { host: positionals[0], harden: values.harden });
     deps.log.info(`edge up on ${hosts.join(', ')}`);
   }, { verbose: values.verbose, secrets: () => deps.log.secrets() });
 }
