@@ -4,10 +4,10 @@ import { loadProject } from '../config/load.ts';
 import { resolveSecrets } from '../config/secrets.ts';
 import { ConfigError, StepError } from '../errors.ts';
 import { renderApp } from '../plan/render-app.ts';
-import { chooseRelease } from './plan.ts';
+import { applyWrite, chooseRelease, readComposeDir } from './plan.ts';
+import { planWrite } from '../plan/plan-write.ts';
 import type { AppRender } from '../plan/types.ts';
 import type { Deps } from './deps.ts';
-import { writeRenderedApp } from './deploy.ts';
 
 export interface AppContext {
   project: Project;
@@ -31,7 +31,11 @@ export async function loadAppContext(deps: Deps, name: string, explicitRelease?:
   const app = findApp(project, name);
   const { release } = await chooseRelease(app, explicitRelease, deps.gitCommit);
   const render = renderApp(project, app, { release });
-  await writeRenderedApp(deps.root, render);
+  // compose/<app>/ becomes exactly this render (what is uploaded); say what changed since the last plan.
+  const files = planWrite(project, { apps: [render] }, await readComposeDir(deps.root));
+  await applyWrite(deps.root, files);
+  const changed = files.filter((f) => f.status !== 'unchanged');
+  deps.log.info(changed.length ? `plan: ${changed.map((f) => `${f.status} ${f.path}`).join(', ')}` : 'plan: compose files unchanged since the last plan');
   const secrets = await resolveSecrets(render.secrets, app, deps.env, async (cmd: string) => {
     const r = await deps.shell(cmd, {});
     if (r.exitCode !== 0) throw new StepError('secrets', `secret command "${cmd}" failed (exit ${r.exitCode})`);

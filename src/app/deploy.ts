@@ -1,7 +1,5 @@
 // `berth deploy <app>`: validate → render → image → (per host) observe → lock → upload → release
 // command → start idle colour → health gate → switch → record → retire old colour.
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import type { App, Project } from '../config/schema.ts';
@@ -253,16 +251,6 @@ async function ensureImageOnHost(deps: Deps, h: HostHandle, app: App, render: Ap
 
 const tail = (text: string, n = 20) => text.trim().split('\n').slice(-n).join('\n');
 
-export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-
-/** compose/<app>/ becomes exactly the render (stale files would otherwise ship in the release). */
-export async function writeRenderedApp(root: string, render: AppRender) {
-  const dir = join(root, 'compose', render.app);
-  await mkdir(dir, { recursive: true });
-  const keep = new Set(render.files.map((f) => f.path));
-  for (const name of await readdir(dir)) if (!keep.has(name)) await rm(join(dir, name), { recursive: true, force: true });
-  for (const f of render.files) await writeFile(join(dir, f.path), f.content);
-}
 
 /** `{{.Id}} {{json .RepoDigests}}` → image id and the first repo digest. */
 export function parseImageInspect(out: string): { imageId?: string; digest?: string } {
