@@ -28,7 +28,7 @@ import {
 } from '../names.ts';
 import { planDeploy, releaseId } from '../plan/deploy-plan.ts';
 import { routingFile, type AppRender } from '../plan/types.ts';
-import type { Deps } from './deps.ts';
+import { type Deps, phases } from './deps.ts';
 import { ensureContext, type HostHandle, hostHandle } from './host.ts';
 import { loadAppContext, runHook } from './app-context.ts';
 import { StepError } from '../errors.ts';
@@ -84,15 +84,7 @@ export async function observeApp(deps: Deps, h: HostHandle, app: string): Promis
 
 async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
   const { h, app, render, id } = job;
-  const timings: Record<string, number> = {};
-  const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const end = deps.log.step(`${h.name}: ${name}`);
-    try {
-      return await fn();
-    } finally {
-      timings[name] = end();
-    }
-  };
+  const { timings, phase } = phases(deps.log, h.name);
 
   const state = await phase('observe', async () => {
     await ensureContext(deps.runner, h);

@@ -21,3 +21,17 @@ export interface Deps {
   /** Run a hook or secret command on the operator machine. */
   shell: (command: string, env: Record<string, string>) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
 }
+
+/** Timed phases of one host's deploy or rollback: each is logged and its duration kept. */
+export function phases(log: Log, host: string) {
+  const timings: Record<string, number> = {};
+  const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const end = log.step(`${host}: ${name}`);
+    try {
+      return await fn();
+    } finally {
+      timings[name] = end();
+    }
+  };
+  return { timings, phase };
+}

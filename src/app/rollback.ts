@@ -19,7 +19,7 @@ import { planRollback } from '../plan/deploy-plan.ts';
 import { routingFile } from '../plan/types.ts';
 import { findApp } from './app-context.ts';
 import { composeTarget, observeApp } from './deploy.ts';
-import type { Deps } from './deps.ts';
+import { type Deps, phases } from './deps.ts';
 import { ensureContext, hostHandle } from './host.ts';
 import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
@@ -41,15 +41,7 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
   const outcomes: RollbackOutcome[] = [];
   for (const name of hostNames) {
     const h = hostHandle(name, project.hosts[name]!);
-    const timings: Record<string, number> = {};
-    const phase = async <T>(p: string, fn: () => Promise<T>) => {
-      const end = deps.log.step(`${name}: ${p}`);
-      try {
-        return await fn();
-      } finally {
-        timings[p] = end();
-      }
-    };
+    const { timings, phase } = phases(deps.log, name);
     const state = await phase('observe', async () => {
       await ensureContext(deps.runner, h);
       return observeApp(deps, h, app.name);
