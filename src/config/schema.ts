@@ -150,8 +150,9 @@ const volumes = z
 const backupSchema = z.strictObject({
   schedule: z
     .string()
-    .regex(/^(daily|hourly|\d{2}:\d{2})$/, '"daily", "hourly" or a daily time "HH:MM" (UTC)')
-    .default('daily'),
+    .regex(/^(daily|hourly|\d{2}:\d{2}|every:\d+(s|m|h))$/, '"daily", "hourly", a daily time "HH:MM" (UTC) or an interval "every:<N>s|m|h"')
+    .default('daily')
+    .describe('When pg_dump runs: "daily" (00:00 UTC), "hourly", "HH:MM" (UTC) or a fixed interval "every:30m" (tests use "every:2s").'),
   keep: z.number().int().min(1).default(7).describe('How many dumps to keep.'),
 });
 
@@ -186,6 +187,12 @@ const litestreamSchema = z.strictObject({
   retention: duration.default('72h'),
   max_lag_seconds: z.number().int().min(1).default(60).describe('backup:status turns red past this lag.'),
   preflight: z.enum(['warn', 'refuse']).default('refuse').describe('What a deploy does when replication is not current.'),
+  max_verify_age_hours: z
+    .number()
+    .int()
+    .min(1)
+    .default(168)
+    .describe('backup:status turns red when the last backup:verify is older than this (or failed, or never ran).'),
 });
 
 export const appSchema = z.strictObject({

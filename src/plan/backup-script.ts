@@ -6,10 +6,15 @@
 //   sleeps until the next scheduled time, dumps, prunes, forever; mode `once` dumps and prunes
 //   right away and exits with pg_dump's status:
 //     docker compose -p berth-<app> -f compose.yml run --rm --no-deps <acc>-backup once
-// - Schedule (env BERTH_BACKUP_SCHEDULE): "hourly" (at :00), "daily" (00:00 UTC) or "HH:MM" (UTC).
+//   Mode `restore <file>` replays one dump of /backups into the database (psql, one transaction,
+//   stop at the first error); the app's writers are stopped first by `backup:restore`:
+//     docker exec <acc>-backup container: sh -c <script> berth-backup restore <acc>-<stamp>.sql.gz
+// - Schedule (env BERTH_BACKUP_SCHEDULE): "hourly" (at :00), "daily" (00:00 UTC), "HH:MM" (UTC) or
+//   "every:<N>s|m|h" (a fixed interval aligned on the epoch; short ones make the loop testable).
 // - Connection: PGHOST = the accessory service; PGUSER = POSTGRES_USER (default postgres);
 //   PGDATABASE = POSTGRES_DB (default the user); the password comes from the file named by
-//   POSTGRES_PASSWORD_FILE (a compose secret), never from argv.
+//   POSTGRES_PASSWORD_FILE (a compose secret), or POSTGRES_PASSWORD when the accessory's env sets
+//   it from a secret reference instead; never from argv.
 // - Output: /backups/<acc>-<YYYYmmddTHHMMSSZ>.sql.gz (plain SQL, gzip; restore with
 //   `gunzip -c f | psql`), written as /backups/.<name>.partial and renamed when pg_dump succeeded,
 //   so a half-written dump never counts. /backups is bind-mounted from backupsDir(app)/<acc>.
@@ -26,7 +31,8 @@ dir=/backups
 name="$BERTH_BACKUP_NAME"
 keep="$BERTH_BACKUP_KEEP"
 schedule="$BERTH_BACKUP_SCHEDULE"
-if [ -n "\${POSTGRES_PASSWORD_FILE:-}" ]; then PGPASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"; export PGPASSWORD; fi
+if [ -n "\${POSTGRES_PASSWORD_FILE:-}" ]; then PGPASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"; export PGPASSWORD
+elif [ -n "\${POSTGRES_PASSWORD:-}" ]; then PGPASSWORD="$POSTGRES_PASSWORD"; export PGPASSWORD; fi
 PGHOST="\${PGHOST:-$BERTH_BACKUP_HOST}"
 PGUSER="\${PGUSER:-\${POSTGRES_USER:-postgres}}"
 PGDATABASE="\${PGDATABASE:-\${POSTGRES_DB:-$PGUSER}}"
@@ -50,6 +56,10 @@ dump() {
 seconds_to_next() {
   now="$(date -u +%s)"
   case "$schedule" in
+    every:*)
+      n="\${schedule#every:}"
+      case "$n" in *h) p=$((\${n%h} * 3600)) ;; *m) p=$((\${n%m} * 60)) ;; *) p="\${n%s}" ;; esac
+      t=$((now - now % p + p)) ;;
     hourly) t=$((now - now % 3600 + 3600)) ;;
     daily) t=$((now - now % 86400 + 86400)) ;;
     *)
@@ -62,6 +72,11 @@ seconds_to_next() {
 mkdir -p "$dir"
 case "\${1:-loop}" in
   once) dump ;;
+  restore)
+    f="$dir/\${2:-}"
+    case "\${2:-}" in "$name"-*.sql.gz) ;; *) echo "berth-backup: not a dump of $name: \${2:-}" >&2; exit 2 ;; esac
+    [ -f "$f" ] || { echo "berth-backup: no such dump: $2" >&2; exit 2; }
+    gunzip -c "$f" | psql -X -q -v ON_ERROR_STOP=1 --single-transaction >/dev/null && echo "berth-backup: restored $2" ;;
   loop)
     trap 'exit 0' TERM INT
     echo "berth-backup: $name schedule=$schedule keep=$keep"
@@ -72,6 +87,6 @@ case "\${1:-loop}" in
       wait $!
       dump || true
     done ;;
-  *) echo "berth-backup: unknown mode $1 (loop|once)" >&2; exit 2 ;;
+  *) echo "berth-backup: unknown mode $1 (loop|once|restore <file>)" >&2; exit 2 ;;
 esac
 `;

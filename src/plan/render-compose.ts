@@ -229,6 +229,9 @@ function litestreamService(input: ComposeInput): Record<string, unknown> {
     restart: 'unless-stopped',
     stop_grace_period: '30s',
     logging: LOGGING,
+    // The shared network too: the replica endpoint may be a service on it (the sandbox S3), and
+    // the default network alone has no name for it.
+    networks: { [NETWORK]: {}, default: {} },
   };
 }
 

@@ -2,6 +2,7 @@
 // litestream service gets LITESTREAM_ACCESS_KEY_ID / LITESTREAM_SECRET_ACCESS_KEY in its
 // environment, which Litestream reads on its own.
 import type { App, LitestreamConfig } from '../config/schema.ts';
+import { LITESTREAM_SOCKET } from './backup-names.ts';
 import { generatedHeader, toYaml } from './yaml.ts';
 
 /** "s3://bucket/some/prefix" → { bucket, prefix } (prefix without leading/trailing slashes). */
@@ -31,6 +32,9 @@ export function renderLitestream(app: App): string {
     return { path, replica };
   });
   const doc = {
+    // The control socket lets backup:status read each database's last sync, and the deploy
+    // pre-flight and restore force a sync (`litestream sync -wait`), through `docker exec`.
+    socket: { enabled: true, path: LITESTREAM_SOCKET },
     snapshot: { interval: ls.snapshot_interval, retention: ls.retention },
     dbs,
   };
