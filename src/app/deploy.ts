@@ -31,6 +31,7 @@ import { routingFile, type AppRender } from '../plan/types.ts';
 import { type Deps, phases } from './deps.ts';
 import { ensureContext, type HostHandle, hostHandle } from './host.ts';
 import { loadAppContext, runHook } from './app-context.ts';
+import { backupPreflight } from './backup-preflight.ts';
 import { StepError } from '../errors.ts';
 
 export interface DeployOptions {
@@ -105,6 +106,7 @@ async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
     if (!job.skipImage) await phase('image', () => ensureImageOnHost(deps, h, app, render, job.secrets));
     await runHook(deps, app, 'pre_deploy', { BERTH_HOST: h.name, BERTH_RELEASE: id });
     await phase('support services', () => startSupportServices(deps, target, render));
+    if (app.config.litestream) await phase('backup pre-flight', () => backupPreflight(deps, h, app, id));
     if (app.config.release_command) {
       await phase('release command', async () => {
         const res = await deps.runner.run(compose.run(target, webService(colour), splitCommand(app.config.release_command!)), { allowFailure: true });

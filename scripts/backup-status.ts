@@ -1,0 +1,3 @@
+import { backupStatusCli } from '../src/cli/backup.ts';
+
+await backupStatusCli(process.argv.slice(2));
