@@ -185,7 +185,9 @@ async function uploadRelease(deps: Deps, job: HostJob) {
     { path: `${appSecretsDir(app.name)}/files`, type: 'directory', mode: 0o700 },
     { path: appSecretsEnv(app.name), content: formatSecretsEnv(secrets), mode: 0o600 },
     { path: releaseSecretsEnv(app.name, id), content: formatSecretsEnv(secrets), mode: 0o600 },
-    ...Object.entries(secrets).map(([k, v]) => ({ path: appSecretFile(app.name, k), content: v, mode: 0o600 })),
+    // Mounted into containers whose process may not be root (postgres drops to uid 999): readable
+    // inside, while the 700 directory keeps other users on the host out.
+    ...Object.entries(secrets).map(([k, v]) => ({ path: appSecretFile(app.name, k), content: v, mode: 0o444 })),
   ];
   const ls = render.files.find((f) => f.path === 'litestream.yml');
   if (ls) extra.push({ path: litestreamConfigPath(app.name), content: ls.content, mode: 0o644 });

@@ -74,9 +74,9 @@ const pgAccessory = (schedule: string, keep: number) => ({
   image: 'postgres:16',
   port: undefined as string | undefined,
   volumes: {},
-  // The sandbox's postgres stand-in reads POSTGRES_PASSWORD_FILE after dropping root, so it cannot
-  // read the host's 600 secret file: the password comes from a secret reference in env here.
-  env: { POSTGRES_USER: 'app', POSTGRES_DB: 'app', POSTGRES_PASSWORD: '${POSTGRES_PASSWORD}' },
+  // The password is a file (POSTGRES_PASSWORD_FILE), read after the entrypoint drops to uid 999.
+  env: { POSTGRES_USER: 'app', POSTGRES_DB: 'app' },
+  secrets: ['POSTGRES_PASSWORD'],
   healthcheck: { command: 'pg_isready -U app -d app' },
   backup: { schedule, keep },
 });
