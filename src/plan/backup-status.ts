@@ -366,7 +366,8 @@ export function evaluateAppBackups(app: App, host: string, obs: AppBackupObserva
 
 const ago = (at: string | undefined, nowMs: number) => {
   if (!at) return '-';
-  const s = Math.round((nowMs - Date.parse(at)) / 1000);
+  // Clocks of the host and this machine may differ by a moment: never show "-1s ago".
+  const s = Math.max(0, Math.round((nowMs - Date.parse(at)) / 1000));
   if (!Number.isFinite(s)) return '-';
   return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : s < 172800 ? `${Math.round(s / 3600)}h ago` : `${Math.round(s / 86400)}d ago`;
 };
