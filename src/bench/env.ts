@@ -1,0 +1,72 @@
+// The bench's view of the sandbox: a throwaway Berth project (built exactly as the e2e tests build
+// one), the host's Docker engine, sshd's log and the Berth CLI run as a child process.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { makeProject, resetApps, H1, type BerthRun, type TestProject } from '../../test/e2e/support/project.ts';
+import { run } from '../sandbox/proc.ts';
+import { countAcceptedConnections } from './analyze.ts';
+
+export { H1, makeProject, resetApps, type BerthRun, type TestProject };
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Docker on the sandbox host without SSH: the sandbox host and this machine share one engine, so
+ * observing through the local socket keeps the bench's own reads out of the SSH connection count.
+ */
+export const dockerLocal = (args: string[], timeoutMs = 60_000) =>
+  execFileSync('docker', args, { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+
+/** `docker compose` of a baseline project, run over the host's SSH Docker context like Berth. */
+export async function composeOnHost(project: string, file: string, args: string[], env: Record<string, string> = {}, timeoutMs = 120_000) {
+  return run(['docker', '--context', H1.context, 'compose', '-p', project, '-f', file, ...args], { env: { ...process.env, ...env }, timeoutMs });
+}
+
+/** Close every SSH ControlMaster to the host, so the next command opens a fresh connection. */
+export async function closeSshMasters() {
+  const target = [`-p`, String(H1.sshPort), `${H1.sshUser}@${H1.sshHost}`];
+  await run(['ssh', '-O', 'exit', ...target], { allowFail: true, timeoutMs: 5000 });
+  // Berth's own ControlPath, used when ~/.ssh/config does not multiplex the host.
+  await run(['ssh', '-o', 'ControlPath=~/.ssh/cm-berth-%C', '-O', 'exit', ...target], { allowFail: true, timeoutMs: 5000 });
+}
+
+/** Count new SSH connections (sshd `Accepted publickey` lines) while `fn` runs. */
+export async function countSshConnections<T>(fn: () => Promise<T>): Promise<{ value: T; connections: number }> {
+  const size = () => {
+    try {
+      return statSync(H1.sshdLog).size;
+    } catch {
+      return 0;
+    }
+  };
+  const from = size();
+  const value = await fn();
+  await sleep(200); // sshd writes the line right after auth; let it land
+  const chunk = readFileSync(H1.sshdLog).subarray(from).toString('utf8');
+  return { value, connections: countAcceptedConnections(chunk) };
+}
+
+/** Epoch ms when a container of `project` running `image` reported healthy between `since` and `until`. */
+export function healthyAt(project: string, image: string, since: number, until: number): number | undefined {
+  const out = dockerLocal([
+    'events', '--since', (since / 1000).toFixed(3), '--until', (until / 1000).toFixed(3),
+    '--filter', 'type=container', '--filter', 'event=health_status', '--filter', `label=com.docker.compose.project=${project}`,
+    '--format', '{{json .}}',
+  ]);
+  const times = out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { status?: string; Action?: string; timeNano: number; Actor?: { Attributes?: Record<string, string> } })
+    .filter((e) => /healthy$/.test(e.status ?? e.Action ?? '') && !/unhealthy/.test(e.status ?? e.Action ?? '') && e.Actor?.Attributes?.image === image)
+    .map((e) => Math.round(e.timeNano / 1e6));
+  return times.length ? Math.min(...times) : undefined;
+}
+
+/** Wall time of a Berth CLI command (the real entry point, as an operator runs it). */
+export async function timedBerth(p: TestProject, command: string, args: string[], env: Record<string, string> = {}) {
+  const t0 = performance.now();
+  const r = await p.berth(command, args, env);
+  const wallMs = performance.now() - t0;
+  if (r.code !== 0) throw new Error(`berth ${command} ${args.join(' ')} failed (exit ${r.code}):\n${r.all.trim().split('\n').slice(-25).join('\n')}`);
+  return { r, wallMs };
+}

@@ -1,0 +1,103 @@
+// Targets, the results table and machine info (PURE formatting; machine info is read by run.ts).
+import type { Metric } from './record.ts';
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  kernel: string;
+  docker: string;
+  compose: string;
+  node: string;
+  date: string;
+}
+
+export interface Target {
+  /** Metric key the target applies to. */
+  key: string;
+  text: string;
+  /** Judged on the metric's p95 (nearest rank: with few runs, the worst run). */
+  pass(m: Metric): boolean;
+}
+
+export const TARGETS: Target[] = [
+  { key: 'failed.berth.50', text: '0', pass: (m) => m.summary.max === 0 },
+  { key: 'failed.berth.200', text: '0', pass: (m) => m.summary.max === 0 },
+  { key: 'mixed.start', text: '≤ 250 ms', pass: (m) => m.summary.p95 <= 250 },
+  { key: 'switch', text: '≤ 500 ms', pass: (m) => m.summary.p95 <= 500 },
+  { key: 'rollback.hot', text: '≤ 3 s', pass: (m) => m.summary.p95 <= 3000 },
+  { key: 'deploy.noop', text: '≤ 2 s', pass: (m) => m.summary.p95 <= 2000 },
+  { key: 'ssh.noop', text: '1', pass: (m) => m.summary.max <= 1 },
+  { key: 'deploy.hot', text: '≤ 10 s', pass: (m) => m.summary.p95 <= 10_000 },
+];
+
+/** The table's rows, in order; metrics not measured in this run are skipped. */
+export const ROW_ORDER = [
+  'failed.berth.50', 'failed.berth.200',
+  'failed.berth.50.noka', 'failed.berth.50.ka', 'failed.berth.200.noka', 'failed.berth.200.ka',
+  'failed.naive.50', 'failed.naive.200',
+  'failed.naive.50.noka', 'failed.naive.50.ka', 'failed.naive.200.noka', 'failed.naive.200.ka',
+  'failed.overlap.50', 'failed.overlap.200',
+  'failed.overlap.50.noka', 'failed.overlap.50.ka', 'failed.overlap.200.noka', 'failed.overlap.200.ka',
+  'mixed.start', 'mixed.completion', 'mixed.completionFast', 'mixed.start.naive', 'mixed.start.overlap',
+  'switch', 'ready', 'ready.naive', 'ready.overlap',
+  'rollback.hot', 'rollback.cold',
+  'deploy.noop', 'ssh.noop', 'ssh.full',
+  'deploy.hot', 'deploy.underLoad',
+  'phase.observe', 'phase.lock', 'phase.upload', 'phase.image', 'phase.support services', 'phase.release command', 'phase.start + health',
+  'phase.switch', 'phase.workers', 'phase.record', 'phase.retire', 'phase.total',
+  'litestream.window', 'litestream.rows', 'backup.verify',
+];
+
+export function formatValue(v: number, unit: Metric['unit']): string {
+  if (!Number.isFinite(v)) return 'n/a';
+  if (unit === 'ms') return v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${Math.round(v)} ms`;
+  if (unit === 's') return `${v.toFixed(2)} s`;
+  return Number.isInteger(v) ? String(v) : v.toFixed(1);
+}
+
+export function judge(metrics: Map<string, Metric>): { key: string; label: string; text: string; pass: boolean | undefined; figure: string }[] {
+  return TARGETS.map((t) => {
+    const m = metrics.get(t.key);
+    const measured = !!m && m.summary.n > 0;
+    return {
+      key: t.key,
+      label: m?.label ?? t.key,
+      text: t.text,
+      pass: measured ? t.pass(m!) : undefined,
+      figure: measured ? `median ${formatValue(m!.summary.median, m!.unit)}, p95 ${formatValue(m!.summary.p95, m!.unit)}` : 'not measured',
+    };
+  });
+}
+
+const esc = (s: string) => s.replace(/\|/g, '\\|');
+
+/** Markdown table: metric, n, median, p95, target, PASS/MISS. */
+export function formatTable(metrics: Map<string, Metric>, extraRows: { label: string; value: string }[] = []): string {
+  const targets = new Map(TARGETS.map((t) => [t.key, t]));
+  const keys = [...ROW_ORDER.filter((k) => metrics.has(k)), ...[...metrics.keys()].filter((k) => !ROW_ORDER.includes(k))];
+  const lines = ['| metric | n | median | p95 | target | result |', '| --- | ---: | ---: | ---: | --- | --- |'];
+  for (const k of keys) {
+    const m = metrics.get(k)!;
+    const t = targets.get(k);
+    const measured = m.summary.n > 0;
+    const result = t && measured ? (t.pass(m) ? 'PASS' : 'MISS') : '';
+    const notes = m.notes.length ? ` (${m.notes.join('; ')})` : '';
+    lines.push(`| ${esc(m.label + notes)} | ${m.summary.n} | ${measured ? formatValue(m.summary.median, m.unit) : 'n/a'} | ${measured ? formatValue(m.summary.p95, m.unit) : 'n/a'} | ${t?.text ?? ''} | ${result} |`);
+  }
+  for (const r of extraRows) lines.push(`| ${esc(r.label)} | | ${esc(r.value)} | | | |`);
+  return lines.join('\n');
+}
+
+export const formatMachine = (m: MachineInfo) =>
+  `${m.cpu}, ${m.cores} cores, ${m.memoryGiB.toFixed(1)} GiB RAM, Linux ${m.kernel}, Docker ${m.docker}, Compose ${m.compose}, Node ${m.node}, ${m.date}`;
+
+export const DEFINITIONS = [
+  '- **Failed request**: no response (connection error, timeout) or any status other than 2xx. Load: constant-rate open loop over HTTPS through Traefik, 60 % `GET /`, 30 % `POST /write` (SQLite insert), 10 % `GET /slow?ms=1500`; keep-alive off (a TLS connection per request) and on; 1.5 s of load before the deploy and 4.5–5 s after it returns.',
+  '- **Mixed-version window**: T = completion of the first response from the new release. *By request start*: T → start of the last request that was answered by the old release although it started after T (what a client that has seen the new release can still get). *By completion*: T → completion of the last old-release response (includes slow requests the old colour drains; "fast" excludes them).',
+  '- **Switch latency**: Berth\'s `switchMs` — routing file written on the host → Traefik\'s API reports the new server (over the deploy\'s SSH connection).',
+  '- **Ready-to-serving**: Docker\'s `health_status: healthy` event of the new container → completion of its first response under load after that event (the naive baseline can answer earlier through a stale route: the recreated container got the old one's IP).',
+  '- **Deploy / rollback times**: wall time of the real CLI (`npm run deploy|rollback` entry, tsx start-up included), every deploy hot (image on the host). Phases come from `--json` `timings`. SSH connections: sshd `Accepted publickey` lines during one deploy started with no ControlMaster open.',
+  '- **Litestream window**: writes acknowledged by the app but missing from `litestream restore` after `docker kill` of app + replicator under 100 writes/s (sync-interval 1 s): time between the ack of the last restored row and the ack of the last acknowledged row.',
+  '- **Statistics**: median and p95 (nearest rank, so with few runs p95 is the worst run) over repeated runs; targets are judged on p95 (failed requests: on every run).',
+];

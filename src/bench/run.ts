@@ -1,0 +1,162 @@
+// `npm run bench [-- --quick] [-- --only <scenario>[,<scenario>…]]`: runs the scenarios on the
+// sandbox host, prints figures with targets, writes raw data to bench/results/raw/<run>/ and, for
+// a full run, bench/results/latest.{json,md} and README's "## Performance" section.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT } from '../sandbox/paths.ts';
+import { makeContext, type BenchContext } from './context.ts';
+import { Recorder } from './record.ts';
+import { DEFINITIONS, formatMachine, formatTable, judge, type MachineInfo } from './report.ts';
+import { runBaseline } from './scenarios/baselines.ts';
+import { berthDeploys, berthRollback, berthUnderLoad, setupBerth, type BerthBench } from './scenarios/berth.ts';
+import { runBackupVerify } from './scenarios/backup-verify.ts';
+import { runLitestream } from './scenarios/litestream.ts';
+
+export const SCENARIOS = ['deploys', 'berth-load', 'rollback', 'naive', 'overlap', 'litestream', 'backup-verify'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const NEEDS_BERTH: Scenario[] = ['deploys', 'berth-load', 'rollback'];
+
+const USAGE = `usage: npm run bench [-- --quick] [-- --only <name>[,<name>…]]
+scenarios: ${SCENARIOS.join(', ')}
+  --quick   fewer repetitions (1–2 per case)
+  --only    run only these scenarios (latest.* and README are written by full runs only)`;
+
+export function parseBenchArgs(argv: string[]): { quick: boolean; only: Scenario[] | undefined; help: boolean } {
+  const { values } = parseArgs({ args: argv, strict: true, options: { quick: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  let only: Scenario[] | undefined;
+  if (values.only) {
+    only = values.only.split(',').map((s) => s.trim()).filter(Boolean) as Scenario[];
+    const bad = only.filter((s) => !SCENARIOS.includes(s));
+    if (bad.length) throw new Error(`unknown scenario ${bad.join(', ')}\n${USAGE}`);
+  }
+  return { quick: !!values.quick, only, help: !!values.help };
+}
+
+function sh(argv: string[]): string {
+  try {
+    return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000 }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function machineInfo(): MachineInfo {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  return {
+    cpu: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: os.totalmem() / 2 ** 30,
+    kernel: os.release(),
+    docker: sh(['docker', 'version', '--format', '{{.Server.Version}}']),
+    compose: sh(['docker', 'compose', 'version', '--short']),
+    node: process.versions.node,
+    date: new Date().toISOString(),
+  };
+}
+
+/** Replace README's "## Performance" section (up to the next "## " heading) with `body`. */
+export function replacePerformanceSection(readme: string, body: string): string {
+  const heading = '## Performance';
+  const start = readme.search(/^## Performance[ \t]*$/m);
+  const section = `${heading}\n\n${body.trim()}\n`;
+  if (start < 0) return `${readme.trimEnd()}\n\n${section}`;
+  const rest = readme.slice(start + heading.length);
+  const nextRel = rest.search(/^## /m);
+  const after = nextRel < 0 ? '' : `\n${rest.slice(nextRel)}`;
+  return `${readme.slice(0, start)}${section}${after}`;
+}
+
+export async function benchMain(argv: string[]): Promise<number> {
+  const args = parseBenchArgs(argv);
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const todo = SCENARIOS.filter((s) => !args.only || args.only.includes(s));
+  const full = !args.only && !args.quick;
+  const runId = new Date().toISOString().replace(/[:.]/g, '-');
+  const resultsDir = join(REPO_ROOT, 'bench', 'results');
+  const rec = new Recorder();
+  const ctx = makeContext(rec, args.quick, join(resultsDir, 'raw', runId));
+  const machine = machineInfo();
+  const t0 = performance.now();
+  ctx.log(`machine: ${formatMachine(machine)}`);
+  ctx.log(`scenarios: ${todo.join(', ')}${args.quick ? ' (quick)' : ''}`);
+  let berth: BerthBench | undefined;
+  const errors: string[] = [];
+  const step = async (name: Scenario, fn: (c: BenchContext) => Promise<void>) => {
+    if (!todo.includes(name)) return;
+    const s0 = performance.now();
+    ctx.log(`── ${name}`);
+    try {
+      await fn(ctx);
+    } catch (e) {
+      errors.push(`${name}: ${(e as Error).message}`);
+      ctx.log(`${name} FAILED: ${(e as Error).message}`);
+    }
+    ctx.log(`── ${name} done in ${((performance.now() - s0) / 1000).toFixed(0)} s`);
+  };
+  try {
+    if (todo.some((s) => NEEDS_BERTH.includes(s))) berth = await setupBerth(ctx, todo.includes('rollback'));
+    if (berth) {
+      await step('deploys', (c) => berthDeploys(c, berth!));
+      await step('berth-load', (c) => berthUnderLoad(c, berth!));
+      await step('rollback', (c) => berthRollback(c, berth!));
+    }
+    await step('naive', (c) => runBaseline(c, 'naive'));
+    await step('overlap', (c) => runBaseline(c, 'overlap'));
+    await step('litestream', runLitestream);
+    await step('backup-verify', runBackupVerify);
+  } finally {
+    berth?.cleanup();
+  }
+  const elapsedS = (performance.now() - t0) / 1000;
+  const extra = rec.notes.map((n) => ({ label: n.slice(0, n.indexOf(': ')), value: n.slice(n.indexOf(': ') + 2) }));
+  const table = formatTable(rec.metrics, extra);
+  const verdicts = judge(rec.metrics);
+  const machineLine = `Machine: ${formatMachine(machine)}. Bench wall time ${(elapsedS / 60).toFixed(1)} min${args.quick ? ' (--quick)' : ''}.`;
+  console.log(`\n${table}\n\n${machineLine}\n`);
+  for (const v of verdicts) console.log(`${v.pass === undefined ? 'n/a ' : v.pass ? 'PASS' : 'MISS'}  ${v.label}: ${v.figure} (target ${v.text})`);
+  for (const e of errors) console.log(`ERROR ${e}`);
+  const summary = {
+    runId, machine, quick: args.quick, scenarios: todo, elapsedS, errors,
+    targets: verdicts,
+    metrics: Object.fromEntries([...rec.metrics].map(([k, m]) => [k, { label: m.label, unit: m.unit, ...m.summary, values: m.values, notes: m.notes }])),
+    notes: rec.notes,
+    runs: rec.runs,
+  };
+  ctx.raw('summary', summary);
+  if (full) {
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(summary, null, 2) + '\n');
+    const md = [
+      '# Berth benchmark — latest full run',
+      '',
+      `Produced by \`npm run bench\` (${todo.length} scenarios, run ${runId}). ${machineLine}`,
+      '',
+      table,
+      '',
+      '## Definitions',
+      '',
+      ...DEFINITIONS,
+      '',
+    ].join('\n');
+    writeFileSync(join(resultsDir, 'latest.md'), md);
+    const readmePath = join(REPO_ROOT, 'README.md');
+    const readme = readFileSync(readmePath, 'utf8');
+    const body = [
+      '`npm run bench` (separate from the tests; `-- --quick`, `-- --only <scenario>`) measures deploys on the sandbox host against two baselines on the same app: `docker compose up -d --force-recreate` (naive) and blue/green on Traefik\'s Docker provider without draining (overlap). Definitions and per-run data: `bench/results/latest.md`, `bench/results/latest.json`; raw samples in `bench/results/raw/` (not committed).',
+      '',
+      table,
+      '',
+      machineLine,
+    ].join('\n');
+    writeFileSync(readmePath, replacePerformanceSection(readme, body));
+    ctx.log('wrote bench/results/latest.json, bench/results/latest.md and README "## Performance"');
+  }
+  ctx.log(`bench done in ${(elapsedS / 60).toFixed(1)} min`);
+  return errors.length ? 1 : 0;
+}

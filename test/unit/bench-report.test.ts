@@ -1,0 +1,62 @@
+// Bench report (pure): targets PASS/MISS, the table, README section replacement, argument parsing.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Recorder } from '../../src/bench/record.ts';
+import { formatTable, formatValue, judge } from '../../src/bench/report.ts';
+import { parseBenchArgs, replacePerformanceSection } from '../../src/bench/run.ts';
+import { baselineCompose } from '../../src/bench/scenarios/baselines.ts';
+import YAML from 'yaml';
+
+test('targets are judged on p95 (failed requests on every run) and print PASS or MISS', () => {
+  const rec = new Recorder();
+  for (const v of [0, 0, 0]) rec.add('failed.berth.50', 'Berth: failed requests at 50/s', 'count', v);
+  for (const v of [0, 3, 0]) rec.add('failed.berth.200', 'Berth: failed requests at 200/s', 'count', v);
+  for (const v of [300, 320, 650]) rec.add('switch', 'Switch latency', 'ms', v);
+  const verdicts = Object.fromEntries(judge(rec.metrics).map((v) => [v.key, v.pass]));
+  assert.equal(verdicts['failed.berth.50'], true);
+  assert.equal(verdicts['failed.berth.200'], false);
+  assert.equal(verdicts['switch'], false, 'p95 = worst of three runs');
+  assert.equal(verdicts['rollback.hot'], undefined, 'not measured');
+  const table = formatTable(rec.metrics, [{ label: 'backup:verify time', value: 'n/a (backup:verify not available)' }]);
+  assert.match(table, /^\| metric \| n \| median \| p95 \| target \| result \|/);
+  assert.match(table, /\| Berth: failed requests at 200\/s \| 3 \| 0 \| 3 \| 0 \| MISS \|/);
+  assert.match(table, /\| Switch latency \| 3 \| 320 ms \| 650 ms \| ≤ 500 ms \| MISS \|/);
+  assert.match(table, /n\/a \(backup:verify not available\)/);
+  assert.ok(table.indexOf('failed requests at 50/s') < table.indexOf('Switch latency'), 'rows follow the fixed order');
+});
+
+test('values are formatted by unit', () => {
+  assert.equal(formatValue(250.4, 'ms'), '250 ms');
+  assert.equal(formatValue(2345, 'ms'), '2.35 s');
+  assert.equal(formatValue(3, 'count'), '3');
+  assert.equal(formatValue(NaN, 'ms'), 'n/a');
+});
+
+test('README: only the Performance section is replaced', () => {
+  const readme = '# Berth\n\nintro\n\n## Tests\n\ntests\n\n## Performance\n\nold table\n';
+  const out = replacePerformanceSection(readme, 'new table');
+  assert.equal(out, '# Berth\n\nintro\n\n## Tests\n\ntests\n\n## Performance\n\nnew table\n');
+  const middle = replacePerformanceSection('# B\n\n## Performance\n\nold\n\n## Later\n\nkeep\n', 'new');
+  assert.equal(middle, '# B\n\n## Performance\n\nnew\n\n## Later\n\nkeep\n');
+  assert.equal(replacePerformanceSection('# B\n', 'new'), '# B\n\n## Performance\n\nnew\n', 'created at the end when absent');
+});
+
+test('--quick and --only are parsed strictly', () => {
+  assert.deepEqual(parseBenchArgs([]), { quick: false, only: undefined, help: false });
+  assert.deepEqual(parseBenchArgs(['--quick', '--only', 'naive,overlap']), { quick: true, only: ['naive', 'overlap'], help: false });
+  assert.throws(() => parseBenchArgs(['--only', 'nope']), /unknown scenario nope/);
+  assert.throws(() => parseBenchArgs(['--fast']));
+});
+
+test('baselines route through the Docker provider with explicit labels on network berth', () => {
+  const naive = YAML.parse(baselineCompose('naive'));
+  assert.deepEqual(Object.keys(naive.services), ['web']);
+  const labels = naive.services.web.labels;
+  assert.equal(labels['traefik.enable'], 'true');
+  assert.equal(labels['traefik.docker.network'], 'berth');
+  assert.equal(labels['traefik.http.routers.bench-naive.rule'], 'Host(`bench-naive.berth.test`)');
+  assert.equal(naive.services.web.image, 'berth/testapp:${TAG:-v1}');
+  const overlap = YAML.parse(baselineCompose('overlap'));
+  assert.deepEqual(Object.keys(overlap.services), ['web-blue', 'web-green']);
+  assert.deepEqual(overlap.services['web-blue'].labels, overlap.services['web-green'].labels, 'one router and service shared by both colours');
+});
