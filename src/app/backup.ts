@@ -5,8 +5,6 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import tarFs from 'tar-fs';
 import YAML from 'yaml';
 import { loadProject } from '../config/load.ts';
 import type { App, Project } from '../config/schema.ts';
@@ -16,8 +14,7 @@ import { backupScripts } from '../exec/backup-scripts.ts';
 import { startColour } from '../exec/cutover.ts';
 import { hostScripts } from '../exec/host-scripts.ts';
 import { acquireLock } from '../exec/lock.ts';
-import { parseSecretsEnv } from '../exec/secrets-file.ts';
-import { appProject, appSecretsEnv, backupService, backupsDir, LITESTREAM_SERVICE, lockDir, NETWORK, releaseDir, releaseSecretsEnv } from '../names.ts';
+import { appProject, backupService, backupsDir, LITESTREAM_SERVICE, lockDir, NETWORK } from '../names.ts';
 import { safetyCopiesDir, verifyRecordFile } from '../plan/backup-names.ts';
 import { backupScript } from '../plan/backup-script.ts';
 import { type DbStatus, type DumpStatus, evaluateAppBackups, parseBackupObservation, parseSections, parseVerifyOutput, type VerifyRecord } from '../plan/backup-status.ts';
@@ -25,6 +22,7 @@ import { routingFile } from '../plan/types.ts';
 import { findApp } from './app-context.ts';
 import { composeTarget, observeApp } from './deploy.ts';
 import type { Deps } from './deps.ts';
+import { fetchRelease } from './release-files.ts';
 import { ensureContext, type HostHandle, hostHandle } from './host.ts';
 import { hostsOf } from './ops.ts';
 
@@ -134,13 +132,7 @@ export interface RestoreOutcome {
 
 /** The live release's rendered files and secret values, as a compose target (like rollback). */
 async function liveReleaseTarget(deps: Deps, h: HostHandle, app: App, release: string, dir: string) {
-  const tar = await deps.runner.run(hostScripts.readDir(h.ssh, releaseDir(app.name, release)));
-  await new Promise<void>((resolve, reject) => {
-    Readable.from([Buffer.from(tar.stdout, 'base64')]).pipe(tarFs.extract(dir)).on('finish', resolve).on('error', reject);
-  });
-  const env = await deps.runner.run(hostScripts.run(h.ssh, 'cat "$1" 2>/dev/null || cat "$2"', [releaseSecretsEnv(app.name, release), appSecretsEnv(app.name)], false));
-  const secrets = parseSecretsEnv(env.stdout);
-  deps.log.addSecrets(Object.values(secrets));
+  const secrets = await fetchRelease(deps, h, app.name, release, dir);
   return composeTarget(deps, h, app.name, secrets, dir);
 }
 

@@ -7,7 +7,7 @@ import { compose, type ComposeTarget, dockerCmd } from '../docker/argv.ts';
 import { splitCommand } from '../docker/command.ts';
 import { hostScripts } from '../exec/host-scripts.ts';
 import { acquireLock } from '../exec/lock.ts';
-import { containerIdOf, startColour, switchRoute } from '../exec/cutover.ts';
+import { startColour, switchRoute } from '../exec/cutover.ts';
 import { formatSecretsEnv, secretsDigest } from '../exec/secrets-file.ts';
 import { parseObservation, type AppState, type CurrentRecord, type ReleaseRecord } from '../exec/state.ts';
 import { packUpload, type MemoryEntry } from '../exec/transfer.ts';

@@ -3,18 +3,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import tarFs from 'tar-fs';
 import { loadProject } from '../config/load.ts';
 import { selectHosts } from '../config/rules.ts';
 import { StepError } from '../errors.ts';
 import { startColour, switchRoute } from '../exec/cutover.ts';
 import { hostScripts } from '../exec/host-scripts.ts';
+import { fetchRelease } from './release-files.ts';
 import { acquireLock } from '../exec/lock.ts';
-import { formatSecretsEnv, parseSecretsEnv } from '../exec/secrets-file.ts';
-import type { CurrentRecord } from '../exec/state.ts';
+import { formatSecretsEnv } from '../exec/secrets-file.ts';
+import { containerFor, type CurrentRecord } from '../exec/state.ts';
 import { packUpload } from '../exec/transfer.ts';
-import { appSecretsEnv, currentFile, litestreamConfigPath, lockDir, releaseDir, releaseSecretsEnv, retirePidFile } from '../names.ts';
+import { appSecretsEnv, currentFile, litestreamConfigPath, lockDir, retirePidFile, webService } from '../names.ts';
 import { planRollback } from '../plan/deploy-plan.ts';
 import { routingFile } from '../plan/types.ts';
 import { findApp } from './app-context.ts';
@@ -51,16 +50,7 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
     const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `rollback ${app.name} to ${d.target.id}`, { host: name, app: app.name, now: deps.now() }));
     const dir = await mkdtemp(join(tmpdir(), 'berth-rollback-'));
     try {
-      const secrets = await phase('restore files', async () => {
-        const tar = await deps.runner.run(hostScripts.readDir(h.ssh, releaseDir(app.name, d.target.id)));
-        await new Promise<void>((resolve, reject) => {
-          Readable.from([Buffer.from(tar.stdout, 'base64')]).pipe(tarFs.extract(dir)).on('finish', resolve).on('error', reject);
-        });
-        const env = await deps.runner.run(hostScripts.run(h.ssh, 'cat "$1" 2>/dev/null || cat "$2"', [releaseSecretsEnv(app.name, d.target.id), appSecretsEnv(app.name)], false));
-        const values = parseSecretsEnv(env.stdout);
-        deps.log.addSecrets(Object.values(values));
-        return values;
-      });
+      const secrets = await phase('restore files', () => fetchRelease(deps, h, app.name, d.target.id, dir));
       const target = composeTarget(deps, h, app.name, secrets, dir);
       const routing = await readFile(join(dir, routingFile(d.colour)), 'utf8');
       const port = portOf(await readFile(join(dir, routingFile(d.colour)), 'utf8'), app.config.port);
@@ -70,7 +60,14 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
         previousRouting: await readFile(join(dir, routingFile(d.live.colour)), 'utf8').catch(() => undefined),
       };
       await phase('start + health', async () => {
-        await deps.runner.run(hostScripts.cancelRetire(h.ssh, retirePidFile(app.name, d.colour)));
+        // Inside the retire window the target still runs: cancel its retire, check it, skip compose.
+        const idle = containerFor(state, webService(d.colour));
+        if (d.reuse && idle?.state === 'running') {
+          const check = await deps.runner.run(hostScripts.cancelRetireAndCheck(h.ssh, retirePidFile(app.name, d.colour), idle.id));
+          if (/^true healthy/m.test(check.stdout)) return idle.id;
+        } else {
+          await deps.runner.run(hostScripts.cancelRetire(h.ssh, retirePidFile(app.name, d.colour)));
+        }
         return startColour(cut);
       });
       await phase('switch', () => switchRoute(cut));

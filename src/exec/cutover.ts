@@ -52,17 +52,19 @@ export function parseComposePs(out: string): { ID: string; Service: string; Stat
   return text.split('\n').map((l) => JSON.parse(l));
 }
 
-/** Switch routing to `colour` and wait until Traefik's API reports it. Returns ms to confirmation. */
+/**
+ * Switch routing to `colour` and wait until Traefik's API reports it (one SSH round trip).
+ * Returns the ms from the route's rename to the API's confirmation, measured on the host.
+ */
 export async function switchRoute(i: CutoverInput): Promise<number> {
-  const started = Date.now();
-  await i.runner.run(hostScripts.writeFile(i.ssh, dynamicConfigFile(i.app), i.routing, '644'));
   const url = `http://${webAlias(i.app, i.colour)}:${i.port}`;
-  const ok = await i.runner.run(hostScripts.confirmRoute(i.ssh, `${traefikService(i.app)}@file`, url, 200), { allowFailure: true });
-  if (ok.exitCode !== 0) {
+  const ok = await i.runner.run(hostScripts.switchRoute(i.ssh, dynamicConfigFile(i.app), i.routing, `${traefikService(i.app)}@file`, url, 200), { allowFailure: true });
+  const m = /^confirmed (\d+)/m.exec(ok.stdout);
+  if (ok.exitCode !== 0 || !m) {
     if (i.previousRouting) await i.runner.run(hostScripts.writeFile(i.ssh, dynamicConfigFile(i.app), i.previousRouting, '644'));
     throw new StepError('switch', `Traefik on ${i.host} did not report ${url} for ${i.app} within 10s; routing restored. API said: ${ok.stdout.trim().slice(0, 300)}`);
   }
-  return Date.now() - started;
+  return Number(m[1]);
 }
 
 const lastLine = (text: string) => text.trim().split('\n').pop() ?? '';

@@ -5,6 +5,7 @@ import { type SshTarget, sshScript } from '../docker/ssh.ts';
 import { TRAEFIK_API_PORT } from '../names.ts';
 
 export const LOCK_HELD_EXIT = 3;
+export const RELEASE_TAR_MARK = '--berth-release-tar--';
 
 const LOCK_ACQUIRE = `
 set -eu
@@ -48,15 +49,22 @@ cat > "$tmp"; chmod "$2" "$tmp"; mv -f "$tmp" "$1"
 `;
 
 /**
- * Poll Traefik's API until the service reports exactly the expected server URL. Bounded: tries × 50 ms.
+ * The switch in ONE round trip: write the app's route atomically (temp file + rename), then poll
+ * Traefik's API until the service reports exactly the expected server URL. Bounded: tries × 50 ms.
+ * Prints "confirmed <ms>", the time from the rename to the API's confirmation, measured on the host.
  * The API listens on 127.0.0.1 of the host only.
  */
-const TRAEFIK_CONFIRM = `
-svc="$1"; want="$2"; tries="$3"; url="http://127.0.0.1:${TRAEFIK_API_PORT}/api/http/services/$svc"
+const SWITCH_ROUTE = `
+dest="$1"; svc="$2"; want="$3"; tries="$4"; url="http://127.0.0.1:${TRAEFIK_API_PORT}/api/http/services/$svc"
+dir=$(dirname "$dest"); mkdir -p "$dir"
+tmp="$dir/.$(basename "$dest").tmp.$$"
+cat > "$tmp" && chmod 644 "$tmp" || exit 2
+start=$(date +%s%N)
+mv -f "$tmp" "$dest" || exit 2
 i=0
 while [ "$i" -lt "$tries" ]; do
   out=$(curl -fsS --max-time 2 "$url" 2>/dev/null || wget -qO- "$url" 2>/dev/null || true)
-  case "$out" in *'"url":"'"$want"'"'*) case "$out" in *'"url":"'*'"url":"'*) ;; *) echo confirmed; exit 0;; esac;; esac
+  case "$out" in *'"url":"'"$want"'"'*) case "$out" in *'"url":"'*'"url":"'*) ;; *) echo "confirmed $(( ($(date +%s%N) - start) / 1000000 ))"; exit 0;; esac;; esac
   i=$((i + 1)); sleep 0.05
 done
 echo "$out"; exit 1
@@ -89,6 +97,16 @@ nohup sh -c '
 echo scheduled
 `;
 
+/**
+ * Reuse a colour that still runs (rollback inside the retire window): cancel its pending retire and
+ * report whether its container is running and healthy, in one round trip.
+ */
+const CANCEL_RETIRE_AND_CHECK = `
+pidfile="$1"; id="$2"
+if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null; rm -f "$pidfile"; fi
+docker inspect --format '{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id" 2>/dev/null || echo missing
+`;
+
 /** Cancel a pending retire of a colour that is about to serve again. */
 const CANCEL_RETIRE = `
 pidfile="$1"
@@ -96,10 +114,15 @@ if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null && echo cancelle
 true
 `;
 
-/** A directory as a base64 tar stream (stdout is text in the runner). */
-const READ_DIR = `
+/**
+ * A release for rollback in one round trip: its secrets file (first existing of $2, $3) as text,
+ * a separator line, then the release directory $1 as a base64 tar (stdout is text in the runner).
+ */
+const READ_RELEASE = `
 set -eu
-cd "$1" && tar -cf - . | base64
+cat "$2" 2>/dev/null || cat "$3" 2>/dev/null || true
+echo '${RELEASE_TAR_MARK}'
+tar -cf - -C "$1" . | base64
 `;
 
 export const hostScripts = {
@@ -111,14 +134,17 @@ export const hostScripts = {
   lockHeartbeat: (t: SshTarget, lock: string): Cmd => sshScript(t, LOCK_HEARTBEAT, [lock]),
   writeFile: (t: SshTarget, path: string, content: string, mode = '644'): Cmd =>
     sshScript(t, WRITE_ATOMIC, [path, mode], { input: content }),
-  confirmRoute: (t: SshTarget, service: string, url: string, tries: number): Cmd =>
-    sshScript(t, TRAEFIK_CONFIRM, [service, url, String(tries)], { mutates: false }),
+  switchRoute: (t: SshTarget, path: string, content: string, service: string, url: string, tries: number): Cmd =>
+    sshScript(t, SWITCH_ROUTE, [path, service, url, String(tries)], { input: content }),
   observeApp: (t: SshTarget, dir: string, app: string): Cmd => sshScript(t, OBSERVE_APP, [dir, app], { mutates: false }),
   retireLater: (t: SshTarget, containerId: string, colour: string, currentJson: string, pidfile: string, delaySeconds: number, graceSeconds: number): Cmd =>
     sshScript(t, RETIRE_LATER, [containerId, String(delaySeconds), String(graceSeconds), colour, currentJson, pidfile]),
   cancelRetire: (t: SshTarget, pidfile: string): Cmd => sshScript(t, CANCEL_RETIRE, [pidfile]),
+  cancelRetireAndCheck: (t: SshTarget, pidfile: string, containerId: string): Cmd =>
+    sshScript(t, CANCEL_RETIRE_AND_CHECK, [pidfile, containerId]),
   /** Extract a tar stream (stdin) at / — used by the uploader. */
   untar: (t: SshTarget): Cmd => sshScript(t, 'set -eu; tar -x --no-same-owner -p -f - -C /', []),
-  readDir: (t: SshTarget, dir: string): Cmd => sshScript(t, READ_DIR, [dir], { mutates: false }),
+  readRelease: (t: SshTarget, dir: string, secretsFile: string, fallbackSecretsFile: string): Cmd =>
+    sshScript(t, READ_RELEASE, [dir, secretsFile, fallbackSecretsFile], { mutates: false }),
   run: (t: SshTarget, script: string, args: string[] = [], mutates = true): Cmd => sshScript(t, script, args, { mutates }),
 };

@@ -109,7 +109,6 @@ async function status(app: string) {
 const get = (app: string, path: string, headers: Record<string, string> = {}) => httpRequest(`http://${app}.berth.test${path}`, { headers, timeoutMs: 3000 });
 const post = (app: string, path: string, body: string, headers: Record<string, string> = {}) =>
   httpRequest(`http://${app}.berth.test${path}`, { method: 'POST', body, headers, timeoutMs: 3000 });
-const count = async (app = APP) => (JSON.parse((await get(app, '/count')).body) as { count: number }).count;
 
 /** Open-loop writes at `rate`/s for at most `maxMs`; records every acknowledged id and when. */
 function writeLoop(app: string, rate: number, maxMs: number) {
