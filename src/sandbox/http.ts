@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { join } from 'node:path';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { SANDBOX_CA_DIR } from './config.ts';
 
 export interface SandboxResponse {
@@ -57,6 +58,16 @@ export function sandboxCaBundle(reload = false): string {
   return cachedCa;
 }
 
+const contexts = new Map<unknown, SecureContext>();
+function secureContextFor(ca: string | Buffer | Array<string | Buffer>): SecureContext {
+  let ctx = contexts.get(ca);
+  if (!ctx) {
+    ctx = createSecureContext({ ca });
+    contexts.set(ca, ctx);
+  }
+  return ctx;
+}
+
 export function sandboxRequest(url: string | URL, opts: SandboxRequestOptions = {}): Promise<SandboxResponse> {
   const u = typeof url === 'string' ? new URL(url) : url;
   const isHttps = u.protocol === 'https:';
@@ -71,7 +82,8 @@ export function sandboxRequest(url: string | URL, opts: SandboxRequestOptions = 
       timeout: opts.timeoutMs ?? 15_000,
     };
     if (isHttps) {
-      reqOpts.ca = opts.ca ?? sandboxCaBundle();
+      // One TLS context per CA bundle: building it per request saturates a load loop's CPU.
+      (reqOpts as https.RequestOptions & { secureContext?: SecureContext }).secureContext = secureContextFor(opts.ca ?? sandboxCaBundle());
       if (!isIP(u.hostname)) reqOpts.servername = u.hostname;
     }
     const req = (isHttps ? https : http).request(u, reqOpts, (res) => {
