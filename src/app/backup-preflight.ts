@@ -7,8 +7,12 @@
 import type { App } from '../config/schema.ts';
 import { StepError } from '../errors.ts';
 import { backupScripts } from '../exec/backup-scripts.ts';
-import { appProject, NETWORK } from '../names.ts';
-import { RESTORE_POINTS_KEPT, restorePointsDir } from '../plan/backup-names.ts';
+import {
+  appProject,
+  NETWORK,
+  RESTORE_POINTS_KEPT,
+  restorePointsDir,
+} from '../names.ts';
 import { parseSections } from '../plan/backup-status.ts';
 import { stamp } from './backup.ts';
 import type { Deps } from './deps.ts';

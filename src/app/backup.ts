@@ -14,8 +14,16 @@ import { backupScripts } from '../exec/backup-scripts.ts';
 import { startColour } from '../exec/cutover.ts';
 import { hostScripts } from '../exec/host-scripts.ts';
 import { acquireLock } from '../exec/lock.ts';
-import { appProject, backupService, backupsDir, LITESTREAM_SERVICE, lockDir, NETWORK } from '../names.ts';
-import { safetyCopiesDir, verifyRecordFile } from '../plan/backup-names.ts';
+import {
+  appProject,
+  backupService,
+  backupsDir,
+  LITESTREAM_SERVICE,
+  lockDir,
+  NETWORK,
+  safetyCopiesDir,
+  verifyRecordFile,
+} from '../names.ts';
 import { backupScript } from '../plan/backup-script.ts';
 import { type DbStatus, type DumpStatus, evaluateAppBackups, parseBackupObservation, parseSections, parseVerifyOutput, type VerifyRecord } from '../plan/backup-status.ts';
 import { routingFile } from '../plan/types.ts';

@@ -9,7 +9,7 @@
 // once), so no secret crosses the operator machine and Litestream's own S3 client does the work.
 import type { Cmd } from '../docker/command.ts';
 import { type SshTarget, sshScript } from '../docker/ssh.ts';
-import { LITESTREAM_SOCKET, RESTORE_POINT_MOUNT, SAFETY_MOUNT } from '../plan/backup-names.ts';
+import { LITESTREAM_SOCKET, RESTORE_POINT_MOUNT, SAFETY_MOUNT } from '../names.ts';
 
 /** Shared prelude: find the replicator, copy its credentials into a private env-file. */
 const REPLICATOR = `

@@ -17,9 +17,11 @@ import {
   NETWORK,
   webAlias,
   webService,
+  BACKUP_MOUNT,
+  LITESTREAM_CONFIG_MOUNT,
+  runSecret,
 } from '../names.ts';
 import { BACKUP_SCRIPT_NAME, backupScript } from './backup-script.ts';
-import { BACKUP_MOUNT, LITESTREAM_CONFIG_MOUNT, runSecret } from './edge-names.ts';
 import { composeLiteral, generatedHeader, quoted, sortedRecord, toYaml } from './yaml.ts';
 
 export interface ComposeInput {

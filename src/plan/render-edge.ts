@@ -1,10 +1,14 @@
 // renderEdge: the berth-edge compose project (Traefik + read-only Docker socket proxy) and
 // Traefik's static config (PURE).
 import type { EdgeConfig, Project } from '../config/schema.ts';
-import { EDGE_ACME_DIR, EDGE_CERTS_DIR, EDGE_DYNAMIC_DIR, EDGE_PROJECT, LABEL, NETWORK, TRAEFIK_API_PORT } from '../names.ts';
-import { collectEdgeSecretNames } from '../config/secrets.ts';
-import { EDGE_CONFIG_FILE } from './app-facts.ts';
 import {
+  EDGE_ACME_DIR,
+  EDGE_CERTS_DIR,
+  EDGE_DYNAMIC_DIR,
+  EDGE_PROJECT,
+  LABEL,
+  NETWORK,
+  TRAEFIK_API_PORT,
   CONTAINER_PORT,
   EDGE_CA_ROOT,
   EDGE_STATIC_FILE,
@@ -21,7 +25,9 @@ import {
   TRAEFIK_DYNAMIC_DIR,
   TRAEFIK_SERVICE,
   TRAEFIK_STATIC_FILE,
-} from './edge-names.ts';
+} from '../names.ts';
+import { collectEdgeSecretNames } from '../config/secrets.ts';
+import { EDGE_CONFIG_FILE } from './app-facts.ts';
 import { hashFiles, sha256 } from './hash.ts';
 import type { EdgeRender, RenderedFile } from './types.ts';
 import { generatedHeader, quoted, sortedRecord, toYaml } from './yaml.ts';

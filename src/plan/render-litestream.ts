@@ -2,7 +2,7 @@
 // litestream service gets LITESTREAM_ACCESS_KEY_ID / LITESTREAM_SECRET_ACCESS_KEY in its
 // environment, which Litestream reads on its own.
 import type { App, LitestreamConfig } from '../config/schema.ts';
-import { LITESTREAM_SOCKET } from './backup-names.ts';
+import { LITESTREAM_SOCKET } from '../names.ts';
 import { generatedHeader, toYaml } from './yaml.ts';
 
 /** "s3://bucket/some/prefix" → { bucket, prefix } (prefix without leading/trailing slashes). */

@@ -1,9 +1,14 @@
 // Traefik file-provider dynamic config of one app, one file per colour (PURE). The two files
 // differ only in the server URL, so a switch is "write the other file over dynamic/<app>.yml".
 import type { App } from '../config/schema.ts';
-import { type Colour, traefikService, webAlias } from '../names.ts';
+import {
+  type Colour,
+  traefikService,
+  webAlias,
+  ENTRYPOINT,
+  originCertTraefikFiles,
+} from '../names.ts';
 import { routedDomains } from './app-facts.ts';
-import { ENTRYPOINT, originCertTraefikFiles } from './edge-names.ts';
 import { generatedHeader, toYaml } from './yaml.ts';
 
 /** Router and middleware names, all prefixed by the app's Traefik name. */
