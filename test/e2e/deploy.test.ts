@@ -33,6 +33,13 @@ function helloConfig(extraEnv: Record<string, string> = {}) {
     volumes: { data: '/data' },
     release_command: 'testapp migrate',
     env: { GREETING: 'hello', ...extraEnv },
+    resources: { memory: '256m', cpus: 0.5 },
+    restart: 'unless-stopped',
+    workers: { jobs: { command: 'testapp' } },
+    hooks: {
+      pre_deploy: 'printf "%s %s %s\\n" "$BERTH_HOOK" "$BERTH_APP" "$BERTH_RELEASE" >> hooks.log',
+      post_deploy: 'printf "%s %s %s\\n" "$BERTH_HOOK" "$BERTH_APP" "$BERTH_RELEASE" >> hooks.log',
+    },
     deploy: { retire_seconds: 4, stop_timeout_seconds: 10, health_timeout_seconds: 25 },
   };
 }
@@ -80,6 +87,23 @@ test('first deploy pulls from the registry, runs the release command and serves 
   assert.equal(plain.headers.location, `https://${DOMAIN}/some/path`);
   const migrations = await get('/migrations');
   assert.match(migrations.body, /\d/, 'the release command (testapp migrate) ran before cutover');
+});
+
+test('hooks run around the deploy; the worker, limits and restart policy reach the containers', async () => {
+  const release = (await p.berth('status', ['hello', '--json'], env)).stdout;
+  const id = (JSON.parse(release) as { release: string }[])[0]!.release;
+  const hooks = readFileSync(join(p.root, 'hooks.log'), 'utf8');
+  assert.match(hooks, new RegExp(`^pre_deploy hello ${id}$`, 'm'));
+  assert.match(hooks, new RegExp(`^post_deploy hello ${id}$`, 'm'));
+  const live = docker('ps', '-q', '--filter', 'label=com.docker.compose.project=berth-hello', '--filter', 'label=com.docker.compose.service=web-blue');
+  assert.equal(docker('inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}', live), '268435456 500000000 unless-stopped');
+  const worker = docker('ps', '--filter', 'label=com.docker.compose.project=berth-hello', '--filter', 'label=com.docker.compose.service=worker-jobs', '--format', '{{.Image}} {{.State}}');
+  assert.equal(worker, `${REPO}:v1 running`);
+  // A crash (the process killed from outside) is restarted by the engine and serves again.
+  const pid = docker('inspect', '--format', '{{.State.Pid}}', live);
+  execFileSync('kill', ['-9', pid]);
+  await waitFor('restart after crash', async () => docker('inspect', '--format', '{{.RestartCount}} {{.State.Health.Status}}', live) === '1 healthy', { timeoutMs: 30_000, intervalMs: 500 });
+  assert.equal((await get()).status, 200);
 });
 
 test('deploying the same release again changes nothing', async () => {
