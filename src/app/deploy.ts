@@ -1,5 +1,6 @@
 // `berth deploy <app>`: validate → render → image → (per host) observe → lock → upload → release
 // command → start idle colour → health gate → switch → record → retire old colour.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import type { App, Project } from '../config/schema.ts';
@@ -21,6 +22,7 @@ import {
   currentFile,
   litestreamConfigPath,
   lockDir,
+  originCertHostFiles,
   releaseDir,
   releaseSecretsEnv,
   retirePidFile,
@@ -191,6 +193,15 @@ async function uploadRelease(deps: Deps, job: HostJob) {
   ];
   const ls = render.files.find((f) => f.path === 'litestream.yml');
   if (ls) extra.push({ path: litestreamConfigPath(app.name), content: ls.content, mode: 0o644 });
+  const tls = app.config.tls;
+  if (tls.mode === 'origin-certificate') {
+    // Cloudflare Full (strict): the origin certificate and its key, where the route's tls section points.
+    const files = originCertHostFiles(app.name);
+    extra.push(
+      { path: files.cert, content: await readFile(join(app.dir, tls.cert_file), 'utf8'), mode: 0o644 },
+      { path: files.key, content: secrets[tls.key_secret]!, mode: 0o600 },
+    );
+  }
   const stream = packUpload(join(deps.root, 'compose', app.name), releaseDir(app.name, id), extra);
   await deps.runner.run(hostScripts.untar(job.h.ssh), { stdinStream: stream });
 }

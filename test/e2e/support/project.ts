@@ -100,6 +100,8 @@ export function resetApps(names: string[], host = H1) {
       return [
         `docker ps -aq --filter label=com.docker.compose.project=${project} | xargs -r docker rm -f >/dev/null`,
         `docker volume ls -q --filter label=com.docker.compose.project=${project} | xargs -r docker volume rm >/dev/null`,
+        // Each project's default network takes an address pool; the engine has only about 30.
+        `docker network ls -q --filter label=com.docker.compose.project=${project} | xargs -r docker network rm >/dev/null`,
         `rm -rf /var/lib/berth/apps/${n} /etc/berth/${n} /var/lib/berth/edge/dynamic/${n}.yml /var/lib/berth/backups/${n}`,
       ].join('; ');
     })
