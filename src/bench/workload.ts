@@ -1,6 +1,6 @@
 // The client traffic used during every deploy under load (Berth and both baselines alike).
 import type { LoadMixEntry, LoadResult } from '../sandbox/load.ts';
-import { startBenchLoad } from './load.ts';
+import { startLoad } from '../sandbox/load.ts';
 import { sleep } from './env.ts';
 
 export const SLOW_MS = 1500;
@@ -29,7 +29,7 @@ export async function underLoad<T>(
   action: () => Promise<T>,
   { leadMs = 1500, tailMs = 4000 }: { leadMs?: number; tailMs?: number } = {},
 ): Promise<{ value: T; load: LoadResult; actionStartedAt: number; actionEndedAt: number }> {
-  const load = startBenchLoad({ url, ratePerSec: rate, maxRequests: Math.ceil((rate * MAX_LOAD_MS) / 1000), maxDurationMs: MAX_LOAD_MS, keepAlive, mix: MIX, timeoutMs: 10_000, maxInFlight: 400 });
+  const load = startLoad({ url, ratePerSec: rate, maxRequests: Math.ceil((rate * MAX_LOAD_MS) / 1000), maxDurationMs: MAX_LOAD_MS, keepAlive, mix: MIX, timeoutMs: 10_000, maxInFlight: 400 });
   let value: T;
   let actionStartedAt = 0;
   let actionEndedAt = 0;
