@@ -5,19 +5,7 @@ import { formatBackupStatus } from '../plan/backup-status.ts';
 import { StepError } from '../errors.ts';
 import { createDeps } from './deps.ts';
 import { main } from './main.ts';
-
-const common = {
-  verbose: { type: 'boolean', short: 'v' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-function usage(text: string, args: { help?: boolean }) {
-  if (args.help) {
-    process.stdout.write(text + '\n');
-    process.exit(0);
-  }
-}
+import { common, usage } from './args.ts';
 
 /** Exit 1 when any database or dump set is red (lag, broken replication, stale or failed verify). */
 export function backupStatusCli(argv: string[]) {

@@ -9,25 +9,7 @@ import { loadProject } from '../config/load.ts';
 import { StepError } from '../errors.ts';
 import { createDeps } from './deps.ts';
 import { main } from './main.ts';
-
-const common = {
-  verbose: { type: 'boolean', short: 'v' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-function usage(text: string, args: { help?: boolean }) {
-  if (args.help) {
-    process.stdout.write(text + '\n');
-    process.exit(0);
-  }
-}
-
-function needApp(positionals: string[], usageText: string): string {
-  const app = positionals[0];
-  if (!app) throw new StepError('usage', `missing <app>\n${usageText}`);
-  return app;
-}
+import { common, needApp, usage } from './args.ts';
 
 export function deployCli(argv: string[]) {
   const U = 'usage: npm run deploy -- <app> [--release <tag>] [--verbose] [--json]';
