@@ -9,6 +9,7 @@
 # Idempotent: skips when both tags carry label berth.input-hash=<sha256 of this dir + base image id>.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
+. ../lib.sh
 
 CACHE="${BERTH_CACHE:-/var/cache/berth}"
 BASE="berth/base:bookworm"
@@ -22,14 +23,9 @@ base_id="$(docker image inspect -f '{{.Id}}' "$BASE" 2>/dev/null)" || {
   echo "postgres: base image $BASE is missing (build it first)" >&2
   exit 1
 }
-hash="$({ find . -type f ! -name '*~' ! -name '.*.swp' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; echo "$base_id"; } | sha256sum | cut -c1-64)"
+hash="$(dir_input_hash "$base_id")"
 
-need=0
-for t in "${TAGS[@]}"; do
-  have="$(docker image inspect -f '{{index .Config.Labels "berth.input-hash"}}' "$t" 2>/dev/null || true)"
-  [ "$have" = "$hash" ] || need=1
-done
-if [ "$need" = 0 ]; then
+if [ -z "$(refs_needing_build "$hash" "${TAGS[@]}")" ]; then
   echo "postgres: ${TAGS[*]} up to date (${hash:0:12})"
   exit 0
 fi

@@ -9,19 +9,17 @@
 # apt layer is reused by Docker's layer cache when only the app changes.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
+. ../lib.sh
 
 IMAGE="berth/railsapp"
 TAGS=(${BERTH_RAILSAPP_TAGS:-v1 v2})
 
 ./trixie-base.sh
 base_id="$(docker image inspect -f '{{.Id}}' berth/debian:trixie)"
-hash="$({ find . -type f ! -name '*~' ! -name '.*.swp' ! -path './app/storage/*.sqlite3*' ! -path './app/log/*.log' ! -path './app/tmp/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; echo "$base_id"; } | sha256sum | cut -c1-64)"
+hash="$(dir_input_hash "$base_id" ! -path './app/storage/*.sqlite3*' ! -path './app/log/*.log' ! -path './app/tmp/*')"
 
 need=()
-for t in "${TAGS[@]}"; do
-  have="$(docker image inspect -f '{{index .Config.Labels "berth.input-hash"}}' "$IMAGE:$t" 2>/dev/null || true)"
-  [ "$have" = "$hash" ] || need+=("$t")
-done
+for ref in $(refs_needing_build "$hash" "${TAGS[@]/#/$IMAGE:}"); do need+=("${ref#"$IMAGE:"}"); done
 if [ "${#need[@]}" -eq 0 ]; then
   echo "rails: $IMAGE:{${TAGS[*]}} up to date (${hash:0:12})"
   exit 0

@@ -7,6 +7,7 @@
 # berth.input-hash=<sha256 of this directory's files + the base image id>.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
+. ../lib.sh
 
 CACHE="${BERTH_CACHE:-/var/cache/berth}"
 BASE="berth/base:bookworm"
@@ -17,13 +18,10 @@ base_id="$(docker image inspect -f '{{.Id}}' "$BASE" 2>/dev/null)" || {
   echo "testapp: base image $BASE is missing (build it first)" >&2
   exit 1
 }
-hash="$({ find . -type f ! -name '*~' ! -name '.*.swp' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; echo "$base_id"; } | sha256sum | cut -c1-64)"
+hash="$(dir_input_hash "$base_id")"
 
 need=()
-for t in "${TAGS[@]}"; do
-  have="$(docker image inspect -f '{{index .Config.Labels "berth.input-hash"}}' "$IMAGE:$t" 2>/dev/null || true)"
-  [ "$have" = "$hash" ] || need+=("$t")
-done
+for ref in $(refs_needing_build "$hash" "${TAGS[@]/#/$IMAGE:}"); do need+=("${ref#"$IMAGE:"}"); done
 if [ "${#need[@]}" -eq 0 ]; then
   echo "testapp: $IMAGE:{${TAGS[*]}} up to date (${hash:0:12})"
   exit 0
