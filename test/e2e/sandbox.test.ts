@@ -1,6 +1,7 @@
 // The sandbox host itself: engine over SSH, ACME from Pebble through our Traefik image, Litestream ↔ S3, registry.
 // Each run uses unique names and cleans up by label.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -40,6 +41,8 @@ describe('sandbox host', () => {
   test('Traefik gets a Pebble certificate for a *.berth.test domain and serves a container over verified HTTPS', async (t) => {
     const project = `berth-${RUN_ID}`;
     const domain = `${RUN_ID}.berth.test`;
+    // High in the sandbox /24, away from the addresses Docker hands out from the bottom.
+    const traefikIp = `172.30.0.${200 + (parseInt(createHash('sha256').update(RUN_ID).digest('hex').slice(0, 4), 16) % 50)}`;
     const hasTestapp = (await run(['docker', '--context', ctx, 'image', 'inspect', 'berth/testapp:v1'], { allowFail: true })).code === 0;
     const backendLabels = (svc: string) => [
       'traefik.enable=true',
@@ -81,7 +84,9 @@ describe('sandbox host', () => {
           ],
           environment: { LEGO_CA_CERTIFICATES: '/certs/pebble-minica.pem' },
           volumes: [`${st.pebble.directoryCa}:/certs/pebble-minica.pem:ro`],
-          networks: ['berth'],
+          // A fixed address, registered with challtestsrv BEFORE Traefik starts: otherwise its first
+          // ACME order can race the DNS record, fail validation and back off past the test's wait.
+          networks: { berth: { ipv4_address: traefikIp } },
           depends_on: ['socket-proxy'],
           labels: hasTestapp ? [LABEL] : [...backendLabels('sbxapi'), 'traefik.http.routers.sbxapi.service=api@internal'],
         },
@@ -100,14 +105,14 @@ describe('sandbox host', () => {
       await run(['docker', '--context', ctx, 'compose', '-p', project, 'down', '-v', '-t', '1'], { allowFail: true });
       await sandboxRequest(`${PEBBLE.challManagementUrl}/clear-a`, { method: 'POST', body: JSON.stringify({ host: `${domain}.` }) }).catch(() => undefined);
     });
+    // Pebble validates HTTP-01 against what challtestsrv answers: this Traefik's address on `berth`
+    // (the shared edge's published ports are not needed, so this test does not collide with a running edge).
+    const add = await sandboxRequest(`${PEBBLE.challManagementUrl}/add-a`, { method: 'POST', body: JSON.stringify({ host: `${domain}.`, addresses: [traefikIp] }) });
+    assert.equal(add.status, 200);
     await docker(['compose', '-p', project, '-f', '-', 'up', '-d'], JSON.stringify(compose));
     const cid = (await docker(['compose', '-p', project, 'ps', '-q', 'traefik'])).stdout.trim();
     const ip = (await docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${SANDBOX_NETWORK.name}").IPAddress}}`, cid])).stdout.trim();
-    assert.match(ip, /^172\.30\.0\.\d+$/);
-    // Pebble validates HTTP-01 against what challtestsrv answers: this Traefik's address on `berth`
-    // (the shared edge's published ports are not needed, so this test does not collide with a running edge).
-    const add = await sandboxRequest(`${PEBBLE.challManagementUrl}/add-a`, { method: 'POST', body: JSON.stringify({ host: `${domain}.`, addresses: [ip] }) });
-    assert.equal(add.status, 200);
+    assert.equal(ip, traefikIp);
 
     sandboxCaBundle(true); // pick up the current Pebble roots
     const res = await waitFor(
