@@ -15,3 +15,32 @@ refs_needing_build() {
     [ "$have" = "$hash" ] || echo "$ref"
   done
 }
+
+# minbase_tarball SUITE TARBALL LOG: a Debian minbase rootfs of SUITE from debootstrap (nothing
+# pulled), slimmed like the official image and with the machine's mirror as its apt source, saved
+# as TARBALL (kept as the cache: nothing happens when it exists).
+minbase_tarball() {
+  local suite="$1" tarball="$2" log="$3" mirror dir
+  [ -s "$tarball" ] && return 0
+  mirror=${DEBIAN_MIRROR:-$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -n1)}
+  mirror=${mirror:-http://deb.debian.org/debian}
+  mkdir -p "$(dirname "$tarball")"
+  command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
+  dir=$(mktemp -d "/var/tmp/berth-debootstrap-$suite.XXXXXX")
+  echo "debootstrap $suite minbase from $mirror"
+  if ! debootstrap --variant=minbase --keyring=/usr/share/keyrings/debian-archive-keyring.gpg "$suite" "$dir" "$mirror" >"$log" 2>&1; then
+    tail -n 30 "$log" >&2; rm -rf "$dir"; return 1
+  fi
+  rm -f "$dir/etc/apt/sources.list"
+  cat >"$dir/etc/apt/sources.list.d/debian.sources" <<SRC
+Types: deb
+URIs: $mirror
+Suites: $suite $suite-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb
+  echo 'APT::Install-Recommends "false";' >"$dir/etc/apt/apt.conf.d/90berth-norecommends"
+  tar -C "$dir" --numeric-owner -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+  rm -rf "$dir"
+}
