@@ -4,7 +4,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadProject } from '../config/load.ts';
-import { resolveSecrets } from '../config/secrets.ts';
+import { resolveEdgeSecrets } from '../config/secrets.ts';
 import { compose, dockerCmd } from '../docker/argv.ts';
 import { ConfigError, StepError } from '../errors.ts';
 import { hostScripts } from '../exec/host-scripts.ts';
@@ -27,7 +27,7 @@ export async function setup(deps: Deps, opts: { host?: string; harden?: boolean 
   const localDir = join(deps.root, 'compose', 'edge');
   await mkdir(localDir, { recursive: true });
   for (const f of render.files) await writeFile(join(localDir, f.path), f.content);
-  const secrets = await resolveSecrets(render.secrets, { name: 'edge', file: 'shared/edge.yml', config: { secret_commands: {} } }, deps.env, async () => '');
+  const secrets = await resolveEdgeSecrets(render.secrets, deps.env);
   deps.log.addSecrets(Object.values(secrets));
 
   for (const n of names) {
