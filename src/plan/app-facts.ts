@@ -1,5 +1,5 @@
 // Small pure facts derived from an app's config, shared by the renderers and the plan command.
-import type { AppConfig, Project } from '../config/schema.ts';
+import type { AppConfig } from '../config/schema.ts';
 
 /** The tag written in an image reference ("app:1.2" → "1.2"; "localhost:5000/app" → undefined). */
 export function imageTag(image: string): string | undefined {
@@ -10,15 +10,6 @@ export function imageTag(image: string): string | undefined {
 
 /** The image the web colours, workers and release command run: config image, tagged with the release unless it has a tag. */
 export const appImage = (config: AppConfig, release: string) => (imageTag(config.image) ? config.image : `${config.image}:${release}`);
-
-/** Hosts an app deploys to: `hosts`, plus every host having one of `roles`; all hosts when neither is set. */
-export function resolveHosts(project: Pick<Project, 'hosts'>, config: AppConfig): string[] {
-  const names = Object.keys(project.hosts).sort();
-  if (!config.hosts && !config.roles) return names;
-  const out = new Set<string>(config.hosts ?? []);
-  for (const role of config.roles ?? []) for (const n of names) if (project.hosts[n]!.roles.includes(role)) out.add(n);
-  return [...out];
-}
 
 /** Every host name routed to the app: each domain, plus its www. variant unless www is "none". */
 export function routedDomains(config: AppConfig): string[] {

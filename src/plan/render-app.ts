@@ -2,7 +2,8 @@
 import type { App, Project } from '../config/schema.ts';
 import { COLOURS } from '../names.ts';
 import { collectSecretNames } from '../config/secrets.ts';
-import { appImage, resolveHosts } from './app-facts.ts';
+import { appImage } from './app-facts.ts';
+import { selectHosts } from '../config/rules.ts';
 import { hashFiles, sha256, stableStringify } from './hash.ts';
 import { renderCompose } from './render-compose.ts';
 import { renderLitestream } from './render-litestream.ts';
@@ -38,6 +39,6 @@ export function renderApp(project: Project, app: App, opts: RenderAppOptions): A
     files,
     configHash: hashFiles(files),
     secrets: collectSecretNames(app),
-    hosts: resolveHosts(project, app.config),
+    hosts: selectHosts(app, project.hosts),
   };
 }
