@@ -2,11 +2,12 @@
 // Each container carries a hash of its spec; an unchanged, running container is left alone.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PEBBLE, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_LABEL, SANDBOX_SERVICE_LABEL, SANDBOX_NETWORK, SANDBOX_STATE_DIR } from './config.ts';
 import { sandboxRequest, waitFor } from './http.ts';
 import { run, step } from './proc.ts';
+import { EDGE_ACME_DIR, EDGE_PROJECT, TRAEFIK_SERVICE } from '../names.ts';
 
 export const REGISTRY_DIR = join(SANDBOX_STATE_DIR, 'registry');
 export const REGISTRY_CREDENTIALS = join(REGISTRY_DIR, 'credentials.json');
@@ -126,9 +127,10 @@ export function serviceSpecs(): ContainerSpec[] {
   ];
 }
 
-async function writeIfChanged(file: string, text: string, mode = 0o600): Promise<void> {
+async function writeIfChanged(file: string, text: string, mode = 0o600): Promise<boolean> {
   const cur = existsSync(file) ? await readFile(file, 'utf8') : null;
   if (cur !== text) await writeFile(file, text, { mode });
+  return cur !== text;
 }
 
 async function ensureCredentialFiles(): Promise<void> {
@@ -165,8 +167,22 @@ export async function exportPebbleCas(): Promise<void> {
     if (r.status !== 200) throw new Error(`${path}: HTTP ${r.status}`);
     return r.body;
   };
-  await writeIfChanged(PEBBLE_ROOT, await get('/roots/0'), 0o644);
+  const rootChanged = await writeIfChanged(PEBBLE_ROOT, await get('/roots/0'), 0o644);
   await writeIfChanged(PEBBLE_INTERMEDIATE, await get('/intermediates/0'), 0o644);
+  if (rootChanged) await forgetCertificatesOfOldRoot();
+}
+
+/**
+ * Pebble makes a new root at every start (a restarted engine restarts it): certificates the edge
+ * obtained from the previous one no longer verify against the exported roots. The sandbox hosts'
+ * edge (they share this machine's filesystem) drops its ACME storage and Traefik restarts, so it
+ * orders new certificates from the running CA.
+ */
+async function forgetCertificatesOfOldRoot(): Promise<void> {
+  const acme = join(EDGE_ACME_DIR, 'acme.json');
+  if (existsSync(acme)) await rm(acme);
+  const ids = (await run(['docker', 'ps', '-q', '--filter', `label=com.docker.compose.project=${EDGE_PROJECT}`, '--filter', `label=com.docker.compose.service=${TRAEFIK_SERVICE}`], { allowFail: true })).stdout.trim();
+  if (ids) await run(['docker', 'restart', '-t', '5', ...ids.split('\n')], { allowFail: true });
 }
 
 export async function ensureServices(): Promise<void> {
