@@ -2,6 +2,7 @@
 import type { App, Project } from '../config/schema.ts';
 import { loadProject } from '../config/load.ts';
 import { resolveSecrets } from '../config/secrets.ts';
+import { assertRelease } from '../config/release.ts';
 import { ConfigError, StepError } from '../errors.ts';
 import { renderApp } from '../plan/render-app.ts';
 import { applyWrite, chooseRelease, readComposeDir } from './plan.ts';
@@ -29,7 +30,8 @@ export async function loadAppContext(deps: Deps, name: string, explicitRelease?:
   const end = deps.log.step('validate + render');
   const project = await loadProject(deps.root);
   const app = findApp(project, name);
-  const { release } = await chooseRelease(app, explicitRelease, deps.gitCommit);
+  const { release, source } = await chooseRelease(app, explicitRelease, deps.gitCommit);
+  assertRelease(release, app, source); // before anything is written, here or on a host
   const render = renderApp(project, app, { release });
   // compose/<app>/ becomes exactly this render (what is uploaded); say what changed since the last plan.
   const files = planWrite(project, { apps: [render] }, await readComposeDir(deps.root));

@@ -1,6 +1,7 @@
 // PURE: what a release id (image tag) may be. It becomes an image tag, a label value and a folder
 // and file name on the host (releases/<id>/, /etc/berth/<app>/releases/<id>.env), so it must be a
 // valid Docker tag, which is also one safe path segment: no "/", no "..", no spaces or shell syntax.
+import { ConfigError } from '../errors.ts';
 
 /** Docker's tag grammar: a word character, then up to 127 word characters, "." or "-". */
 export const RELEASE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -19,4 +20,22 @@ export function checkRelease(value: string): string | undefined {
     else why = `it starts with ${JSON.stringify(value[0])}`;
   }
   return `expected ${RELEASE_EXPECTED}; ${why}`;
+}
+
+/**
+ * Refuse a release id before anything uses it (a deploy writes releases/<id>/ on the host first).
+ * `source` says where it came from, so the message names the flag or the key to fix.
+ */
+export function assertRelease(release: string, app: { file: string }, source: string): void {
+  const problem = checkRelease(release);
+  if (!problem) return;
+  const where = source === 'flag' ? { file: 'command line', path: '--release' } : source === 'image tag' ? { file: app.file, path: 'image' } : { file: app.file, path: '' };
+  throw new ConfigError([
+    {
+      ...where,
+      expected: RELEASE_EXPECTED,
+      found: `${JSON.stringify(release)} (release id from the ${source}; ${problem.slice(problem.indexOf('; ') + 2)})`,
+      hint: source === 'flag' ? 'pass --release <tag>, e.g. --release v1.2.3' : 'pass --release <tag>',
+    },
+  ]);
 }

@@ -3,6 +3,7 @@
 import type { Issue } from '../errors.ts';
 import type { App, HostConfig, Project } from './schema.ts';
 import { closest } from './validate.ts';
+import { TRAEFIK_API_PORT } from '../names.ts';
 
 /** Where the shared files came from (load.ts may find edge.yaml or edge.json, or BERTH_HOSTS_FILE). */
 export interface RuleFiles {
@@ -165,20 +166,58 @@ export const accessoryPortsPrivate: Rule = ({ apps }) => {
   return issues;
 };
 
-/** Two services publishing one host port on one host: the second container would fail to start. */
+/** The SSH port of a host ("user@address:port", default 22). */
+export const sshPort = (host: HostConfig) => Number(/:(\d+)$/.exec(host.ssh)?.[1] ?? 22);
+
+/**
+ * Two listeners on one host port of one host: the second container would fail to start (or sshd
+ * would lose its port). Claims: sshd, Traefik's entrypoints and its API (127.0.0.1 only), then
+ * every published accessory port of every app on that host.
+ */
 export const uniqueHostPorts: Rule = ({ apps, hosts, edge }, files) => {
   interface Claim extends PortBinding {
     who: string;
-    app?: App;
   }
   const issues: Issue[] = [];
+  const overlaps = (a: PortBinding, b: PortBinding) => a.hostPort === b.hostPort && (a.ip === b.ip || a.ip === '0.0.0.0' || b.ip === '0.0.0.0');
+  const edgeClaims = (): Claim[] => [
+    { ip: '127.0.0.1', hostPort: TRAEFIK_API_PORT, containerPort: TRAEFIK_API_PORT, who: `Traefik's API (127.0.0.1:${TRAEFIK_API_PORT}, fixed)` },
+    { ip: '0.0.0.0', hostPort: edge.entrypoints.http, containerPort: 0, who: `Traefik's http entrypoint (${files.edge}: entrypoints.http)` },
+    { ip: '0.0.0.0', hostPort: edge.entrypoints.https, containerPort: 0, who: `Traefik's https entrypoint (${files.edge}: entrypoints.https)` },
+  ];
+  // The edge's own ports, once (they are the same on every host).
+  const edgeSeen: Claim[] = [];
+  for (const c of edgeClaims()) {
+    const clash = edgeSeen.find((p) => overlaps(p, c));
+    if (clash) {
+      const key = c.who.includes('https') ? 'entrypoints.https' : 'entrypoints.http';
+      issues.push({
+        file: files.edge,
+        path: key,
+        expected: `a host port no other listener of the edge uses`,
+        found: String(c.hostPort),
+        hint: `${clash.who} already listens on ${clash.ip}:${clash.hostPort}; pick another port (e.g. ${c.hostPort === 8080 ? 8000 : c.hostPort + 1})`,
+      });
+    }
+    edgeSeen.push(c);
+  }
   const byHost = new Map<string, Claim[]>();
-  // Traefik publishes its entrypoints on every host.
-  for (const h of Object.keys(hosts)) {
-    byHost.set(h, [
-      { ip: '0.0.0.0', hostPort: edge.entrypoints.http, containerPort: 0, who: `Traefik's http entrypoint (${files.edge})` },
-      { ip: '0.0.0.0', hostPort: edge.entrypoints.https, containerPort: 0, who: `Traefik's https entrypoint (${files.edge})` },
-    ]);
+  for (const [h, host] of Object.entries(hosts)) {
+    const ssh: Claim = { ip: '0.0.0.0', hostPort: sshPort(host), containerPort: 0, who: `sshd (${files.hosts}: hosts.${h}.ssh)` };
+    const claims = [ssh];
+    for (const c of edgeClaims()) {
+      if (overlaps(c, ssh) && !c.who.startsWith("Traefik's API")) {
+        issues.push({
+          file: files.edge,
+          path: c.who.includes('https') ? 'entrypoints.https' : 'entrypoints.http',
+          expected: `a port other than ${h}'s SSH port`,
+          found: String(c.hostPort),
+          hint: `${files.hosts}: hosts.${h}.ssh connects to port ${ssh.hostPort}; pick another entrypoint port`,
+        });
+      }
+      claims.push(c);
+    }
+    byHost.set(h, claims);
   }
   for (const app of apps) {
     for (const [name, acc] of Object.entries(app.config.accessories)) {
@@ -189,7 +228,7 @@ export const uniqueHostPorts: Rule = ({ apps, hosts, edge }, files) => {
       const reported = new Set<string>();
       for (const host of selectHosts(app, hosts)) {
         const claims = byHost.get(host)!;
-        const clash = claims.find((c) => c.hostPort === b.hostPort && (c.ip === b.ip || c.ip === '0.0.0.0' || b.ip === '0.0.0.0'));
+        const clash = claims.find((c) => overlaps(c, b));
         if (clash && !reported.has(clash.who)) {
           reported.add(clash.who);
           issues.push({
@@ -200,7 +239,7 @@ export const uniqueHostPorts: Rule = ({ apps, hosts, edge }, files) => {
             hint: `${clash.who} publishes ${clash.ip}:${clash.hostPort} there; pick another host port`,
           });
         }
-        claims.push({ ...b, who: `${app.file}: ${path}`, app });
+        claims.push({ ...b, who: `${app.file}: ${path}` });
       }
     }
   }

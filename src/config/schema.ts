@@ -18,6 +18,17 @@ const envName = z.string().regex(ENV_NAME, 'an environment variable name in UPPE
 
 const envValue = z.union([z.string(), z.number(), z.boolean()]);
 
+const validPort = (n: number) => Number.isInteger(n) && n >= 1 && n <= 65535;
+
+/** "127.0.0.1:5432:5432" or "5432:5432": an IPv4 address (each part ≤ 255) and two ports in 1–65535. */
+export function portBindingProblem(binding: string): string | undefined {
+  const parts = binding.split(':');
+  const [ip, host, container] = parts.length === 3 ? parts : [undefined, parts[0], parts[1]];
+  if (ip !== undefined && ip.split('.').some((o) => Number(o) > 255)) return `an IPv4 address whose parts are 0–255 (${ip} is not)`;
+  for (const p of [host, container]) if (!validPort(Number(p))) return `ports from 1 to 65535 (${p} is out of range)`;
+  return undefined;
+}
+
 const hostname = z
   .string()
   .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/, 'a lowercase DNS name such as "example.com"');
@@ -28,7 +39,8 @@ export const hostSchema = z
   .strictObject({
     ssh: z
       .string()
-      .regex(/^[a-z_][a-z0-9_-]*@[^\s@:]+(:\d{1,5})?$/, 'an SSH target "user@address" or "user@address:port"')
+      .regex(/^[a-z_][a-z0-9_-]*@[^\s@:'"`$;|&<>()\\]+(:\d{1,5})?$/, 'an SSH target "user@address" or "user@address:port"')
+      .refine((t) => validPort(Number(/:(\d+)$/.exec(t)?.[1] ?? 22)), 'an SSH port from 1 to 65535')
       .describe('SSH target of the host: user@address[:port].'),
     identity_file: z.string().min(1).optional().describe('Private key for SSH (default: the SSH agent and ~/.ssh/config).'),
     context: name('Docker context').optional().describe('Docker context Berth creates for this host (default "berth-<host>").'),
@@ -161,6 +173,10 @@ const accessorySchema = z.strictObject({
   port: z
     .string()
     .regex(/^(\d{1,3}(\.\d{1,3}){3}:)?\d{1,5}:\d{1,5}$/, 'a port binding "127.0.0.1:5432:5432"')
+    .superRefine((b, ctx) => {
+      const problem = portBindingProblem(b);
+      if (problem) ctx.addIssue({ code: 'custom', message: `a port binding "127.0.0.1:5432:5432" with ${problem}` });
+    })
     .optional()
     .describe('Published port; bind it to 127.0.0.1 unless it must be public.'),
   volumes,

@@ -156,14 +156,16 @@ test('edge: traefik without the docker socket, socket proxy read-only on an inte
       ca_root: 'pebble.pem',
       resolvers: { le: { challenge: 'http-01' }, cf: { challenge: 'dns-01', provider: 'cloudflare', token_secret: 'CF_TOKEN' } },
     },
-    entrypoints: { http: 8080, https: 8443 },
+    // Not 8080: Traefik's API listens on 127.0.0.1:8080 (config rule uniqueHostPorts refuses it).
+    entrypoints: { http: 8000, https: 8443 },
   });
   const r = renderEdge(p);
   const c = composeOf(r.files);
   assert.equal(c.name, 'berth-edge');
   const t = c.services.traefik!;
   assert.deepEqual(t.command, ['--configFile=/etc/traefik/traefik.yml']);
-  assert.deepEqual(t.ports, ['8080:80', '8443:443', '127.0.0.1:8080:8080']);
+  assert.deepEqual(t.ports, ['8000:80', '8443:443', '127.0.0.1:8080:8080']);
+  assert.equal(new Set(t.ports.map((p: string) => p.split(':').at(-2))).size, t.ports.length, 'two host ports collide');
   assert.ok(!t.volumes.some((v: string) => v.includes('docker.sock')));
   assert.ok(t.volumes.includes('/var/lib/berth/edge/ca/root.pem:/etc/traefik/ca/root.pem:ro'));
   assert.deepEqual(t.environment, { CF_DNS_API_TOKEN_FILE: '/run/secrets/CF_TOKEN', LEGO_CA_CERTIFICATES: '/etc/traefik/ca/root.pem' });
