@@ -1,6 +1,7 @@
 // Load → validate → render → resolve secrets for one app: the common start of every use case.
 import type { App, Project } from '../config/schema.ts';
-import { loadProject } from '../config/load.ts';
+import { loadProject, pathExists } from '../config/load.ts';
+import { buildFileIssues } from '../config/rules.ts';
 import { resolveSecrets } from '../config/secrets.ts';
 import { assertRelease } from '../config/release.ts';
 import { ConfigError, StepError } from '../errors.ts';
@@ -30,6 +31,8 @@ export async function loadAppContext(deps: Deps, name: string, explicitRelease?:
   const end = deps.log.step('validate + render');
   const project = await loadProject(deps.root);
   const app = findApp(project, name);
+  const missing = buildFileIssues(app, pathExists);
+  if (missing.length) throw new ConfigError(missing);
   const { release, source } = await chooseRelease(app, explicitRelease, deps.gitCommit);
   assertRelease(release, app, source); // before anything is written, here or on a host
   const render = renderApp(project, app, { release });

@@ -9,6 +9,8 @@ import { TRAEFIK_API_PORT } from '../names.ts';
 export interface RuleFiles {
   hosts: string;
   edge: string;
+  /** Whether a file (absolute path) exists on the operator machine; file checks are skipped without it. */
+  exists?: (path: string, kind: 'file' | 'dir') => boolean;
 }
 export const DEFAULT_FILES: RuleFiles = { hosts: 'hosts.json', edge: 'shared/edge.yml' };
 
@@ -377,6 +379,53 @@ export const localBuildHasRegistry: Rule = ({ apps }) => {
   return issues;
 };
 
+const joinPath = (...parts: string[]) => parts.reduce((a, b) => (b.startsWith('/') ? b : `${a.replace(/\/+$/, '')}/${b}`));
+
+/**
+ * Files the config names exist now, at plan time, not when a deploy reaches the step that reads
+ * them: the origin certificate and the custom ACME CA root. (The build context and Dockerfile are
+ * checked by buildFileIssues when the app is deployed: see there.)
+ */
+export const namedFilesExist: Rule = ({ apps, edge, root }, files) => {
+  const exists = files.exists;
+  if (!exists) return [];
+  const issues: Issue[] = [];
+  for (const app of apps) {
+    const tls = app.config.tls;
+    if (tls.mode !== 'origin-certificate') continue;
+    const abs = joinPath(app.dir, tls.cert_file);
+    if (!exists(abs, 'file')) {
+      issues.push({ file: app.file, path: 'tls.cert_file', expected: 'a PEM certificate file (relative to the app folder)', found: `no file at ${abs}`, hint: 'save the Cloudflare origin certificate there, or fix the path' });
+    }
+  }
+  if (edge.acme.ca_root) {
+    const abs = joinPath(root, 'shared', edge.acme.ca_root);
+    if (!exists(abs, 'file')) {
+      issues.push({ file: files.edge, path: 'acme.ca_root', expected: 'a PEM file (relative to shared/)', found: `no file at ${abs}`, hint: 'export the CA root there (the sandbox does it in sandbox:up), or fix the path' });
+    }
+  }
+  return issues;
+};
+
+/**
+ * The build context folder and its Dockerfile exist. Run for the app being deployed, before
+ * anything is built or written (the example apps in this repository build from their own
+ * repositories, which are not checked out here, so `plan` of every app cannot require them).
+ */
+export function buildFileIssues(app: App, exists: (path: string, kind: 'file' | 'dir') => boolean): Issue[] {
+  const b = app.config.build;
+  if (!b) return [];
+  const context = joinPath(app.dir, b.context);
+  if (!exists(context, 'dir')) {
+    return [{ file: app.file, path: 'build.context', expected: 'a build context folder (relative to the app folder)', found: `no folder at ${context}`, hint: "point build.context at the app's source folder" }];
+  }
+  const dockerfile = joinPath(context, b.dockerfile);
+  if (!exists(dockerfile, 'file')) {
+    return [{ file: app.file, path: 'build.dockerfile', expected: 'a Dockerfile (relative to build.context)', found: `no file at ${dockerfile}`, hint: 'fix build.dockerfile, or add the file' }];
+  }
+  return [];
+}
+
 export const RULES: readonly Rule[] = [
   uniqueDomains,
   appHostsExist,
@@ -388,6 +437,7 @@ export const RULES: readonly Rule[] = [
   customCaHasServer,
   backupOnPostgres,
   localBuildHasRegistry,
+  namedFilesExist,
 ];
 
 export function runRules(project: Project, files: RuleFiles = DEFAULT_FILES, rules: readonly Rule[] = RULES): Issue[] {

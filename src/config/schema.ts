@@ -22,12 +22,34 @@ const validPort = (n: number) => Number.isInteger(n) && n >= 1 && n <= 65535;
 
 /** "127.0.0.1:5432:5432" or "5432:5432": an IPv4 address (each part ≤ 255) and two ports in 1–65535. */
 export function portBindingProblem(binding: string): string | undefined {
+  if (!/^(\d{1,3}(\.\d{1,3}){3}:)?\d{1,5}:\d{1,5}$/.test(binding)) return undefined; // the regex reports it
   const parts = binding.split(':');
   const [ip, host, container] = parts.length === 3 ? parts : [undefined, parts[0], parts[1]];
   if (ip !== undefined && ip.split('.').some((o) => Number(o) > 255)) return `an IPv4 address whose parts are 0–255 (${ip} is not)`;
   for (const p of [host, container]) if (!validPort(Number(p))) return `ports from 1 to 65535 (${p} is out of range)`;
   return undefined;
 }
+
+/**
+ * An image reference as Docker reads it: registry[:port]/path[:tag][@sha256:digest]. Never starting
+ * with "-" (it is an argument of docker run / pull) and without shell or YAML syntax.
+ */
+const IMAGE_REF = /^[a-z0-9]+([._\/:-][a-z0-9]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const imageRef = (example: string) => z.string().regex(IMAGE_REF, `an image reference such as ${JSON.stringify(example)}`);
+
+/**
+ * A path inside a container that Berth also hands to host scripts and compose's `name:path` volume
+ * syntax: absolute, letters, digits and . _ - + @ / only (no spaces, ":", "," or shell syntax), no "..".
+ */
+const containerPath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._@+\/-]*$/, 'an absolute container path of letters, digits and . _ - + @ / (no spaces, ":", "," or quotes)')
+  .refine((p) => !p.split('/').includes('..'), 'an absolute container path without ".." segments');
+
+/** The URL path of the health check: URL characters that carry no meaning in a shell word once quoted. */
+const healthPath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._~%\/?=&+:@-]*$/, 'a URL path such as "/up" (letters, digits and . _ ~ % / ? = & + : @ -; no spaces, quotes, ";", "$" or backticks)');
 
 const hostname = z
   .string()
@@ -92,7 +114,7 @@ export const edgeSchema = z.strictObject({
     })
     .default({ image: 'traefik:v3.6.15', log_level: 'INFO', access_log: false }),
   socket_proxy: z
-    .strictObject({ image: z.string().default('tecnativa/docker-socket-proxy:v0.4.1') })
+    .strictObject({ image: imageRef('tecnativa/docker-socket-proxy:v0.4.1').default('tecnativa/docker-socket-proxy:v0.4.1') })
     .default({ image: 'tecnativa/docker-socket-proxy:v0.4.1' }),
   entrypoints: z
     .strictObject({
@@ -120,7 +142,7 @@ export const edgeSchema = z.strictObject({
 // ---------------------------------------------------------------- apps/<name>/app.yml
 
 const healthcheck = z.strictObject({
-  path: z.string().startsWith('/').default('/up'),
+  path: healthPath.default('/up'),
   interval: duration.default('2s'),
   timeout: duration.default('2s'),
   retries: z.number().int().min(1).default(15),
@@ -155,7 +177,7 @@ const tlsSchema = z.discriminatedUnion('mode', [
 ]);
 
 const volumes = z
-  .record(name('volume'), z.string().startsWith('/', 'an absolute container path'))
+  .record(name('volume'), containerPath)
   .default({})
   .describe('Named volume → container path.');
 
@@ -169,7 +191,7 @@ const backupSchema = z.strictObject({
 });
 
 const accessorySchema = z.strictObject({
-  image: z.string().min(1),
+  image: imageRef('postgres:16'),
   port: z
     .string()
     .regex(/^(\d{1,3}(\.\d{1,3}){3}:)?\d{1,5}:\d{1,5}$/, 'a port binding "127.0.0.1:5432:5432"')
@@ -188,8 +210,8 @@ const accessorySchema = z.strictObject({
 });
 
 const litestreamSchema = z.strictObject({
-  image: z.string().default('litestream/litestream:0.5.17'),
-  databases: z.array(z.string().startsWith('/', 'an absolute container path')).min(1).describe('SQLite files to replicate (container paths on a declared volume).'),
+  image: imageRef('litestream/litestream:0.5.17').default('litestream/litestream:0.5.17'),
+  databases: z.array(containerPath).min(1).describe('SQLite files to replicate (container paths on a declared volume).'),
   replica: z.strictObject({
     url: z.string().regex(/^s3:\/\/[^/]+(\/.*)?$/, 'an S3 URL such as "s3://bucket/prefix"'),
     endpoint: z.url().optional().describe('S3-compatible endpoint (B2, Spaces, MinIO…); omit for AWS.'),

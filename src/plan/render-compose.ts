@@ -21,6 +21,7 @@ import {
   LITESTREAM_CONFIG_MOUNT,
   runSecret,
 } from '../names.ts';
+import { shQuote } from '../docker/command.ts';
 import { BACKUP_SCRIPT_NAME, backupScript } from './backup-script.ts';
 import { composeLiteral, generatedHeader, quoted, sortedRecord, toYaml } from './yaml.ts';
 
@@ -112,6 +113,12 @@ function resources(input: ComposeInput): Record<string, unknown> {
   return out;
 }
 
+/**
+ * The default health check: curl the path on the container port. The path is config text reaching
+ * a shell (CMD-SHELL), so it is one quoted word: whatever it holds cannot change the command.
+ */
+export const healthCommand = (port: number, path: string) => `curl -fsS ${shQuote(`http://127.0.0.1:${port}${path}`)} > /dev/null || exit 1`;
+
 function webService_(input: ComposeInput, colour: Colour): Record<string, unknown> {
   const { svc, labels, c } = webLike(input, 'web', colour);
   if (c.command) svc.command = composeLiteral(c.command);
@@ -119,7 +126,7 @@ function webService_(input: ComposeInput, colour: Colour): Record<string, unknow
   svc.labels = labels;
   const hc = c.healthcheck;
   svc.healthcheck = {
-    test: ['CMD-SHELL', composeLiteral(hc.command ?? `curl -fsS http://127.0.0.1:${c.port}${hc.path} > /dev/null || exit 1`)],
+    test: ['CMD-SHELL', composeLiteral(hc.command ?? healthCommand(c.port, hc.path))],
     interval: hc.interval,
     timeout: hc.timeout,
     retries: hc.retries,
