@@ -113,6 +113,12 @@ test('status thresholds → red', () => {
 test('status: pg_dump sets red when the loop is down or the newest dump is stale', () => {
   assert.match(evaluate({ service: 'exited' }).dumps[0]!.problems.join(), /backup service exited/);
   assert.match(evaluate({ dumps: [`10 ${NOW - 3600} db-20261123T090000Z.sql.gz`] }).dumps[0]!.problems.join(), /older than twice/);
+  // A Postgres accessory whose dumps never succeeded (none on the host, the loop running) is red.
+  const never = evaluate({ dumps: [] }).dumps[0]!;
+  assert.equal(never.service, 'running');
+  assert.equal(never.ok, false);
+  assert.match(never.problems.join(), /no successful dump yet/);
+  assert.match(formatBackupStatus([], [never], NOW * 1000), /^RED\s+h1\s+shop\s+db\b/m);
   assert.equal(schedulePeriodSeconds('every:2s'), 2);
   assert.equal(schedulePeriodSeconds('every:30m'), 1800);
   assert.equal(schedulePeriodSeconds('hourly'), 3600);
