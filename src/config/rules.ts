@@ -3,7 +3,7 @@
 import type { Issue } from '../errors.ts';
 import type { App, HostConfig, Project } from './schema.ts';
 import { closest } from './validate.ts';
-import { TRAEFIK_API_PORT } from '../names.ts';
+import { parseS3Url, replicaPath, TRAEFIK_API_PORT } from '../names.ts';
 
 /** Where the shared files came from (load.ts may find edge.yaml or edge.json, or BERTH_HOSTS_FILE). */
 export interface RuleFiles {
@@ -426,6 +426,35 @@ export function buildFileIssues(app: App, exists: (path: string, kind: 'file' | 
   return [];
 }
 
+/**
+ * Two writers on one Litestream replica corrupt it: every database of every app replicates to its
+ * own place (bucket and path on one endpoint), and no replica path lies inside another.
+ */
+export const uniqueReplicaPaths: Rule = ({ apps }) => {
+  const issues: Issue[] = [];
+  const seen: { key: string; who: string; app: App }[] = [];
+  for (const app of apps) {
+    const ls = app.config.litestream;
+    if (!ls) continue;
+    const { bucket } = parseS3Url(ls.replica.url);
+    ls.databases.forEach((db, i) => {
+      const path = replicaPath(app.name, ls.replica.url, db);
+      const key = `${ls.replica.endpoint ?? 'aws'} ${bucket}/${path}`;
+      const clash = seen.find((s) => s.key === key || s.key.startsWith(`${key}/`) || key.startsWith(`${s.key}/`));
+      if (clash) {
+        issues.push({
+          file: app.file,
+          path: `litestream.databases[${i}]`,
+          expected: 'a replica no other database writes to',
+          found: `${q(db)} → s3://${bucket}/${path}`,
+          hint: `${clash.who} replicates there too; give one of them another database path or litestream.replica.url`,
+        });
+      } else seen.push({ key, who: `${app.file}: litestream.databases (${app.name})`, app });
+    });
+  }
+  return issues;
+};
+
 export const RULES: readonly Rule[] = [
   uniqueDomains,
   appHostsExist,
@@ -438,6 +467,7 @@ export const RULES: readonly Rule[] = [
   backupOnPostgres,
   localBuildHasRegistry,
   namedFilesExist,
+  uniqueReplicaPaths,
 ];
 
 export function runRules(project: Project, files: RuleFiles = DEFAULT_FILES, rules: readonly Rule[] = RULES): Issue[] {

@@ -301,7 +301,7 @@ export function evaluateAppBackups(app: App, host: string, obs: AppBackupObserva
     const { bucket } = parseS3Url(ls.replica.url);
     for (const db of ls.databases) {
       const problems: string[] = [];
-      const row: DbStatus = { host, app: app.name, db, replica: `s3://${bucket}/${replicaPath(ls, db)}`, replicator: 'unknown', storage: 'unknown', ok: false, problems };
+      const row: DbStatus = { host, app: app.name, db, replica: `s3://${bucket}/${replicaPath(app.name, ls, db)}`, replicator: 'unknown', storage: 'unknown', ok: false, problems };
       const r = obs?.replicator;
       if (!obs || !r || r === 'missing') {
         row.replicator = 'missing';

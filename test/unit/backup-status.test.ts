@@ -85,7 +85,7 @@ test('status: green when current, verified recently and dumps fresh', () => {
   assert.deepEqual(dbs[0]!.problems, []);
   assert.equal(dbs[0]!.ok, true);
   assert.equal(dbs[0]!.lagSeconds, 0);
-  assert.equal(dbs[0]!.replica, 's3://bkt/shop/app.sqlite3');
+  assert.equal(dbs[0]!.replica, 's3://bkt/shop/shop/data/app.sqlite3'); // <prefix>/<app>/<database path>
   assert.equal(dbs[0]!.lastSnapshotAt, '2026-11-23T09:00:00Z');
   assert.equal(dumps[0]!.ok, true);
   assert.deepEqual(dumps[0]!.dumps.map((d) => d.name), ['db-20261123T095959Z.sql.gz', 'db-20261123T095957Z.sql.gz']);
@@ -128,7 +128,7 @@ test('status: pg_dump sets red when the loop is down or the newest dump is stale
 test('status table names every red problem', () => {
   const { dbs, dumps } = evaluate({ ltxError: 'Error: no such host' });
   const text = formatBackupStatus(dbs, dumps, NOW * 1000);
-  assert.match(text, /^RED\s+h1\s+shop\s+\/data\/app\.sqlite3\s+s3:\/\/bkt\/shop\/app\.sqlite3/m);
+  assert.match(text, /^RED\s+h1\s+shop\s+\/data\/app\.sqlite3\s+s3:\/\/bkt\/shop\/shop\/data\/app\.sqlite3/m);
   assert.match(text, /RED h1 shop \/data\/app\.sqlite3: storage unreachable/);
 });
 

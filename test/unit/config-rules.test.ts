@@ -154,6 +154,30 @@ describe('cross-file rules', () => {
   });
 });
 
+describe('Litestream replicas', () => {
+  const ls = (url: string, dbs: string[]) =>
+    web({ secrets: ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY'], volumes: { d: '/d' }, litestream: { databases: dbs, replica: { url } } });
+
+  it('an app folder copied with only the domain changed gets its own replica paths', () => {
+    valid(rawProject({ shop: { ...ls('s3://bucket/apps', ['/d/app.db']), domains: ['shop.example.com'] }, shop_staging: { ...ls('s3://bucket/apps', ['/d/app.db']), domains: ['staging.shop.example.com'] } }));
+  });
+
+  it('two databases with one file name in different folders get their own replica paths', () => {
+    valid(rawProject({ a: ls('s3://bucket/p', ['/d/one/app.db', '/d/two/app.db']) }));
+  });
+
+  it('a database listed twice, or a replica path another app also reaches, is refused', () => {
+    assert.deepEqual(linesOf(rawProject({ a: ls('s3://bucket/p', ['/d/app.db', '/d/app.db']) })), [
+      'apps/a/app.yml: litestream.databases[1]: expected a replica no other database writes to, got "/d/app.db" → s3://bucket/p/a/d/app.db; apps/a/app.yml: litestream.databases (a) replicates there too; give one of them another database path or litestream.replica.url',
+    ]);
+    // b's prefix reaches into a's namespace: p/b/x + a/d/app.db = p/b/x/a/d/app.db = b's own /x/a/d/app.db.
+    const lines = linesOf(rawProject({ a: ls('s3://bucket/p/b/x', ['/d/app.db']), b: { ...ls('s3://bucket/p', ['/x/a/d/app.db']), volumes: { x: '/x' } } }));
+    assert.deepEqual(lines, [
+      'apps/b/app.yml: litestream.databases[0]: expected a replica no other database writes to, got "/x/a/d/app.db" → s3://bucket/p/b/x/a/d/app.db; apps/a/app.yml: litestream.databases (a) replicates there too; give one of them another database path or litestream.replica.url',
+    ]);
+  });
+});
+
 describe('ports', () => {
   const withEdge = (entrypoints: object, apps: Record<string, unknown> = {}) =>
     rawProject(apps, { edge: { file: 'shared/edge.yml', data: { ...edgeData(), entrypoints } } });

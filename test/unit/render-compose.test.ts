@@ -115,7 +115,12 @@ test('litestream: one service, same volumes, config mounted read-only, labelled 
   assert.equal(ls.restart, 'unless-stopped');
   const yml = render.files.find((f) => f.path === 'litestream.yml')!.content;
   const conf = YAML.parse(yml);
-  assert.deepEqual(conf.dbs.map((d: { replica: { path: string } }) => d.replica.path), ['prefix/production.sqlite3', 'prefix/cache.sqlite3']);
+  // <prefix>/<app>/<full database path>: a copy of the app under another name, or a database with the
+  // same file name in another folder, never shares a replica.
+  assert.deepEqual(conf.dbs.map((d: { replica: { path: string } }) => d.replica.path), ['prefix/shop_app/rails/storage/production.sqlite3', 'prefix/shop_app/rails/storage/cache.sqlite3']);
+  const twin = renderApp(makeProject([{ ...full, name: 'shop_staging' }]), { ...full, name: 'shop_staging' }, { release: 'abc1234' });
+  const twinConf = YAML.parse(twin.files.find((f) => f.path === 'litestream.yml')!.content);
+  assert.deepEqual(twinConf.dbs.map((d: { replica: { path: string } }) => d.replica.path), ['prefix/shop_staging/rails/storage/production.sqlite3', 'prefix/shop_staging/rails/storage/cache.sqlite3']);
   assert.equal(conf.dbs[0].replica['force-path-style'], true);
   assert.equal(conf.dbs[0].replica.endpoint, 'http://s3.local:9000');
   assert.doesNotMatch(yml, /access-key|secret-access/);
