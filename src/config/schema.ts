@@ -153,13 +153,17 @@ const healthcheck = z.strictObject({
 const buildSchema = z.strictObject({
   context: z.string().default('.').describe('Build context, relative to the app folder.'),
   dockerfile: z.string().default('Dockerfile'),
-  args: z.record(z.string(), z.string()).default({}),
+  args: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a build argument name (letters, digits, "_")'), z.string()).default({}),
   on: z.enum(['local', 'host']).default('local').describe('"local": build here and push; "host": build on the host engine, no registry.'),
 });
 
 const registrySchema = z.strictObject({
-  server: z.string().min(1).describe('Registry address, e.g. ghcr.io or docker.io.'),
-  username: z.string().min(1),
+  // Both are arguments of `docker login`: never a flag, no spaces.
+  server: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/, 'a registry address such as "ghcr.io" or "registry.example.com:5000"')
+    .describe('Registry address, e.g. ghcr.io or docker.io.'),
+  username: z.string().regex(/^[A-Za-z0-9_.@+][A-Za-z0-9_.@+-]*$/, 'a registry user name (letters, digits, "_", ".", "@", "+", "-"; not starting with "-")'),
   password_secret: envName.describe('Secret holding the registry password or token.'),
 });
 

@@ -56,6 +56,10 @@ describe('values reaching a shell, a rule, compose or a path are refused, naming
     ['litestream image with ;', { volumes: { d: '/d' }, litestream: { image: 'x;id', databases: ['/d/a.db'], replica: { url: 's3://b/p' } }, secrets: ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY'] }, /litestream\.image: expected an image reference/],
     ['app image tag with ;', { image: 'ghcr.io/acme/app:v1;id' }, /image: expected an image reference/],
     ['app image tag with /..', { image: 'ghcr.io/acme/app:../x' }, /image: expected an image reference/],
+    // registry and build args → docker login / build argv
+    ['registry server that is a flag', { registry: { server: '--config=/tmp', username: 'u', password_secret: 'T' }, secrets: ['T'] }, /registry\.server: expected a registry address/],
+    ['registry user that is a flag', { registry: { server: 'ghcr.io', username: '-x', password_secret: 'T' }, secrets: ['T'] }, /registry\.username: expected a registry user name/],
+    ['build arg name with =', { build: { on: 'host', args: { 'A=B': 'x' } } }, /build\.args\["A=B"\]: expected a build argument name/],
     // names → host paths and Docker names
     ['accessory name with /', { accessories: { '../x': { image: 'postgres:16' } } }, /accessories\["\.\.\/x"\]: expected a accessory name/],
     ['secret name with $', { secrets: ['A$B'] }, /secrets\[0\]: expected an environment variable name/],
