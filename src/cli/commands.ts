@@ -83,6 +83,9 @@ export function logsCli(argv: string[]) {
     usage(U, values);
     const app = needApp(positionals, U);
     const tail = intFlag('--tail', values.tail, U);
+    if (values.service !== undefined && !/^[a-z0-9][a-z0-9_.-]*$/.test(values.service)) {
+      throw new UsageError(`--service expects a compose service name such as web-blue or worker-jobs, got ${JSON.stringify(values.service)}`, U);
+    }
     const deps = createDeps(values);
     run.verbose = values.verbose;
     await logs(deps, { app, follow: values.follow, tail, service: values.service });

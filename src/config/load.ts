@@ -1,6 +1,7 @@
 // The ONLY module that reads config files. It turns files into raw data (reporting files it cannot
 // read or parse, with line numbers) and hands everything to the pure validateProject.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
@@ -173,7 +174,7 @@ export async function loadProject(root: string, options: LoadOptions = {}): Prom
 /** Whether a file or folder exists on this machine (config rules check the files config names). */
 export function pathExists(path: string, kind: 'file' | 'dir'): boolean {
   try {
-    const st = statSync(path);
+    const st = statSync(path.startsWith('~/') ? join(homedir(), path.slice(2)) : path);
     return kind === 'dir' ? st.isDirectory() : st.isFile();
   } catch {
     return false;

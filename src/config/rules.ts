@@ -383,10 +383,10 @@ const joinPath = (...parts: string[]) => parts.reduce((a, b) => (b.startsWith('/
 
 /**
  * Files the config names exist now, at plan time, not when a deploy reaches the step that reads
- * them: the origin certificate and the custom ACME CA root. (The build context and Dockerfile are
+ * them: the origin certificate, the SSH identity files and the custom ACME CA root. (The build context and Dockerfile are
  * checked by buildFileIssues when the app is deployed: see there.)
  */
-export const namedFilesExist: Rule = ({ apps, edge, root }, files) => {
+export const namedFilesExist: Rule = ({ apps, edge, root, hosts }, files) => {
   const exists = files.exists;
   if (!exists) return [];
   const issues: Issue[] = [];
@@ -396,6 +396,14 @@ export const namedFilesExist: Rule = ({ apps, edge, root }, files) => {
     const abs = joinPath(app.dir, tls.cert_file);
     if (!exists(abs, 'file')) {
       issues.push({ file: app.file, path: 'tls.cert_file', expected: 'a PEM certificate file (relative to the app folder)', found: `no file at ${abs}`, hint: 'save the Cloudflare origin certificate there, or fix the path' });
+    }
+  }
+  for (const [name, host] of Object.entries(hosts)) {
+    if (!host.identity_file) continue;
+    // "~/" is expanded by the exists check (the operator's home), like ssh does.
+    const abs = host.identity_file.startsWith('~/') ? host.identity_file : joinPath(root, host.identity_file);
+    if (!exists(abs, 'file')) {
+      issues.push({ file: files.hosts, path: `hosts.${name}.identity_file`, expected: 'a private key file for SSH', found: `no file at ${abs}`, hint: 'fix the path, or remove identity_file to use the SSH agent and ~/.ssh/config' });
     }
   }
   if (edge.acme.ca_root) {

@@ -80,6 +80,7 @@ describe('bad flags on every script', () => {
       [['scripts/status.ts', 'a', 'b'], /unexpected argument "b"/],
       [['scripts/logs.ts', 'app', '--tail', 'ten'], /--tail expects a whole number/],
       [['scripts/exec.ts', 'app'], /missing <command…>/],
+      [['scripts/logs.ts', 'app', '--service', 'x;id'], /--service expects a compose service name/],
       [['scripts/deploy.ts', 'app', '--release', 'v1;touch /tmp/x'], /--release "v1;touch \/tmp\/x": expected a Docker image tag.*contains ";"/],
       [['scripts/rollback.ts', 'app', '--to', '../../etc'], /--to "..\/..\/etc".*outside the release folder/],
       [['scripts/plan.ts', '--release', 'a b'], /--release "a b".*contains " "/],

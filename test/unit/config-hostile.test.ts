@@ -166,6 +166,15 @@ describe('files: duplicate JSON keys, files the config names', () => {
     assert.deepEqual(await loadLines(root), []);
   });
 
+  it('an SSH identity file that is not there', async () => {
+    const root = project({ 'apps/a/app.yml': 'image: ghcr.io/acme/a\nhosts: [h1]\n' });
+    writeFileSync(join(root, 'hosts.json'), '{ "hosts": { "h1": { "ssh": "root@203.0.113.1", "identity_file": "keys/id_ed25519" } } }\n');
+    assert.match((await loadLines(root)).join('\n'), /^hosts\.json: hosts\.h1\.identity_file: expected a private key file for SSH, got no file at .*\/keys\/id_ed25519; fix the path/m);
+    mkdirSync(join(root, 'keys'));
+    writeFileSync(join(root, 'keys/id_ed25519'), 'KEY');
+    assert.deepEqual(await loadLines(root), []);
+  });
+
   it('a custom ACME CA root that is not there', async () => {
     const root = project({ 'apps/a/app.yml': 'image: ghcr.io/acme/a\nhosts: [h1]\n' });
     writeFileSync(join(root, 'shared/edge.yml'), 'acme:\n  email: ops@example.com\n  ca: custom\n  ca_server: https://ca.test/dir\n  ca_root: ca/root.pem\n');
