@@ -116,6 +116,7 @@ export function aliasCli(alias: string, argv: string[]) {
   const U = `usage: npm run ${alias || 'alias -- <name>'} -- [--verbose] <app> [args…]`;
   const run: MainOptions = {};
   return main(async () => {
+    if (alias === '--help' || alias === '-h') usage('usage: npm run alias -- <name> <app> [args…]   (console, shell and dbc are shortcuts)', { help: true });
     if (!alias || alias.startsWith('-')) throw new UsageError(alias ? `unknown flag ${alias} before the alias name` : 'missing <name>', 'usage: npm run alias -- <name> <app> [args…]');
     const at = argv.findIndex((a) => !a.startsWith('-'));
     const { values } = parseFlags(at < 0 ? argv : argv.slice(0, at), { verbose: common.verbose, help: common.help }, U);
