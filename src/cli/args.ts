@@ -76,9 +76,9 @@ export function intFlag(flag: string, value: string | undefined, usageText: stri
 }
 
 /** A flag naming a release (--release, --to): a valid image tag, which is also one safe path segment on the host. */
-export function releaseFlag(flag: string, value: string | undefined, usageText: string): string | undefined {
+export function releaseFlag(flag: string, value: string | undefined, usageText: string, maxLength = 128): string | undefined {
   if (value === undefined) return undefined;
-  const problem = checkRelease(value);
+  const problem = checkRelease(value, maxLength);
   if (problem) throw new UsageError(`${flag} ${JSON.stringify(value)}: ${problem}`, usageText);
   return value;
 }

@@ -34,7 +34,7 @@ export function rollbackCli(argv: string[]) {
     usage(U, values);
     const app = needApp(positionals, U);
     // A release id on the host is "<tag>-<config hash>": the same grammar as a tag.
-    const to = releaseFlag('--to', values.to, U);
+    const to = releaseFlag('--to', values.to, U, 128 + 11);
     const deps = createDeps(values);
     Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });
     const out = await rollback(deps, { app, to });

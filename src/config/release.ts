@@ -7,12 +7,15 @@ import { ConfigError } from '../errors.ts';
 export const RELEASE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 export const RELEASE_EXPECTED = 'a Docker image tag (letters, digits, "_", "." and "-", not starting with "." or "-", at most 128 characters)';
 
-/** Why `value` cannot be a release id, or undefined when it can. */
-export function checkRelease(value: string): string | undefined {
-  if (RELEASE_TAG.test(value)) return undefined;
+/**
+ * Why `value` cannot be a release id, or undefined when it can. A deployed release id is
+ * "<tag>-<10 hex of the config hash>", so `rollback --to` allows 139 characters.
+ */
+export function checkRelease(value: string, maxLength = 128): string | undefined {
+  if (RELEASE_TAG.test(value.slice(0, 128)) && value.length <= maxLength && /^[A-Za-z0-9_.-]*$/.test(value)) return undefined;
   let why: string;
   if (value === '') why = 'it is empty';
-  else if (value.length > 128) why = `it has ${value.length} characters`;
+  else if (value.length > maxLength) why = `it has ${value.length} characters`;
   else {
     const bad = [...value].find((c) => !/[A-Za-z0-9_.-]/.test(c));
     if (bad === '/' || value.includes('..')) why = `it would name a path outside the release folder${bad ? ' (contains "/")' : ''}`;

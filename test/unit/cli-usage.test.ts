@@ -133,5 +133,9 @@ describe('usage helpers', () => {
       ['tag:1', /contains ":"/],
     ];
     for (const [v, re] of bad) assert.match(checkRelease(v) ?? 'accepted', re, JSON.stringify(v));
+    // A deployed release id (rollback --to) is "<tag>-<10 hex>": up to 139 characters.
+    assert.equal(checkRelease(`${'x'.repeat(128)}-0123456789`, 139), undefined);
+    assert.match(checkRelease(`${'x'.repeat(129)}-0123456789`, 139) ?? 'accepted', /140 characters/);
+    assert.match(checkRelease('../x', 139) ?? 'accepted', /outside the release folder/);
   });
 });
