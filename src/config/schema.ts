@@ -217,7 +217,11 @@ const litestreamSchema = z.strictObject({
   image: imageRef('litestream/litestream:0.5.17').default('litestream/litestream:0.5.17'),
   databases: z.array(containerPath).min(1).describe('SQLite files to replicate (container paths on a declared volume).'),
   replica: z.strictObject({
-    url: z.string().regex(/^s3:\/\/[^/]+(\/.*)?$/, 'an S3 URL such as "s3://bucket/prefix"'),
+    // The prefix becomes every replica's object path: plain segments only (no spaces, quotes or "..").
+    url: z
+      .string()
+      .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]*(\/[A-Za-z0-9._-]+)*\/?$/, 'an S3 URL such as "s3://bucket/prefix" (bucket: lowercase letters, digits, "." and "-"; prefix: letters, digits, ".", "_", "-" and "/")')
+      .refine((u) => !u.slice(5).split('/').includes('..'), 'an S3 URL without ".." segments'),
     endpoint: z.url().optional().describe('S3-compatible endpoint (B2, Spaces, MinIO…); omit for AWS.'),
     region: z.string().default('us-east-1'),
     force_path_style: z.boolean().default(false),

@@ -51,6 +51,8 @@ describe('values reaching a shell, a rule, compose or a path are refused, naming
     // Litestream database paths → host script arguments split on "," and "|"
     ['database path with ,', { volumes: { d: '/d' }, litestream: { databases: ['/d/a,b.db'], replica: { url: 's3://b/p' } }, secrets: ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY'] }, /litestream\.databases\[0\]: expected an absolute container path/],
     ['database path with |', { volumes: { d: '/d' }, litestream: { databases: ['/d/a|b.db'], replica: { url: 's3://b/p' } }, secrets: ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY'] }, /litestream\.databases\[0\]: expected an absolute container path/],
+    ['replica URL with a space', { volumes: { d: '/d' }, litestream: { databases: ['/d/a.db'], replica: { url: 's3://b/my prefix' } }, secrets: ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY'] }, /litestream\.replica\.url: expected an S3 URL/],
+    ['replica URL with ..', { volumes: { d: '/d' }, litestream: { databases: ['/d/a.db'], replica: { url: 's3://b/p/../other' } }, secrets: ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY'] }, /litestream\.replica\.url: expected an S3 URL without "\.\." segments/],
     // images → docker run / pull argv
     ['accessory image that is a flag', { accessories: { pg: { image: '--privileged' } } }, /accessories\.pg\.image: expected an image reference/],
     ['litestream image with ;', { volumes: { d: '/d' }, litestream: { image: 'x;id', databases: ['/d/a.db'], replica: { url: 's3://b/p' } }, secrets: ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY'] }, /litestream\.image: expected an image reference/],
