@@ -37,6 +37,8 @@ export const releasesDir = (app: string) => `${appDir(app)}/releases`;
 export const releaseDir = (app: string, release: string) => `${releasesDir(app)}/${release}`;
 export const lockDir = (app: string) => `${appDir(app)}/lock`;
 export const backupsDir = (app: string) => `${HOST_ROOT}/backups/${app}`;
+/** Host folder of one accessory's pg_dump files: `backup.dir` when set, else under backupsDir. */
+export const dumpDir = (app: string, accessory: string, dir?: string) => dir ?? `${backupsDir(app)}/${accessory}`;
 export const appSecretsDir = (app: string) => `/etc/berth/${app}`;
 export const appSecretsEnv = (app: string) => `${appSecretsDir(app)}/secrets.env`;
 export const appSecretFile = (app: string, secret: string) => `${appSecretsDir(app)}/files/${secret}`;

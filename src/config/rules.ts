@@ -134,6 +134,60 @@ export const litestreamOnVolume: Rule = ({ apps }) => {
   return issues;
 };
 
+/**
+ * A named volume lives on one server. An app on several hosts would get one copy per host: for
+ * SQLite, a separate database on each, silently diverging. Berth has no shared storage, so such a
+ * config is refused unless the volume is declared a per-host cache; accessories (e.g. Postgres)
+ * likewise, since each host would run its own server with its own data.
+ */
+export const stateOnOneHost: Rule = ({ apps, hosts }) => {
+  const issues: Issue[] = [];
+  for (const app of apps) {
+    const on = selectHosts(app, hosts);
+    if (on.length < 2) continue;
+    const fix = `deploy the app to one host (the primary, e.g. hosts: [${q(on[0]!)}]) and keep the other hosts for stateless apps, or keep the data in a database server every host reaches (e.g. env DB_HOST) instead of a volume`;
+    const dbs = app.config.litestream?.databases ?? [];
+    for (const [vol, path] of Object.entries(app.config.volumes)) {
+      const perHost = app.config.per_host_volumes.includes(vol);
+      const holdsDb = dbs.some((db) => isUnder(db, path));
+      if (perHost && !holdsDb) continue;
+      issues.push({
+        file: app.file,
+        path: `volumes.${vol}`,
+        expected: 'a volume on one host: volumes are local to a server',
+        found: `${q(path)} on ${list(on)}, each host with its own copy${holdsDb ? ' of the Litestream-replicated databases (and all of them writing one replica)' : ''}`,
+        hint: holdsDb ? fix : `${fix}; or, for a cache that may differ per host, list it in per_host_volumes`,
+      });
+    }
+    for (const [name, acc] of Object.entries(app.config.accessories)) {
+      if (!Object.keys(acc.volumes).length && !acc.backup) continue;
+      issues.push({
+        file: app.file,
+        path: `accessories.${name}`,
+        expected: 'a stateful accessory on one host',
+        found: `${q(name)} would run on ${list(on)}, each with its own data`,
+        hint: `run it in an app deployed to one host and reach it from the others, or ${fix}`,
+      });
+    }
+  }
+  return issues;
+};
+
+/** per_host_volumes names volumes the app declares. */
+export const perHostVolumesDeclared: Rule = ({ apps }) =>
+  apps.flatMap((app) =>
+    app.config.per_host_volumes
+      .map((v, i) => ({ v, i }))
+      .filter(({ v }) => !(v in app.config.volumes))
+      .map(({ v, i }) => ({
+        file: app.file,
+        path: `per_host_volumes[${i}]`,
+        expected: `one of the app's volumes (${list(Object.keys(app.config.volumes)) || 'none declared'})`,
+        found: q(v),
+        hint: didYouMean(v, Object.keys(app.config.volumes)) ?? 'declare it under volumes, or remove it here',
+      })),
+  );
+
 export interface PortBinding {
   ip: string; // "0.0.0.0" when the binding names no address
   hostPort: number;
@@ -467,6 +521,8 @@ export const RULES: readonly Rule[] = [
   uniqueDomains,
   appHostsExist,
   litestreamOnVolume,
+  stateOnOneHost,
+  perHostVolumesDeclared,
   accessoryPortsPrivate,
   uniqueHostPorts,
   secretsDeclared,

@@ -188,9 +188,20 @@ const volumes = z
 const backupSchema = z.strictObject({
   schedule: z
     .string()
-    .regex(/^(daily|hourly|\d{2}:\d{2}|every:\d+(s|m|h))$/, '"daily", "hourly", a daily time "HH:MM" (UTC) or an interval "every:<N>s|m|h"')
+    .regex(/^(daily|hourly|([01]\d|2[0-3]):[0-5]\d|every:\d+(s|m|h))$/, '"daily", "hourly", a daily time "HH:MM" or an interval "every:<N>s|m|h"')
     .default('daily')
-    .describe('When pg_dump runs: "daily" (00:00 UTC), "hourly", "HH:MM" (UTC) or a fixed interval "every:30m" (tests use "every:2s").'),
+    .describe('When pg_dump runs: "daily" (00:00), "hourly", a daily time "HH:MM" (in `timezone`) or a fixed interval "every:30m" (tests use "every:2s").'),
+  timezone: z
+    .string()
+    .regex(/^(host|UTC|[A-Z][A-Za-z_]+(\/[A-Za-z0-9_+-]+){1,2})$/, '"host" (the server\'s own clock, like cron), "UTC" or a zone such as "Europe/Berlin"')
+    .default('host')
+    .describe('Time zone of "daily" and "HH:MM": "host" (the server\'s /etc/localtime, as cron would), "UTC", or an IANA zone from the host\'s /usr/share/zoneinfo.'),
+  dir: z
+    .string()
+    .regex(/^\/(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._\/-]+$/, 'an absolute host path of letters, digits, ".", "_", "-" and "/" without ".." segments, e.g. "/opt/backups/postgres"')
+    .refine((d) => !d.endsWith('/') && d.split('/').length > 2, 'a folder below the root, e.g. "/opt/backups/postgres" (no trailing "/")')
+    .optional()
+    .describe('Host folder for the dumps (default /var/lib/berth/backups/<app>/<accessory>).'),
   keep: z.number().int().min(1).default(7).describe('How many dumps to keep.'),
 });
 
@@ -263,6 +274,10 @@ export const appSchema = z.strictObject({
     .default({})
     .describe('Commands printing a secret value (e.g. "gh auth token"), run on the operator machine.'),
   volumes,
+  per_host_volumes: z
+    .array(name('volume'))
+    .default([])
+    .describe('Volumes that may exist separately on each host of a multi-host app (caches). Never a database: each host would get its own copy.'),
   release_command: z.string().optional().describe('Run once in the new image before cutover (migrations).'),
   command: z.string().optional().describe('Override the image command.'),
   restart: z.enum(['no', 'always', 'on-failure', 'unless-stopped']).default('unless-stopped'),

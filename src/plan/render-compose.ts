@@ -8,7 +8,7 @@ import {
   appSecretFile,
   appSecretsEnv,
   backupService,
-  backupsDir,
+  dumpDir,
   COLOURS,
   type Colour,
   LABEL,
@@ -197,6 +197,13 @@ function accessoryService(app: string, name: string, acc: AccessoryConfig): Reco
   return svc;
 }
 
+/** The host's zone file as the container's /etc/localtime (read-only), so "03:00" means the server's 03:00. */
+function localtimeMount(timezone: string): string[] {
+  if (timezone === 'UTC') return [];
+  const src = timezone === 'host' ? '/etc/localtime' : `/usr/share/zoneinfo/${timezone}`;
+  return [`${src}:/etc/localtime:ro`];
+}
+
 function backupServiceDef(app: string, name: string, acc: AccessoryConfig): Record<string, unknown> {
   const b = acc.backup!;
   const env: Env = {
@@ -205,6 +212,8 @@ function backupServiceDef(app: string, name: string, acc: AccessoryConfig): Reco
     BERTH_BACKUP_KEEP: String(b.keep),
     BERTH_BACKUP_NAME: name,
     BERTH_BACKUP_SCHEDULE: b.schedule,
+    // "UTC" pins the clock; "host" and a named zone come from the mounted /etc/localtime.
+    ...(b.timezone === 'UTC' ? { TZ: 'UTC' } : {}),
   };
   const svc: Record<string, unknown> = {
     image: acc.image,
@@ -214,7 +223,7 @@ function backupServiceDef(app: string, name: string, acc: AccessoryConfig): Reco
   };
   if (acc.secrets.length) svc.secrets = [...acc.secrets].sort();
   svc.labels = accessoryLabels(app, `backup:${name}`);
-  svc.volumes = [`${backupsDir(app)}/${name}:${BACKUP_MOUNT}`];
+  svc.volumes = [`${dumpDir(app, name, b.dir)}:${BACKUP_MOUNT}`, ...localtimeMount(b.timezone)];
   svc.restart = 'unless-stopped';
   svc.logging = LOGGING;
   return svc;

@@ -187,12 +187,12 @@ test('pre-flight output → current or not', () => {
 
 test('host-script builders pass values as arguments, never inside the script', () => {
   const t = { user: 'root', address: '10.0.0.1', port: 22 };
-  const spec = { app: 'shop', project: 'berth-shop', verifyFile: '/v.json', dumpsDir: '/b/shop', dbs: ['/data/a.sqlite3', '/data/b.sqlite3'], accessories: ['db'] };
-  assert.equal(formatObserveSpec(spec), 'shop|berth-shop|/v.json|/b/shop|/data/a.sqlite3,/data/b.sqlite3|db');
+  const spec = { app: 'shop', project: 'berth-shop', verifyFile: '/v.json', dbs: ['/data/a.sqlite3', '/data/b.sqlite3'], accessories: [{ name: 'db', dir: '/b/shop/db' }] };
+  assert.equal(formatObserveSpec(spec), 'shop|berth-shop|/v.json|/data/a.sqlite3,/data/b.sqlite3|db:/b/shop/db');
   const obs = backupScripts.observe(t, [spec]);
   assert.equal(obs.mutates, false);
   const remote = obs.argv.at(-1)!;
-  assert.ok(remote.endsWith(" berth 'shop|berth-shop|/v.json|/b/shop|/data/a.sqlite3,/data/b.sqlite3|db'"), remote.slice(-120));
+  assert.ok(remote.endsWith(" berth 'shop|berth-shop|/v.json|/data/a.sqlite3,/data/b.sqlite3|db:/b/shop/db'"), remote.slice(-120));
   const r = backupScripts.restore(t, 'berth-shop', 'litestream/litestream:0.5.17', 'berth', '/safety/x', '2026-11-23T09:40:00.000Z', ['/data/a.sqlite3']);
   assert.equal(r.mutates, true);
   assert.ok(r.argv.at(-1)!.endsWith(' berth berth-shop litestream/litestream:0.5.17 berth /safety/x 2026-11-23T09:40:00.000Z /data/a.sqlite3'));
@@ -220,4 +220,38 @@ test('the pg_dump loop script parses, and every:<N> schedules are accepted by th
   assert.equal(acc('every:30m'), true);
   assert.equal(acc('every:2d'), false);
   assert.equal(acc('daily'), true);
+});
+
+test('pg_dump schedule: "HH:MM" and "daily" follow the container clock\'s zone (host-local, like cron)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, chmodSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { backupScript } = await import('../../src/plan/backup-script.ts');
+  // A `date` that answers a fixed instant (2026-12-01T17:00:00Z) and a given zone offset.
+  const bin = mkdtempSync(join(tmpdir(), 'berth-date-'));
+  writeFileSync(join(bin, 'date'), '#!/bin/sh\ncase "$*" in *%z*) echo "$FAKE_Z" ;; *%s*) echo 1796144400 ;; *) exec /bin/date "$@" ;; esac\n');
+  chmodSync(join(bin, 'date'), 0o755);
+  const next = (schedule: string, z: string) =>
+    Number(
+      execFileSync('sh', ['-c', backupScript(), 'berth-backup', 'next'], {
+        env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_Z: z, BERTH_BACKUP_SCHEDULE: schedule, BERTH_BACKUP_NAME: 'db', BERTH_BACKUP_KEEP: '7', BERTH_BACKUP_HOST: 'db' },
+        encoding: 'utf8',
+      }).trim().split('\n').pop(),
+    );
+  assert.equal(next('03:00', '+0000'), 10 * 3600); // 17:00Z → 03:00Z
+  assert.equal(next('03:00', '+0900'), 3600); // 02:00 in Tokyo → 03:00 local
+  assert.equal(next('03:00', '-0500'), 15 * 3600); // 12:00 in New York → 03:00 local
+  assert.equal(next('03:00', '+0530'), 4 * 3600 + 30 * 60); // 22:30 in India → 03:00 local
+  assert.equal(next('daily', '+0900'), 22 * 3600); // 02:00 local → midnight local
+  assert.equal(next('hourly', '+0530'), 3600); // on the hour of the epoch clock
+  assert.equal(next('every:2s', '+0900'), 2);
+});
+
+test('backup.timezone and backup.dir: mounts and validation', () => {
+  const parse = (backup: Record<string, unknown>) => appSchema.safeParse({ image: 'x', accessories: { db: { image: 'postgres:16', backup } } });
+  assert.equal(parse({ schedule: '03:00', timezone: 'Europe/Berlin', dir: '/opt/backups/postgres' }).success, true);
+  assert.equal(parse({ schedule: '24:00' }).success, false);
+  for (const dir of ['/opt/../etc', 'opt/backups', '/', '/opt/backups/', '/opt/back ups', '/opt/$(id)', '/opt/a,b', '/opt/a:b']) assert.equal(parse({ dir }).success, false, dir);
+  for (const timezone of ['../../etc/passwd', 'Europe/Berlin;id', 'local']) assert.equal(parse({ timezone }).success, false, timezone);
 });

@@ -41,6 +41,29 @@ describe('cross-file rules', () => {
     assert.deepEqual(selectHosts(p.apps[0]!, p.hosts), ['db', 'h1', 'h2']);
   });
 
+  it('state on several hosts: a volume or a stateful accessory would be one copy per host', () => {
+    const ls = {
+      secrets: ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY'],
+      volumes: { storage: '/rails/storage', cache: '/rails/tmp/cache' },
+      litestream: { databases: ['/rails/storage/production.sqlite3'], replica: { url: 's3://bucket/app' } },
+    };
+    assert.deepEqual(linesOf(rawProject({ a: { image: 'ghcr.io/acme/app', roles: ['web'], ...ls } })), [
+      'apps/a/app.yml: volumes.storage: expected a volume on one host: volumes are local to a server, got "/rails/storage" on h1, h2, each host with its own copy of the Litestream-replicated databases (and all of them writing one replica); deploy the app to one host (the primary, e.g. hosts: ["h1"]) and keep the other hosts for stateless apps, or keep the data in a database server every host reaches (e.g. env DB_HOST) instead of a volume',
+      'apps/a/app.yml: volumes.cache: expected a volume on one host: volumes are local to a server, got "/rails/tmp/cache" on h1, h2, each host with its own copy; deploy the app to one host (the primary, e.g. hosts: ["h1"]) and keep the other hosts for stateless apps, or keep the data in a database server every host reaches (e.g. env DB_HOST) instead of a volume; or, for a cache that may differ per host, list it in per_host_volumes',
+    ]);
+    // A per-host cache is fine; the database volume is not, even when listed.
+    assert.equal(linesOf(rawProject({ a: { image: 'ghcr.io/acme/app', roles: ['web'], ...ls, per_host_volumes: ['cache', 'storage'] } })).length, 1);
+    // One host (the primary): the same config is valid.
+    valid(rawProject({ a: { image: 'ghcr.io/acme/app', hosts: ['h1'], ...ls } }));
+    // A Postgres accessory with a volume on two hosts.
+    assert.deepEqual(linesOf(rawProject({ a: { image: 'ghcr.io/acme/app', hosts: ['h1', 'h2'], accessories: { pg: { image: 'postgres:16', volumes: { pgdata: '/var/lib/postgresql/data' } } } } })), [
+      'apps/a/app.yml: accessories.pg: expected a stateful accessory on one host, got "pg" would run on h1, h2, each with its own data; run it in an app deployed to one host and reach it from the others, or deploy the app to one host (the primary, e.g. hosts: ["h1"]) and keep the other hosts for stateless apps, or keep the data in a database server every host reaches (e.g. env DB_HOST) instead of a volume',
+    ]);
+    assert.deepEqual(linesOf(rawProject({ a: web({ volumes: { cache: '/c' }, per_host_volumes: ['cahce'] }) })), [
+      'apps/a/app.yml: per_host_volumes[0]: expected one of the app\'s volumes (cache), got "cahce"; did you mean "cache"?',
+    ]);
+  });
+
   it('a Litestream database outside every volume', () => {
     const ls = (dbs: string[]) => ({
       secrets: ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY'],

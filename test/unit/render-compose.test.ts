@@ -100,11 +100,25 @@ test('postgres backup service: same image, loop script, bind mount of the backup
   assert.match(b.entrypoint[2], /pg_dump/);
   assert.doesNotMatch(b.entrypoint[2].replace(/\$\$/g, ''), /\$/, 'every $ of the script is escaped for compose');
   assert.deepEqual(b.command, ['loop']);
-  assert.deepEqual(b.volumes, ['/var/lib/berth/backups/shop_app/db:/backups']);
+  // timezone defaults to "host": the server's own zone file, read-only, so 03:30 is the server's 03:30.
+  assert.deepEqual(b.volumes, ['/var/lib/berth/backups/shop_app/db:/backups', '/etc/localtime:/etc/localtime:ro']);
+  assert.equal(b.environment.TZ, undefined);
   assert.equal(b.environment.BERTH_BACKUP_SCHEDULE, '03:30');
   assert.equal(b.environment.BERTH_BACKUP_KEEP, '3');
   assert.equal(b.environment.BERTH_BACKUP_HOST, 'db');
   assert.deepEqual(b.secrets, ['DB_PASSWORD']);
+});
+
+test('postgres backup service: backup.dir and backup.timezone', () => {
+  const backupOf = (backup: Record<string, unknown>) => {
+    const a = makeApp('cal', { image: 'x/cal', hosts: ['h1'], accessories: { pg: { image: 'postgres:16', backup } } });
+    return composeOf(renderApp(makeProject([a]), a, { release: 'r1' }).files).services['pg-backup']!;
+  };
+  const berlin = backupOf({ schedule: '03:00', timezone: 'Europe/Berlin', dir: '/opt/backups/postgres' });
+  assert.deepEqual(berlin.volumes, ['/opt/backups/postgres:/backups', '/usr/share/zoneinfo/Europe/Berlin:/etc/localtime:ro']);
+  const utc = backupOf({ timezone: 'UTC' });
+  assert.deepEqual(utc.volumes, ['/var/lib/berth/backups/cal/pg:/backups']);
+  assert.equal(utc.environment.TZ, 'UTC');
 });
 
 test('litestream: one service, same volumes, config mounted read-only, labelled with its hash', () => {
