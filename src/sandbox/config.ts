@@ -105,6 +105,9 @@ export const S3 = {
   secretAccessKey: 'berthsandboxsecret',
 } as const;
 
+/** The fleet's resolver (dnsmasq → this engine's DNS): what containers inside a host use (daemon.json "dns"). */
+export const FLEET_DNS = { container: 'berth-sandbox-dns', image: 'berth/dns:latest', address: '10.77.0.2' } as const;
+
 /** Docker Hub stand-in: hosts pull production names (traefik:v3.6.15, postgres:16, berth/testapp:v1…) through it. */
 export const MIRROR = {
   container: 'berth-sandbox-mirror',

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  FLEET_NETWORK, MIRROR, PEBBLE, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_HOSTS, SANDBOX_LABEL, SANDBOX_SERVICE_LABEL, SANDBOX_NETWORK, SANDBOX_STATE_DIR, hostSpec,
+  FLEET_DNS, FLEET_NETWORK, MIRROR, PEBBLE, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_HOSTS, SANDBOX_LABEL, SANDBOX_SERVICE_LABEL, SANDBOX_NETWORK, SANDBOX_STATE_DIR, hostSpec,
 } from './config.ts';
 import { sandboxRequest, waitFor } from './http.ts';
 import { run, step } from './proc.ts';
@@ -30,13 +30,15 @@ export interface ContainerSpec {
   command: string[];
   /** Aliases on the fleet network (the machines reach the service by these names). */
   fleetAliases: string[];
+  /** Run on the fleet network at this address instead of on `berth` (the fleet's DNS). */
+  fleetIp?: string;
 }
 
 export function containerRunArgv(s: ContainerSpec, specHash: string): string[] {
   return [
     'docker', 'run', '-d', '--name', s.name, '--restart', 'unless-stopped',
     '--label', `${SANDBOX_SERVICE_LABEL}=${s.name}`, '--label', `berth.sandbox.spec=${specHash}`,
-    '--network', SANDBOX_NETWORK.name,
+    ...(s.fleetIp ? ['--network', FLEET_NETWORK.name, '--ip', s.fleetIp] : ['--network', SANDBOX_NETWORK.name]),
     ...s.aliases.flatMap((a) => ['--network-alias', a]),
     ...s.ports.flatMap((p) => ['-p', p]),
     ...s.volumes.flatMap((v) => ['-v', v]),
@@ -94,7 +96,7 @@ export const DEFAULT_ACME_ADDRESS = hostSpec(SANDBOX_HOSTS[0] ?? 'h1').address;
 
 /** Join the fleet network under the service's aliases (kept outside the spec: joining restarts nothing). */
 export async function ensureFleetAttachment(s: ContainerSpec): Promise<void> {
-  if (s.fleetAliases.length === 0) return;
+  if (s.fleetAliases.length === 0 || s.fleetIp) return;
   const r = await run(['docker', 'container', 'inspect', '--format', `{{with index .NetworkSettings.Networks "${FLEET_NETWORK.name}"}}yes{{end}}`, s.name]);
   if (r.stdout.trim() === 'yes') return;
   await run(['docker', 'network', 'connect', ...s.fleetAliases.flatMap((a) => ['--alias', a]), FLEET_NETWORK.name, s.name]);
@@ -102,6 +104,17 @@ export async function ensureFleetAttachment(s: ContainerSpec): Promise<void> {
 
 export function serviceSpecs(): ContainerSpec[] {
   return [
+    {
+      name: FLEET_DNS.container,
+      image: FLEET_DNS.image,
+      aliases: [],
+      ports: [],
+      volumes: [],
+      env: {},
+      fleetAliases: [],
+      fleetIp: FLEET_DNS.address,
+      command: [],
+    },
     {
       name: PEBBLE.challContainer,
       image: PEBBLE.image,
