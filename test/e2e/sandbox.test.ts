@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import {
-  PEBBLE, REGISTRY, REGISTRY_CREDENTIALS, S3, hostSpec, httpRequest, httpsRequest, onHost, routeDomainToHost, run, runLoad,
+  PEBBLE, REGISTRY, REGISTRY_CREDENTIALS, S3, cutNetwork, hostSpec, httpRequest, httpsRequest, onConsole, onHost, rebootHost, restartDocker,
+  restoreNetwork, routeDomainToHost, run, runLoad,
   sandboxCaBundle, sandboxRequest, unrouteDomain, waitFor, writeStatus, type SandboxStatus,
 } from '../../src/sandbox/index.ts';
 
@@ -214,5 +215,42 @@ describe('sandbox hosts', () => {
     // Without credentials the registry refuses.
     const anon = await sandboxRequest(`http://${creds.registry}/v2/`);
     assert.equal(anon.status, 401);
+  });
+
+  test("a host's dockerd restart and a reboot bring sshd, dockerd and restart-policy containers back; the other hosts are untouched", async () => {
+    const name = `${RUN_ID}-keep`;
+    const h1Dockerd = (await onConsole(H1, 'cat /run/docker.pid')).stdout.trim();
+    await docker(['run', '-d', '--name', name, '--restart', 'unless-stopped', '--label', LABEL, 'berth/base:bookworm', 'sleep', 'infinity'], undefined, H2.context);
+    const started = async () => (await docker(['inspect', '-f', '{{.State.Running}} {{.State.StartedAt}}', name], undefined, H2.context)).stdout.trim();
+    const s0 = await started();
+    await restartDocker(H2);
+    const s1 = await waitFor('container back after dockerd restart', async () => {
+      const s = await started().catch(() => '');
+      return s.startsWith('true') && s !== s0 ? s : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    await onHost(H2, 'touch /run/berth-e2e-marker /root/berth-e2e-marker');
+    await rebootHost(H2);
+    await waitFor('container back after reboot', async () => {
+      const s = await started().catch(() => '');
+      return s.startsWith('true') && s !== s1 ? s : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    assert.equal((await onHost(H2, 'test -e /run/berth-e2e-marker', { allowFail: true })).code, 1, '/run is empty after a reboot');
+    assert.equal((await onHost(H2, 'test -e /root/berth-e2e-marker && rm /root/berth-e2e-marker')).code, 0, 'the disk is kept');
+    assert.equal((await onConsole(H1, 'cat /run/docker.pid')).stdout.trim(), h1Dockerd, "h1's dockerd was not touched");
+  });
+
+  test('a host cut off the network answers nothing (SSH, 80/443) and reaches nothing; restored, it answers again', async () => {
+    await cutNetwork(H2);
+    try {
+      assert.notEqual((await run(['ssh', '-o', 'ConnectTimeout=3', `root@${H2.sshHost}`, 'true'], { allowFail: true, timeoutMs: 20_000 })).code, 0, 'no SSH to h2');
+      assert.equal((await run(['ssh', `root@${H1.sshHost}`, 'true'])).code, 0, 'h1 still answers');
+      const out = await onConsole(H2, `curl -s -o /dev/null --max-time 3 http://${H1.address}/ || echo unreachable`, { allowFail: true });
+      assert.match(out.stdout, /unreachable/, 'h2 cannot reach h1');
+    } finally {
+      await restoreNetwork(H2);
+    }
+    assert.equal((await onHost(H2, 'hostname')).stdout.trim(), 'h2');
+    const r = await onConsole(H2, `curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://${H1.address}/`, { allowFail: true });
+    assert.match(r.stdout, /^\d{3}$/, 'h2 reaches h1 again');
   });
 });
