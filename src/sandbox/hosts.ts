@@ -18,7 +18,7 @@ const BLOCK_END = '# <<< berth-sandbox machines <<<';
 /** The block of the retired loopback-sshd host (Host 127.0.0.1): removed when found. */
 const LEGACY_BEGIN = '# >>> berth-sandbox (managed by npm run sandbox:up) >>>';
 const LEGACY_END = '# <<< berth-sandbox <<<';
-/** apt's download cache of every machine, kept on this machine so `setup` on a reset host is fast. */
+/** apt's download cache of each machine (one directory per host: apt locks it), kept here so `setup` on a reset host is fast. */
 export const MACHINE_APT_CACHE = join(SANDBOX_CACHE_DIR, 'machine-apt');
 
 export async function ensureClientKey(): Promise<void> {
@@ -92,7 +92,7 @@ export function machineRunArgv(h: SandboxHostSpec, specHash: string): string[] {
     '--network', FLEET_NETWORK.name, '--ip', h.address,
     '-p', `${h.sshHost}:${h.sshPort}:22`, '-p', `${h.edgeAddress}:80:80`, '-p', `${h.edgeAddress}:443:443`,
     '-v', `${h.dockerVolume}:/var/lib/docker`,
-    '-v', `${MACHINE_APT_CACHE}:/var/cache/apt/archives`,
+    '-v', `${join(MACHINE_APT_CACHE, h.name)}:/var/cache/apt/archives`,
     // A reboot starts with an empty /run, as on a server.
     '--tmpfs', '/run:rw,exec,nosuid,size=256m',
     h.image,
@@ -126,7 +126,7 @@ export async function ensureMachine(h: SandboxHostSpec, opts: { recreate?: boole
   } else {
     if (cur.code === 0) await run(['docker', 'rm', '-f', h.container]);
     if (opts.recreate) await run(['docker', 'volume', 'rm', '-f', h.dockerVolume], { allowFail: true });
-    await mkdir(MACHINE_APT_CACHE, { recursive: true });
+    await mkdir(join(MACHINE_APT_CACHE, h.name), { recursive: true });
     await forgetHostKey(h);
     await run(machineRunArgv(h, hash));
     result = 'created';
