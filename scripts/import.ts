@@ -1,0 +1,3 @@
+import { importCli } from '../src/cli/import.ts';
+
+await importCli(process.argv.slice(2));

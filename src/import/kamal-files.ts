@@ -1,0 +1,103 @@
+// The file side of `npm run import -- kamal`: read deploy.yml, .kamal/secrets and .kamal/hooks/,
+// map them (pure, kamal.ts), write apps/<name>/app.yml and the new hosts.json entries, then validate
+// the whole project. When validation fails, both files are put back as they were.
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { LineCounter, parseDocument, stringify } from 'yaml';
+import { HOSTS_FILE, loadProject } from '../config/load.ts';
+import { ConfigError } from '../errors.ts';
+import { formatNotes, importKamal, type KamalImport } from './kamal.ts';
+
+export interface ImportFilesOptions {
+  deployPath: string;
+  secretsPath?: string;
+  name?: string;
+  force?: boolean;
+}
+
+export interface ImportFilesResult extends KamalImport {
+  appFile: string;
+}
+
+const posix = (p: string) => p.split(sep).join('/') || '.';
+
+export async function importKamalFiles(root: string, opts: ImportFilesOptions): Promise<ImportFilesResult> {
+  root = resolve(root);
+  const deployPath = resolve(opts.deployPath);
+  const shown = posix(relative(process.cwd(), deployPath));
+  if (!existsSync(deployPath)) throw new ConfigError([{ file: shown, path: '', expected: 'a Kamal config/deploy.yml', found: 'nothing', hint: 'pass the path of config/deploy.yml' }]);
+  const lc = new LineCounter();
+  const doc = parseDocument(readFileSync(deployPath, 'utf8'), { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors[0]) {
+    const pos = lc.linePos(doc.errors[0].pos[0]);
+    throw new ConfigError([{ file: shown, path: '', expected: 'valid YAML', found: `a syntax error (${doc.errors[0].message.split('\n')[0]})`, line: pos.line, column: pos.col }]);
+  }
+  // config/deploy.yml lives one level below the Kamal project root (where .kamal/ and the Dockerfile are).
+  const kamalRoot = basename(dirname(deployPath)) === 'config' ? dirname(dirname(deployPath)) : dirname(deployPath);
+  const deploy = doc.toJS() as unknown;
+  const hooksDir = join(kamalRoot, typeof (deploy as { hooks_path?: unknown })?.hooks_path === 'string' ? (deploy as { hooks_path: string }).hooks_path : '.kamal/hooks');
+  const hooks: Record<string, string> = {};
+  if (existsSync(hooksDir) && statSync(hooksDir).isDirectory()) {
+    for (const f of readdirSync(hooksDir).sort()) {
+      const p = join(hooksDir, f);
+      if (statSync(p).isFile()) hooks[f] = readFileSync(p, 'utf8');
+    }
+  }
+  const secretsPath = opts.secretsPath ? resolve(opts.secretsPath) : join(kamalRoot, '.kamal', 'secrets');
+  if (opts.secretsPath && !existsSync(secretsPath)) throw new ConfigError([{ file: opts.secretsPath, path: '', expected: 'a Kamal secrets file', found: 'nothing', hint: 'fix --secrets' }]);
+  const secrets = existsSync(secretsPath) ? { file: posix(relative(process.cwd(), secretsPath)), text: readFileSync(secretsPath, 'utf8') } : undefined;
+
+  const hostsPath = join(root, process.env.BERTH_HOSTS_FILE || HOSTS_FILE);
+  const hostsBefore = existsSync(hostsPath) ? readFileSync(hostsPath, 'utf8') : undefined;
+  let hostsDoc: { hosts?: Record<string, { ssh: string }> } & Record<string, unknown> = {};
+  if (hostsBefore?.trim()) {
+    try {
+      hostsDoc = JSON.parse(hostsBefore);
+    } catch (e) {
+      throw new ConfigError([{ file: HOSTS_FILE, path: '', expected: 'valid JSON', found: `a syntax error (${(e as Error).message})`, hint: 'fix hosts.json before importing' }]);
+    }
+  }
+
+  const probeName = opts.name;
+  const result = importKamal({
+    deploy,
+    deployFile: shown,
+    name: probeName,
+    secrets,
+    hooks,
+    hooksPath: posix(relative(kamalRoot, hooksDir)),
+    kamalRootFromApp: (name) => posix(relative(join(root, 'apps', name), kamalRoot)),
+    kamalRootFromBerth: posix(relative(root, kamalRoot)),
+    existingHosts: hostsDoc.hosts ?? {},
+  });
+  const appDir = join(root, 'apps', result.name);
+  const appFile = posix(relative(root, join(appDir, 'app.yml')));
+  if (existsSync(appDir) && !opts.force) {
+    throw new ConfigError([{ file: `apps/${result.name}/`, path: '', expected: 'an app folder that does not exist yet', found: 'an existing folder', hint: `pass --force to overwrite apps/${result.name}/app.yml, or --name <another>` }]);
+  }
+  const appBefore = existsSync(join(appDir, 'app.yml')) ? readFileSync(join(appDir, 'app.yml'), 'utf8') : undefined;
+  const hadDir = existsSync(appDir);
+
+  const header = [
+    `# Imported from ${shown} by \`npm run import -- kamal\`. Review the notes, then \`npm run plan -- ${result.name}\`.`,
+    ...formatNotes(result.notes).split('\n').filter(Boolean).map((l) => `#   ${l}`),
+  ].join('\n');
+  mkdirSync(appDir, { recursive: true });
+  writeFileSync(join(appDir, 'app.yml'), `${header}\n${stringify(result.app, { lineWidth: 0 })}`);
+  if (Object.keys(result.newHosts).length) {
+    hostsDoc.hosts = { ...(hostsDoc.hosts ?? {}), ...result.newHosts };
+    writeFileSync(hostsPath, JSON.stringify(hostsDoc, null, 2) + '\n');
+  }
+  try {
+    await loadProject(root);
+  } catch (e) {
+    // Put everything back: a failed import changes nothing.
+    if (appBefore !== undefined) writeFileSync(join(appDir, 'app.yml'), appBefore);
+    else if (!hadDir) rmSync(appDir, { recursive: true, force: true });
+    else rmSync(join(appDir, 'app.yml'), { force: true });
+    if (hostsBefore !== undefined) writeFileSync(hostsPath, hostsBefore);
+    else rmSync(hostsPath, { force: true });
+    throw e;
+  }
+  return { ...result, appFile };
+}

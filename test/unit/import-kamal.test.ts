@@ -1,0 +1,241 @@
+// `npm run import -- kamal`: the pure mapping (Kamal object → Berth config + notes) as tables over the
+// seeds' deploy.yml excerpts and Kamal's template (test/fixtures/kamal/), and the file side: the
+// result passes `plan`, secrets are never copied, hostile values and overwrites are refused.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { plan } from '../../src/app/plan.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { importKamal, mapAlias } from '../../src/import/kamal.ts';
+import { importKamalFiles } from '../../src/import/kamal-files.ts';
+import { parseKamalSecrets } from '../../src/import/kamal-secrets.ts';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const fixtures = join(repo, 'test', 'fixtures', 'kamal');
+const roots: string[] = [];
+after(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
+
+function emptyProject(): string {
+  const root = mkdtempSync(join(tmpdir(), 'kml-import-'));
+  roots.push(root);
+  mkdirSync(join(root, 'shared'));
+  writeFileSync(join(root, 'shared', 'edge.yml'), 'acme:\n  email: ops@example.com\n');
+  return root;
+}
+
+const deployOf = (fixture: string) => join(fixtures, fixture, 'config', 'deploy.yml');
+type Obj = Record<string, any>;
+
+// ---------------------------------------------------------------- every fixture imports and plans
+
+const EXPECT: Record<string, (app: Obj, hosts: Obj, notes: string) => void> = {
+  wombatworkouts: (app, hosts, notes) => {
+    assert.equal(app.image, 'ghcr.io/ideasasylum/wombatworkouts');
+    assert.deepEqual(app.registry, { server: 'ghcr.io', username: 'ideasasylum', password_secret: 'KAMAL_REGISTRY_PASSWORD' });
+    assert.deepEqual(app.domains, ['wombatworkouts.com']);
+    assert.equal(app.tls, undefined); // ssl: true → the default, ACME
+    assert.equal(app.port, 80);
+    assert.deepEqual(app.healthcheck, { path: '/up', interval: '10s', retries: 7 });
+    assert.deepEqual(app.volumes, { wombatworkouts_storage: '/rails/storage' });
+    assert.deepEqual(app.env, { SOLID_QUEUE_IN_PUMA: true });
+    assert.deepEqual(app.secrets, ['RAILS_MASTER_KEY']);
+    assert.match(app.secret_commands.KAMAL_REGISTRY_PASSWORD, /(^|&& )gh auth token$/);
+    assert.match(app.secret_commands.RAILS_MASTER_KEY, /^cd .*wombatworkouts && cat config\/master\.key$/);
+    assert.equal(app.accessories, undefined); // the Litestream accessory is replaced by litestream:
+    assert.deepEqual(app.aliases, { console: 'bin/rails console', shell: 'bash', logs: 'berth:logs --follow', dbc: 'bin/rails dbconsole' });
+    assert.deepEqual(Object.values(hosts).map((h: Obj) => h.ssh), ['root@203.0.113.10']);
+    assert.match(notes, /UNMAPPED accessories\.litestream: Berth's litestream: key/);
+    assert.match(notes, /UNMAPPED asset_path:/);
+    assert.match(notes, /UNMAPPED builder\.arch:/);
+    assert.match(notes, /UNMAPPED labels:/);
+  },
+  zen_miner: (app, hosts, notes) => {
+    assert.equal(app.image, 'example-dockerhub-user/zen_miner'); // Docker Hub: no prefix
+    assert.deepEqual(app.tls, { mode: 'none' });
+    assert.deepEqual(app.healthcheck, { path: '/up', interval: '3s' });
+    assert.deepEqual(app.resources, { memory: '512m', cpus: 1 });
+    assert.deepEqual(Object.values(hosts), [{ ssh: 'root@123.45.67.89', roles: ['web'], labels: { role: 'primary' } }]);
+    assert.deepEqual(app.secrets, ['KAMAL_REGISTRY_PASSWORD', 'RAILS_MASTER_KEY']);
+    assert.deepEqual(Object.keys(app.secret_commands), ['RAILS_MASTER_KEY']);
+    assert.equal(app.aliases.backup, "sh -c 'cp /rails/storage/production.sqlite3 /rails/storage/backup-$(date +%Y%m%d-%H%M%S).sqlite3'");
+    assert.deepEqual(Object.keys(app.hooks).sort(), ['post_deploy', 'pre_build', 'pre_deploy']);
+    assert.match(app.hooks.pre_deploy, /^cd .*zen_miner && \.\/\.kamal\/hooks\/pre-deploy$/);
+    assert.match(notes, /TODO +\.kamal\/hooks\/pre-deploy: .*calls kamal/);
+    assert.doesNotMatch(notes, /pre-connect/); // .sample hooks are ignored
+    assert.match(notes, /TODO .*KAMAL_REGISTRY_PASSWORD: read from the environment/);
+  },
+  running_calendar: (app, _hosts, notes) => {
+    assert.deepEqual(app.domains, ['mxcorre.com']);
+    assert.equal(app.www, 'alias');
+    assert.equal(app.env.DB_HOST, 'db'); // Kamal's <service>-<accessory> container name → the accessory's name
+    assert.deepEqual(app.accessories.db, {
+      image: 'postgres:16',
+      port: '127.0.0.1:5432:5432',
+      env: { POSTGRES_DB: 'running_calendar_production' },
+      secrets: ['POSTGRES_PASSWORD'],
+      volumes: { running_calendar_postgres: '/var/lib/postgresql/data' },
+    });
+    assert.ok(app.secrets.includes('POSTGRES_PASSWORD'));
+    assert.match(notes, /TODO .*POSTGRES_PASSWORD: a literal value \(line 3\) was NOT copied/);
+  },
+  template: (app, hosts, notes) => {
+    assert.equal(app.image, 'my-user/my-app');
+    assert.deepEqual(app.workers, { job: { command: 'bin/jobs' } });
+    assert.deepEqual(Object.values(hosts), [{ ssh: 'app@192.168.0.1', roles: ['web', 'job'], labels: {} }]);
+    assert.equal(app.accessories.redis.port, '127.0.0.1:6379:6379');
+    assert.deepEqual(app.accessories.redis.volumes, { data: '/data' });
+    assert.deepEqual(app.accessories.db.volumes, { data: '/var/lib/mysql' });
+    assert.match(notes, /UNMAPPED accessories\.db\.files: /);
+    assert.match(notes, /UNMAPPED .*MYSQL_ROOT_PASSWORD: uses Kamal's password-manager adapter/);
+    assert.match(notes, /mapped +accessories\.redis\.port: 127\.0\.0\.1:6379:6379 \(bound to 127\.0\.0\.1/);
+  },
+};
+
+for (const [fixture, check] of Object.entries(EXPECT)) {
+  test(`import kamal ${fixture}: maps the seed's keys, and the result passes plan`, async () => {
+    const root = emptyProject();
+    const r = await importKamalFiles(root, { deployPath: deployOf(fixture) });
+    const text = readFileSync(join(root, r.appFile), 'utf8');
+    const app = parse(text) as Obj;
+    const hosts = JSON.parse(readFileSync(join(root, 'hosts.json'), 'utf8')).hosts;
+    const notes = text.split('\n').filter((l) => l.startsWith('#')).join('\n');
+    check(app, hosts, notes);
+    const out: string[] = [];
+    const p = await plan({ root, env: {}, gitCommit: async () => 'abc1234', log: { output: (t) => out.push(t), addSecrets: () => {} } }, { apps: [r.name] });
+    assert.ok(p.files.some((f) => f.path === `compose/${r.name}/compose.yml`));
+    // The build context points at the Kamal project (where the Dockerfile is).
+    assert.ok(existsSync(join(root, 'apps', r.name, app.build.context, 'config', 'deploy.yml')));
+  });
+}
+
+// ---------------------------------------------------------------- secrets
+
+test('a literal secret value is never copied anywhere', async () => {
+  const root = emptyProject();
+  const r = await importKamalFiles(root, { deployPath: deployOf('running_calendar') });
+  const written = readFileSync(join(root, r.appFile), 'utf8') + readFileSync(join(root, 'hosts.json'), 'utf8');
+  assert.ok(!written.includes('placeholder-not-a-real-password'));
+  assert.ok(!JSON.stringify(r).includes('placeholder-not-a-real-password'));
+});
+
+test('parseKamalSecrets keeps shapes, never values', () => {
+  const { secrets, skipped } = parseKamalSecrets(
+    ['# c', 'A=$(gh auth token)', 'B="$(cat config/master.key)"', 'C=$C', 'D=${OTHER}', 'E=hunter2', 'F=$(kamal secrets extract F ${SECRETS})', 'garbage', 'export G=$(op read x)'].join('\n'),
+  );
+  assert.deepEqual(secrets, [
+    { name: 'A', line: 2, kind: 'command', command: 'gh auth token' },
+    { name: 'B', line: 3, kind: 'command', command: 'cat config/master.key' },
+    { name: 'C', line: 4, kind: 'variable', variable: 'C' },
+    { name: 'D', line: 5, kind: 'variable', variable: 'OTHER' },
+    { name: 'E', line: 6, kind: 'literal' },
+    { name: 'F', line: 7, kind: 'kamal-adapter', command: 'kamal secrets extract F ${SECRETS}' },
+    { name: 'G', line: 9, kind: 'command', command: 'op read x' },
+  ]);
+  assert.deepEqual(skipped, [{ line: 8, reason: 'not a NAME=value line' }]);
+  assert.ok(!JSON.stringify(secrets).includes('hunter2'));
+});
+
+test('a secret read from another variable becomes printenv; a literal registry password is not copied', () => {
+  const r = importKamal({
+    deployFile: 'deploy.yml',
+    deploy: { service: 'app', image: 'u/app', servers: ['1.2.3.4'], registry: { username: 'u', password: 'literal-pw' }, env: { secret: ['TOKEN'] } },
+    secrets: { file: '.kamal/secrets', text: 'TOKEN=$CI_TOKEN\n' },
+  });
+  assert.deepEqual(r.app.secret_commands, { TOKEN: 'printenv CI_TOKEN' });
+  assert.ok(!JSON.stringify(r).includes('literal-pw'));
+  assert.ok(r.notes.some((n) => n.key === 'registry.password' && n.status === 'action' && n.text.includes('never copied')));
+});
+
+// ---------------------------------------------------------------- mapping details
+
+test('mapAlias: Kamal alias → Berth alias', () => {
+  const table: [string, string | undefined][] = [
+    ['app exec --interactive --reuse "bin/rails console"', 'bin/rails console'],
+    ['app exec -i "bash"', 'bash'],
+    ['app logs -f', 'berth:logs --follow'],
+    ['app logs', 'berth:logs'],
+    ['app exec "echo $(date)"', "sh -c 'echo $(date)'"],
+    ["app exec \"echo 'x' | wc\"", undefined], // shell syntax with a single quote: not safely mappable
+    ['accessory logs litestream', undefined],
+    ['app exec --roles=web bash', undefined],
+  ];
+  for (const [kamal, berth] of table) assert.equal(mapAlias(kamal), berth, kamal);
+});
+
+test('clear env values are literal in Kamal: "$" is escaped for compose', () => {
+  const r = importKamal({ deployFile: 'deploy.yml', deploy: { service: 'app', image: 'u/app', servers: ['1.2.3.4'], env: { A: 'p$ss', B: 3 } } });
+  assert.deepEqual(r.app.env, { A: 'p$$ss', B: 3 });
+});
+
+test('a host already in hosts.json (same SSH target) is reused, not duplicated', () => {
+  const r = importKamal({ deployFile: 'deploy.yml', deploy: { service: 'app', image: 'u/app', servers: ['1.2.3.4'] }, existingHosts: { app1: { ssh: 'root@1.2.3.4' } } });
+  assert.deepEqual(r.app.hosts, ['app1']);
+  assert.deepEqual(r.newHosts, {});
+});
+
+// ---------------------------------------------------------------- refusals
+
+test('hostile or unusable values are refused with file, key and fix; nothing is written', async () => {
+  const table: [Obj, string, RegExp][] = [
+    [{ service: '../evil', image: 'u/app', servers: ['1.2.3.4'] }, 'service', /pass --name/],
+    [{ service: 'a/b', image: 'u/app', servers: ['1.2.3.4'] }, 'service', /pass --name/],
+    [{ service: 'app', image: 'u/app', servers: ['1.2.3.4; rm -rf /'] }, 'servers.web[0]', /fix the address/],
+    [{ service: 'app', image: 'u/app', servers: { 'web/../x': ['1.2.3.4'] } }, 'servers.web/../x', /role name/],
+    [{ service: 'app', image: 'U/App $(x)', servers: ['1.2.3.4'] }, 'image', /fix image/],
+    [{ service: 'app', image: 'u/app', servers: ['1.2.3.4'], volumes: ['data:/x/../../etc'] }, 'volumes[0]', /volume/],
+    [{ service: 'app', image: 'u/app', servers: ['1.2.3.4'], proxy: { host: 'evil.com`) || Host(`x' } }, 'proxy.host', /DNS name/],
+  ];
+  for (const [deploy, path, msg] of table) {
+    assert.throws(
+      () => importKamal({ deployFile: 'config/deploy.yml', deploy }),
+      (e: unknown) => e instanceof ConfigError && e.issues.some((i) => i.file === 'config/deploy.yml' && i.path === path && msg.test(`${i.expected} ${i.hint ?? ''}`)),
+      JSON.stringify(deploy),
+    );
+  }
+  assert.throws(() => importKamal({ deployFile: 'd.yml', deploy: { service: 'app', image: 'u/app', servers: ['1.2.3.4'] }, name: '../x' }), /--name/);
+});
+
+test('the seed excerpt as written (a list and a mapping under web:) is a YAML error with its line', async () => {
+  const root = emptyProject();
+  await assert.rejects(importKamalFiles(root, { deployPath: deployOf('zen_miner-verbatim') }), (e: unknown) => e instanceof ConfigError && e.issues[0]!.line === 6);
+  assert.ok(!existsSync(join(root, 'apps')));
+});
+
+test('an existing apps/<name> is not overwritten without --force', async () => {
+  const root = emptyProject();
+  await importKamalFiles(root, { deployPath: deployOf('zen_miner') });
+  writeFileSync(join(root, 'apps', 'zen_miner', 'app.yml'), readFileSync(join(root, 'apps', 'zen_miner', 'app.yml'), 'utf8') + '# edited\n');
+  await assert.rejects(importKamalFiles(root, { deployPath: deployOf('zen_miner') }), /--force/);
+  assert.match(readFileSync(join(root, 'apps', 'zen_miner', 'app.yml'), 'utf8'), /# edited/);
+  await importKamalFiles(root, { deployPath: deployOf('zen_miner'), force: true });
+  assert.doesNotMatch(readFileSync(join(root, 'apps', 'zen_miner', 'app.yml'), 'utf8'), /# edited/);
+});
+
+test('an import that would not validate changes nothing (domain already routed)', async () => {
+  const root = emptyProject();
+  await importKamalFiles(root, { deployPath: deployOf('zen_miner') });
+  const hostsBefore = readFileSync(join(root, 'hosts.json'), 'utf8');
+  // The template claims app.example.com too.
+  await assert.rejects(importKamalFiles(root, { deployPath: deployOf('template') }), /app\.example\.com/);
+  assert.equal(readFileSync(join(root, 'hosts.json'), 'utf8'), hostsBefore);
+  assert.ok(!existsSync(join(root, 'apps', 'my-app')));
+});
+
+test('npm run import -- kamal: the CLI prints the notes and exits 0; bad usage exits 1 without a stack', () => {
+  const root = emptyProject();
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'scripts', 'import.ts'), ...args], { cwd: repo, env: { PATH: process.env.PATH, HOME: process.env.HOME, BERTH_ROOT: root }, encoding: 'utf8' });
+  const ok = run(['kamal', deployOf('running_calendar'), '--name', 'kml-cal']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /wrote apps\/kml-cal\/app\.yml/);
+  assert.match(ok.stdout, /POSTGRES_PASSWORD: a literal value/);
+  const bad = run(['docker-compose', 'x.yml']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /usage: npm run import -- kamal/);
+  assert.doesNotMatch(bad.stderr, /at .*\.ts:\d+/);
+});
