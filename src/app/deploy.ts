@@ -35,12 +35,15 @@ import { ensureContext, type HostHandle, hostHandle } from './host.ts';
 import { loadAppContext, runHook } from './app-context.ts';
 import { backupPreflight } from './backup-preflight.ts';
 import { StepError } from '../errors.ts';
+import { filterHosts, type HostFilter } from '../config/host-filter.ts';
 
 export interface DeployOptions {
   app: string;
   release?: string;
   /** Skip the image step (benchmarks of hot deploys may still want it: default false). */
   skipImage?: boolean;
+  /** --hosts / --roles: deploy to these of the app's hosts only. */
+  only?: HostFilter;
 }
 
 export interface HostOutcome {
@@ -61,7 +64,8 @@ export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutco
   const secretsHash = secretsDigest(secrets);
   deps.log.info(`release ${id}: ${render.image} → ${render.hosts.join(', ')} (${app.config.domains.join(', ') || 'no domains'})`);
 
-  const hosts = render.hosts.map((n) => hostHandle(n, project.hosts[n]!));
+  const only = filterHosts(app, project.hosts, opts.only);
+  const hosts = render.hosts.filter((n) => only.includes(n)).map((n) => hostHandle(n, project.hosts[n]!));
   if (!opts.skipImage) await prepareImageLocally(deps, app, render, secrets);
 
   const outcomes: HostOutcome[] = [];

@@ -5,6 +5,7 @@ import { selectHosts } from '../config/rules.ts';
 import type { App, Project } from '../config/schema.ts';
 import { compose } from '../docker/argv.ts';
 import { StepError } from '../errors.ts';
+import { filterHosts, type HostFilter } from '../config/host-filter.ts';
 import type { AppState } from '../exec/state.ts';
 import { appProject, webService } from '../names.ts';
 import { composeTarget, observeApp } from './deploy.ts';
@@ -90,10 +91,10 @@ export function formatStatus(rows: StatusRow[]): string {
   return [header, ...data].map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-async function liveTarget(deps: Deps, appName: string) {
+async function liveTarget(deps: Deps, appName: string, only?: HostFilter) {
   const project = await loadProject(deps.root);
   const app = findApp(project, appName);
-  const hn = hostsOf(project, app)[0];
+  const hn = filterHosts(app, project.hosts, only)[0];
   if (!hn) throw new StepError('exec', `${appName} has no host`);
   const h = hostHandle(hn, project.hosts[hn]!);
   await ensureContext(deps.runner, h);
@@ -102,14 +103,14 @@ async function liveTarget(deps: Deps, appName: string) {
   return { app, h, colour: state.current.colour, target: { ...composeTarget(deps, h, app.name, {}), files: [], project: appProject(app.name) } };
 }
 
-export async function logs(deps: Deps, opts: { app: string; follow?: boolean; tail?: number; service?: string }) {
-  const { target, colour } = await liveTarget(deps, opts.app);
+export async function logs(deps: Deps, opts: { app: string; follow?: boolean; tail?: number; service?: string; only?: HostFilter }) {
+  const { target, colour } = await liveTarget(deps, opts.app, opts.only);
   const svc = opts.service ?? webService(colour);
   return deps.runner.run(compose.logs(target, [svc], opts.tail ?? 100, opts.follow), { interactive: true });
 }
 
-export async function exec(deps: Deps, opts: { app: string; command: string[]; interactive?: boolean }) {
-  const { target, colour } = await liveTarget(deps, opts.app);
+export async function exec(deps: Deps, opts: { app: string; command: string[]; interactive?: boolean; only?: HostFilter }) {
+  const { target, colour } = await liveTarget(deps, opts.app, opts.only);
   return deps.runner.run(compose.exec(target, webService(colour), opts.command, !!opts.interactive), { interactive: true, allowFailure: true });
 }
 

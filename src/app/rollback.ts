@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProject } from '../config/load.ts';
-import { selectHosts } from '../config/rules.ts';
 import { StepError } from '../errors.ts';
+import { filterHosts, type HostFilter } from '../config/host-filter.ts';
 import { startColour, switchRoute } from '../exec/cutover.ts';
 import { hostScripts } from '../exec/host-scripts.ts';
 import { fetchRelease } from './release-files.ts';
@@ -33,10 +33,10 @@ export interface RollbackOutcome {
   switchedAt: number;
 }
 
-export async function rollback(deps: Deps, opts: { app: string; to?: string }): Promise<RollbackOutcome[]> {
+export async function rollback(deps: Deps, opts: { app: string; to?: string; only?: HostFilter }): Promise<RollbackOutcome[]> {
   const project = await loadProject(deps.root);
   const app = findApp(project, opts.app);
-  const hostNames = selectHosts(app, project.hosts);
+  const hostNames = filterHosts(app, project.hosts, opts.only);
   const outcomes: RollbackOutcome[] = [];
   for (const name of hostNames) {
     const h = hostHandle(name, project.hosts[name]!);

@@ -9,35 +9,38 @@ import { StepError, UsageError } from '../errors.ts';
 import { createDeps } from './deps.ts';
 import { main, type MainOptions } from './main.ts';
 import { common, intFlag, needApp, parseFlags, releaseFlag, usage } from './args.ts';
+import { hostFilterOf, TARGET_USAGE, targetApp, targetOptions } from './targeting.ts';
 
 export function deployCli(argv: string[]) {
-  const U = 'usage: npm run deploy -- <app> [--release <tag>] [--verbose] [--json]';
+  const U = `usage: npm run deploy -- <app> [--release <tag>] ${TARGET_USAGE} [--verbose] [--json]`;
   const run: MainOptions = {};
   return main(async () => {
-    const { values, positionals } = parseFlags(argv, { ...common, release: { type: 'string' } }, U, { max: 1 });
+    const { values, positionals } = parseFlags(argv, { ...common, ...targetOptions, release: { type: 'string' } }, U, { max: 1 });
     usage(U, values);
-    const app = needApp(positionals, U);
+    const only = hostFilterOf(values);
     const release = releaseFlag('--release', values.release, U);
     const deps = createDeps(values);
+    const app = targetApp(deps.root, needApp(positionals, U), values.destination);
     Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });
-    const out = await deploy(deps, { app, release });
+    const out = await deploy(deps, { app, release, only });
     if (values.json) deps.log.output(JSON.stringify(out, null, 2));
     else for (const o of out) deps.log.info(`${o.host}: ${o.result} ${o.release} (${o.colour}) — ${formatTimings(o.timings)}`);
   }, run);
 }
 
 export function rollbackCli(argv: string[]) {
-  const U = 'usage: npm run rollback -- <app> [--to <release>] [--verbose] [--json]';
+  const U = `usage: npm run rollback -- <app> [--to <release>] ${TARGET_USAGE} [--verbose] [--json]`;
   const run: MainOptions = {};
   return main(async () => {
-    const { values, positionals } = parseFlags(argv, { ...common, to: { type: 'string' } }, U, { max: 1 });
+    const { values, positionals } = parseFlags(argv, { ...common, ...targetOptions, to: { type: 'string' } }, U, { max: 1 });
     usage(U, values);
-    const app = needApp(positionals, U);
+    const only = hostFilterOf(values);
     // A release id on the host is "<tag>-<config hash>": the same grammar as a tag.
     const to = releaseFlag('--to', values.to, U, 128 + 11);
     const deps = createDeps(values);
+    const app = targetApp(deps.root, needApp(positionals, U), values.destination);
     Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });
-    const out = await rollback(deps, { app, to });
+    const out = await rollback(deps, { app, to, only });
     if (values.json) deps.log.output(JSON.stringify(out, null, 2));
     else for (const o of out) deps.log.info(`${o.host}: rolled back to ${o.release} (${o.colour}) — ${formatTimings(o.timings)}`);
   }, run);
@@ -71,42 +74,47 @@ export function statusCli(argv: string[]) {
 }
 
 export function logsCli(argv: string[]) {
-  const U = 'usage: npm run logs -- <app> [--follow] [--tail N] [--service NAME]';
+  const U = `usage: npm run logs -- <app> [--follow] [--tail N] [--service NAME] ${TARGET_USAGE}`;
   const run: MainOptions = {};
   return main(async () => {
     const { values, positionals } = parseFlags(
       argv,
-      { ...common, follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' }, service: { type: 'string' } },
+      { ...common, ...targetOptions, follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' }, service: { type: 'string' } },
       U,
       { max: 1 },
     );
     usage(U, values);
-    const app = needApp(positionals, U);
+    const only = hostFilterOf(values);
     const tail = intFlag('--tail', values.tail, U);
     if (values.service !== undefined && !/^[a-z0-9][a-z0-9_.-]*$/.test(values.service)) {
       throw new UsageError(`--service expects a compose service name such as web-blue or worker-jobs, got ${JSON.stringify(values.service)}`, U);
     }
     const deps = createDeps(values);
+    const app = targetApp(deps.root, needApp(positionals, U), values.destination);
     run.verbose = values.verbose;
-    await logs(deps, { app, follow: values.follow, tail, service: values.service });
+    await logs(deps, { app, follow: values.follow, tail, service: values.service, only });
   }, run);
 }
 
 export function execCli(argv: string[]) {
-  const U = 'usage: npm run exec -- [--interactive] [--verbose] <app> <command…>';
+  const U = `usage: npm run exec -- [--interactive] ${TARGET_USAGE} [--verbose] <app> <command…>`;
   const run: MainOptions = {};
   return main(async () => {
     // Flags come before <app>; everything after it is the command, verbatim (it has flags of its own).
-    const at = argv.findIndex((a) => !a.startsWith('-'));
+    // A flag's value ("--hosts h1", "-d staging") is not the app.
+    const valued = new Set(['--hosts', '--roles', '--destination', '-d']);
+    const at = argv.findIndex((a, i) => !a.startsWith('-') && !valued.has(argv[i - 1] ?? ''));
     const flags = at < 0 ? argv : argv.slice(0, at);
-    const { values } = parseFlags(flags, { ...common, interactive: { type: 'boolean', short: 'i' } }, U);
+    const { values } = parseFlags(flags, { ...common, ...targetOptions, interactive: { type: 'boolean', short: 'i' } }, U);
     usage(U, values);
-    const [app, ...command] = at < 0 ? [] : argv.slice(at);
-    if (!app) throw new UsageError('missing <app>', U);
+    const [name, ...command] = at < 0 ? [] : argv.slice(at);
+    if (!name) throw new UsageError('missing <app>', U);
     if (!command.length) throw new UsageError('missing <command…>', U);
+    const only = hostFilterOf(values);
     const deps = createDeps(values);
+    const app = targetApp(deps.root, name, values.destination);
     Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });
-    const r = await exec(deps, { app, command, interactive: !!values.interactive || !!process.stdin.isTTY });
+    const r = await exec(deps, { app, command, interactive: !!values.interactive || !!process.stdin.isTTY, only });
     return r.exitCode;
   }, run);
 }

@@ -9,6 +9,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { Issue } from '../errors.ts';
 import type { Project } from './schema.ts';
 import { validateProject, type RawApp, type RawFile } from './validate.ts';
+import { destinationAppName, destinationFiles, mergeOverride } from './destinations.ts';
 
 export const HOSTS_FILE = 'hosts.json';
 export const EDGE_DIR = 'shared';
@@ -166,6 +167,12 @@ export async function loadProject(root: string, options: LoadOptions = {}): Prom
     const dir = join(appsDir, name);
     const raw = await searchOne(root, dir, APP_SEARCH_PLACES, 'berth-app', issues);
     apps.push({ ...raw, name, dir });
+    // Destinations: app.<destination>.yml overrides, each a second app <name>-<destination>.
+    for (const d of destinationFiles(readdirSync(dir))) {
+      const over = await searchOne(root, dir, [d.file], 'berth-app', issues);
+      if (raw.unreadable || over.unreadable) continue;
+      apps.push({ name: destinationAppName(name, d.destination), dir, file: over.file, data: mergeOverride(raw.data, over.data) });
+    }
   }
 
   return validateProject({ root, hostsFile, edge, apps, exists: pathExists }, issues);

@@ -452,7 +452,7 @@ export function importKamal(input: KamalImportInput): KamalImport {
     }
     // Kamal runs hooks in its project root; Berth runs hook commands in the Berth root.
     hooks[berth] = from === '.' ? `./${path}` : `cd ${shQuote(from)} && ./${path}`;
-    const callsKamal = /\bkamal\b/.test(text);
+    const callsKamal = /(^|[\s;&|(`])kamal\s/m.test(text);
     note(`.kamal/hooks/${hook}`, callsKamal ? 'action' : 'mapped', `hooks.${berth}${callsKamal ? ' — the script calls kamal: change those lines to npm run exec/…' : ''} (it gets BERTH_* variables, not KAMAL_*)`);
   }
   if (Object.keys(hooks).length) app.hooks = hooks;

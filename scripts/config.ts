@@ -1,0 +1,3 @@
+import { configCli } from '../src/cli/parity.ts';
+
+await configCli(process.argv.slice(2));

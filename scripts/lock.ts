@@ -1,0 +1,3 @@
+import { lockCli } from '../src/cli/parity.ts';
+
+await lockCli(process.argv.slice(2));

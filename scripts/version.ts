@@ -1,0 +1,3 @@
+import { versionCli } from '../src/cli/parity.ts';
+
+await versionCli(process.argv.slice(2));
