@@ -6,7 +6,8 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { LineCounter, parseDocument, stringify } from 'yaml';
 import { HOSTS_FILE, loadProject } from '../config/load.ts';
 import { ConfigError } from '../errors.ts';
-import { formatNotes, importKamal, type KamalImport } from './kamal.ts';
+import { formatNotes, importKamal, importKamalDestination, type KamalImport, type KamalImportInput } from './kamal.ts';
+import { DESTINATION } from '../config/destinations.ts';
 
 export interface ImportFilesOptions {
   deployPath: string;
@@ -17,6 +18,8 @@ export interface ImportFilesOptions {
 
 export interface ImportFilesResult extends KamalImport {
   appFile: string;
+  /** Destinations written as apps/<name>/app.<destination>.yml. */
+  destinations: string[];
 }
 
 const posix = (p: string) => p.split(sep).join('/') || '.';
@@ -26,15 +29,18 @@ export async function importKamalFiles(root: string, opts: ImportFilesOptions): 
   const deployPath = resolve(opts.deployPath);
   const shown = posix(relative(process.cwd(), deployPath));
   if (!existsSync(deployPath)) throw new ConfigError([{ file: shown, path: '', expected: 'a Kamal config/deploy.yml', found: 'nothing', hint: 'pass the path of config/deploy.yml' }]);
-  const lc = new LineCounter();
-  const doc = parseDocument(readFileSync(deployPath, 'utf8'), { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors[0]) {
-    const pos = lc.linePos(doc.errors[0].pos[0]);
-    throw new ConfigError([{ file: shown, path: '', expected: 'valid YAML', found: `a syntax error (${doc.errors[0].message.split('\n')[0]})`, line: pos.line, column: pos.col }]);
-  }
+  const readYaml = (path: string, file: string) => {
+    const lc = new LineCounter();
+    const doc = parseDocument(readFileSync(path, 'utf8'), { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+    if (doc.errors[0]) {
+      const pos = lc.linePos(doc.errors[0].pos[0]);
+      throw new ConfigError([{ file, path: '', expected: 'valid YAML', found: `a syntax error (${doc.errors[0].message.split('\n')[0]})`, line: pos.line, column: pos.col }]);
+    }
+    return doc.toJS() as unknown;
+  };
+  const deploy = readYaml(deployPath, shown);
   // config/deploy.yml lives one level below the Kamal project root (where .kamal/ and the Dockerfile are).
   const kamalRoot = basename(dirname(deployPath)) === 'config' ? dirname(dirname(deployPath)) : dirname(deployPath);
-  const deploy = doc.toJS() as unknown;
   const hooksDir = join(kamalRoot, typeof (deploy as { hooks_path?: unknown })?.hooks_path === 'string' ? (deploy as { hooks_path: string }).hooks_path : '.kamal/hooks');
   const hooks: Record<string, string> = {};
   if (existsSync(hooksDir) && statSync(hooksDir).isDirectory()) {
@@ -58,18 +64,34 @@ export async function importKamalFiles(root: string, opts: ImportFilesOptions): 
     }
   }
 
-  const probeName = opts.name;
-  const result = importKamal({
+  const input: KamalImportInput = {
     deploy,
     deployFile: shown,
-    name: probeName,
+    name: opts.name,
     secrets,
     hooks,
     hooksPath: posix(relative(kamalRoot, hooksDir)),
     kamalRootFromApp: (name) => posix(relative(join(root, 'apps', name), kamalRoot)),
     kamalRootFromBerth: posix(relative(root, kamalRoot)),
     existingHosts: hostsDoc.hosts ?? {},
-  });
+  };
+  const result = importKamal(input);
+  // Kamal destinations beside deploy.yml: config/deploy.<destination>.yml → app.<destination>.yml.
+  const base = basename(deployPath).replace(/\.ya?ml$/, '');
+  const destinations = readdirSync(dirname(deployPath))
+    .map((f) => ({ f, m: new RegExp(`^${base}\\.([^.]+)\\.ya?ml$`).exec(f) }))
+    .filter((x) => x.m)
+    .sort((a, b) => (a.f < b.f ? -1 : 1))
+    .map(({ f, m }) => {
+      const dest = m![1]!;
+      const file = posix(relative(process.cwd(), join(dirname(deployPath), f)));
+      if (!DESTINATION.test(dest)) throw new ConfigError([{ file, path: '', expected: 'a destination name of lowercase letters, digits and "-"', found: JSON.stringify(dest), hint: 'rename the file' }]);
+      return { dest, ...importKamalDestination(input, result, dest, readYaml(join(dirname(deployPath), f), file), file) };
+    });
+  for (const d of destinations) {
+    Object.assign(result.newHosts, d.newHosts);
+    result.notes.push(...d.notes);
+  }
   const appDir = join(root, 'apps', result.name);
   const appFile = posix(relative(root, join(appDir, 'app.yml')));
   if (existsSync(appDir) && !opts.force) {
@@ -77,6 +99,9 @@ export async function importKamalFiles(root: string, opts: ImportFilesOptions): 
   }
   const appBefore = existsSync(join(appDir, 'app.yml')) ? readFileSync(join(appDir, 'app.yml'), 'utf8') : undefined;
   const hadDir = existsSync(appDir);
+  const destBefore: Record<string, string | undefined> = Object.fromEntries(
+    destinations.map((d) => [d.dest, existsSync(join(appDir, `app.${d.dest}.yml`)) ? readFileSync(join(appDir, `app.${d.dest}.yml`), 'utf8') : undefined]),
+  );
 
   const header = [
     `# Imported from ${shown} by \`npm run import -- kamal\`. Review the notes, then \`npm run plan -- ${result.name}\`.`,
@@ -84,6 +109,9 @@ export async function importKamalFiles(root: string, opts: ImportFilesOptions): 
   ].join('\n');
   mkdirSync(appDir, { recursive: true });
   writeFileSync(join(appDir, 'app.yml'), `${header}\n${stringify(result.app, { lineWidth: 0 })}`);
+  for (const d of destinations) {
+    writeFileSync(join(appDir, `app.${d.dest}.yml`), `# Destination ${d.dest}, imported from ${posix(relative(process.cwd(), deployPath)).replace(/\.ya?ml$/, '')}.${d.dest}.yml: merged over app.yml (npm run deploy -- ${result.name} -d ${d.dest}).\n${stringify(d.override, { lineWidth: 0 })}`);
+  }
   if (Object.keys(result.newHosts).length) {
     hostsDoc.hosts = { ...(hostsDoc.hosts ?? {}), ...result.newHosts };
     writeFileSync(hostsPath, JSON.stringify(hostsDoc, null, 2) + '\n');
@@ -95,9 +123,11 @@ export async function importKamalFiles(root: string, opts: ImportFilesOptions): 
     if (appBefore !== undefined) writeFileSync(join(appDir, 'app.yml'), appBefore);
     else if (!hadDir) rmSync(appDir, { recursive: true, force: true });
     else rmSync(join(appDir, 'app.yml'), { force: true });
+    for (const d of destinations) if (destBefore[d.dest] !== undefined) writeFileSync(join(appDir, `app.${d.dest}.yml`), destBefore[d.dest]!);
+    else rmSync(join(appDir, `app.${d.dest}.yml`), { force: true });
     if (hostsBefore !== undefined) writeFileSync(hostsPath, hostsBefore);
     else rmSync(hostsPath, { force: true });
     throw e;
   }
-  return { ...result, appFile };
+  return { ...result, appFile, destinations: destinations.map((d) => d.dest) };
 }

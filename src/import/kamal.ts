@@ -568,3 +568,42 @@ export function formatNotes(notes: ImportNote[]): string {
   const tag = { mapped: 'mapped  ', unmapped: 'UNMAPPED', action: 'TODO    ' } as const;
   return notes.map((n) => `${tag[n.status]} ${n.key}: ${n.text}`).join('\n');
 }
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** The override that turns `base` into `dest` (mergeOverride semantics: null removes a key, lists replace). */
+export function overrideOf(base: Obj, dest: Obj): Obj {
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(dest)) {
+    if (same(base[k], v)) continue;
+    out[k] = isObj(base[k]) && isObj(v) ? overrideOf(base[k] as Obj, v) : v;
+  }
+  for (const k of Object.keys(base)) if (!(k in dest)) out[k] = null;
+  return out;
+}
+
+/**
+ * A Kamal destination (`config/deploy.<destination>.yml`, deep-merged over deploy.yml by Kamal) as a
+ * Berth override file: the destination is imported whole, then only what differs from the base import
+ * is kept. Its new hosts join hosts.json like the base's.
+ */
+export function importKamalDestination(input: KamalImportInput, base: KamalImport, destination: string, destDeploy: unknown, destFile: string): KamalImport & { override: Obj } {
+  const merged = mergeKamal(input.deploy, destDeploy);
+  const existing = { ...(input.existingHosts ?? {}), ...Object.fromEntries(Object.entries(base.newHosts).map(([n, h]) => [n, { ssh: h.ssh }])) };
+  const r = importKamal({ ...input, deploy: merged, deployFile: destFile, name: base.name, existingHosts: existing });
+  const baseNotes = new Set(base.notes.map((n) => `${n.key}|${n.text}`));
+  return {
+    ...r,
+    name: `${base.name}-${destination}`,
+    override: overrideOf(base.app, r.app),
+    notes: r.notes.filter((n) => !baseNotes.has(`${n.key}|${n.text}`)).map((n) => ({ ...n, key: `[${destination}] ${n.key}` })),
+  };
+}
+
+/** Kamal's destination merge: mappings deep-merged, everything else replaced. */
+function mergeKamal(base: unknown, over: unknown): unknown {
+  if (!isObj(base) || !isObj(over)) return over === undefined ? base : over;
+  const out: Obj = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = mergeKamal(base[k], v);
+  return out;
+}

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { plan } from '../../src/app/plan.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { importKamal, mapAlias } from '../../src/import/kamal.ts';
+import { importKamal, mapAlias, overrideOf } from '../../src/import/kamal.ts';
+import { mergeOverride } from '../../src/config/destinations.ts';
 import { importKamalFiles } from '../../src/import/kamal-files.ts';
 import { parseKamalSecrets } from '../../src/import/kamal-secrets.ts';
 
@@ -66,6 +67,7 @@ const EXPECT: Record<string, (app: Obj, hosts: Obj, notes: string) => void> = {
     assert.deepEqual(Object.keys(app.hooks).sort(), ['post_deploy', 'pre_build', 'pre_deploy']);
     assert.match(app.hooks.pre_deploy, /^cd .*zen_miner && \.\/\.kamal\/hooks\/pre-deploy$/);
     assert.match(notes, /TODO +\.kamal\/hooks\/pre-deploy: .*calls kamal/);
+    assert.match(notes, /mapped +\.kamal\/hooks\/post-deploy: hooks\.post_deploy \(/); // reads .kamal/version: not a kamal call
     assert.doesNotMatch(notes, /pre-connect/); // .sample hooks are ignored
     assert.match(notes, /TODO .*KAMAL_REGISTRY_PASSWORD: read from the environment/);
   },
@@ -238,4 +240,25 @@ test('npm run import -- kamal: the CLI prints the notes and exits 0; bad usage e
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /usage: npm run import -- kamal/);
   assert.doesNotMatch(bad.stderr, /at .*\.ts:\d+/);
+});
+
+// ---------------------------------------------------------------- destinations
+
+test('config/deploy.staging.yml becomes app.staging.yml holding only what differs; both plan', async () => {
+  const root = emptyProject();
+  const r = await importKamalFiles(root, { deployPath: deployOf('destinations') });
+  assert.deepEqual(r.destinations, ['staging']);
+  const override = parse(readFileSync(join(root, 'apps', 'shop', 'app.staging.yml'), 'utf8'));
+  assert.deepEqual(override, { hosts: ['h-203-0-113-31'], domains: ['staging.shop.example.net'], env: { MODE: 'staging' } });
+  const hosts = JSON.parse(readFileSync(join(root, 'hosts.json'), 'utf8')).hosts;
+  assert.deepEqual(Object.keys(hosts), ['h-203-0-113-30', 'h-203-0-113-31']);
+  const p = await plan({ root, env: {}, gitCommit: async () => 'abc1234', log: { output: () => {}, addSecrets: () => {} } }, { apps: ['shop', 'shop-staging'] });
+  assert.ok(p.files.some((f) => f.path === 'compose/shop-staging/compose.yml'));
+});
+
+test('overrideOf: the smallest override (mergeOverride semantics)', () => {
+  assert.deepEqual(overrideOf({ a: 1, b: { c: 1, d: 2 }, l: [1, 2], gone: 1 }, { a: 1, b: { c: 1, d: 3 }, l: [1] }), { b: { d: 3 }, l: [1], gone: null });
+  const base = { a: 1, b: { c: 1, d: 2 }, gone: 1 };
+  const dest = { a: 2, b: { c: 1, d: 3 } };
+  assert.deepEqual(mergeOverride(base, overrideOf(base, dest)), dest);
 });
