@@ -14,6 +14,16 @@ import YAML from 'yaml';
 const PROD = 'kml-shop';
 const STAGING = 'kml-shop-staging';
 let p: TestProject;
+const PROD_CONFIG = {
+  image: 'berth/testapp:v1',
+  hosts: ['h1'],
+  domains: ['kml-shop.berth.test'],
+  port: 80,
+  env: { GREETING: 'from-app-yml' },
+  volumes: { data: '/data' },
+  healthcheck: { path: '/up', interval: '1s', timeout: '1s', retries: 3, start_period: '1s' },
+  deploy: { retire_seconds: 1, stop_timeout_seconds: 5, health_timeout_seconds: 25 },
+};
 const STAGING_OVERRIDE = { domains: ['kml-shop-staging.berth.test'], tls: { mode: 'none' } };
 
 const onHost = (script: string) => execFileSync('ssh', ['-p', String(H1.sshPort), `${H1.sshUser}@${H1.sshHost}`, script], { encoding: 'utf8' });
@@ -24,21 +34,13 @@ const projectVolumes = (app: string) => docker('volume', 'ls', '-q', '--filter',
 before(async () => {
   resetApps([PROD, STAGING]);
   p = makeProject('kml-e2e-');
-  p.writeApp(PROD, {
-    image: 'berth/testapp:v1',
-    hosts: ['h1'],
-    domains: ['kml-shop.berth.test'],
-    port: 80,
-    env: { GREETING: 'from-app-yml' },
-    volumes: { data: '/data' },
-    healthcheck: { path: '/up', interval: '1s', timeout: '1s', retries: 3, start_period: '1s' },
-    deploy: { retire_seconds: 1, stop_timeout_seconds: 5, health_timeout_seconds: 25 },
-  });
+  p.writeApp(PROD, PROD_CONFIG);
   // The destination: same folder, its own domain (plain HTTP), on the same host.
   writeFileSync(join(p.root, 'apps', PROD, 'app.staging.yml'), YAML.stringify(STAGING_OVERRIDE));
   const setup = await p.berth('setup', ['h1']);
   assert.equal(setup.code, 0, setup.all);
 });
+
 
 after(() => {
   resetApps([PROD, STAGING]);
@@ -98,6 +100,8 @@ test('lock status names a leftover lock and deploy refuses; lock release frees i
   const st = await p.berth('lock', ['status', PROD]);
   assert.equal(st.code, 0, st.all);
   assert.match(st.stdout, new RegExp(`h1: ${PROD} locked by ci@elsewhere pid 4242 "deploy ${PROD}"`));
+  // A config change (a no-op deploy stops before taking the lock).
+  p.writeApp(PROD, { ...PROD_CONFIG, env: { ...PROD_CONFIG.env, BUMP: '1' } });
   const blocked = await p.berth('deploy', [PROD]);
   assert.notEqual(blocked.code, 0);
   assert.match(blocked.all, /ci@elsewhere/);
