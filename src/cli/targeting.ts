@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DESTINATION, destinationAppName, destinationFiles } from '../config/destinations.ts';
 import { parseHostFilter, type HostFilter } from '../config/host-filter.ts';
 import { APPS_DIR } from '../config/load.ts';
-import { ConfigError, StepError } from '../errors.ts';
+import { ConfigError, UsageError } from '../errors.ts';
 
 export const targetOptions = {
   hosts: { type: 'string' },
@@ -18,7 +18,7 @@ export const TARGET_USAGE = '[--hosts h1,h2] [--roles web] [-d <destination>]';
 /** The app a command acts on: <app>, or <app>-<destination> when -d names an override file beside app.yml. */
 export function targetApp(root: string, app: string, destination?: string): string {
   if (destination === undefined) return app;
-  if (!DESTINATION.test(destination)) throw new StepError('usage', `--destination takes a name of lowercase letters, digits and "-", got ${JSON.stringify(destination)}`);
+  if (!DESTINATION.test(destination)) throw new UsageError(`--destination takes a name of lowercase letters, digits and "-", got ${JSON.stringify(destination)}`, `usage: npm run <command> -- <app> ${TARGET_USAGE}`);
   const dir = join(root, APPS_DIR, app);
   const found = existsSync(dir) ? destinationFiles(readdirSync(dir)) : [];
   if (!found.some((f) => f.destination === destination)) {

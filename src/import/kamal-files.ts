@@ -72,7 +72,6 @@ export async function importKamalFiles(root: string, opts: ImportFilesOptions): 
     hooks,
     hooksPath: posix(relative(kamalRoot, hooksDir)),
     kamalRootFromApp: (name) => posix(relative(join(root, 'apps', name), kamalRoot)),
-    kamalRootFromBerth: posix(relative(root, kamalRoot)),
     existingHosts: hostsDoc.hosts ?? {},
   };
   const result = importKamal(input);

@@ -33,9 +33,8 @@ export interface KamalImportInput {
   hooks?: Record<string, string>;
   /** The hooks folder relative to the Kamal project root (default .kamal/hooks). */
   hooksPath?: string;
-  /** The Kamal project root relative to apps/<name>/ (build context) and to the Berth root (secret commands, hooks). */
+  /** The Kamal project root relative to apps/<name>/: the build context, where hooks and secret commands run. */
   kamalRootFromApp?: (name: string) => string;
-  kamalRootFromBerth?: string;
   /** hosts.json as it is: a server already listed (same SSH target) is reused by name. */
   existingHosts?: Record<string, { ssh: string }>;
 }
@@ -445,13 +444,12 @@ export function importKamal(input: KamalImportInput): KamalImport {
     if (hook.endsWith('.sample')) continue;
     const berth = HOOKS[hook];
     const path = `${input.hooksPath ?? '.kamal/hooks'}/${hook}`;
-    const from = input.kamalRootFromBerth ?? '.';
     if (!berth) {
       note(`.kamal/hooks/${hook}`, 'unmapped', 'Berth runs pre-build, pre-deploy and post-deploy hooks only');
       continue;
     }
-    // Kamal runs hooks in its project root; Berth runs hook commands in the Berth root.
-    hooks[berth] = from === '.' ? `./${path}` : `cd ${shQuote(from)} && ./${path}`;
+    // Berth runs hooks in the build context, which is the Kamal project root: the same folder as Kamal.
+    hooks[berth] = `./${path}`;
     const callsKamal = /(^|[\s;&|(`])kamal\s/m.test(text);
     note(`.kamal/hooks/${hook}`, callsKamal ? 'action' : 'mapped', `hooks.${berth}${callsKamal ? ' — the script calls kamal: change those lines to npm run exec/…' : ''} (it gets BERTH_* variables, not KAMAL_*)`);
   }
@@ -468,15 +466,14 @@ export function importKamal(input: KamalImportInput): KamalImport {
   const parsed = input.secrets ? parseKamalSecrets(input.secrets.text) : undefined;
   const byName = new Map<string, KamalSecret>((parsed?.secrets ?? []).map((s) => [s.name, s]));
   const commands: Obj = {};
-  const root = input.kamalRootFromBerth ?? '.';
   const secretsFile = input.secrets?.file ?? '.kamal/secrets';
   for (const n of [...secretNames].sort()) {
     const s = byName.get(n);
     const key = `${secretsFile}: ${n}`;
     if (!s) note(key, 'action', `not in the secrets file: export BERTH_SECRET_${n}=… (or ${n}) before deploying`);
     else if (s.kind === 'command') {
-      // Kamal evaluates the file in the Kamal project root; Berth runs commands in its own root.
-      commands[n] = root === '.' ? s.command : `cd ${shQuote(root)} && ${s.command}`;
+      // Kamal evaluates the file in its project root; Berth runs secret commands in the build context, the same folder.
+      commands[n] = s.command;
       note(key, 'mapped', `secret_commands.${n}`);
     } else if (s.kind === 'variable') {
       if (s.variable === n) note(key, 'action', `read from the environment: export ${n} (or BERTH_SECRET_${n}) before deploying`);

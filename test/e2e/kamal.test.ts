@@ -3,10 +3,9 @@
 // the routes, its version, the certificates, its logs), `lock status|release`, `--hosts` on logs,
 // and `remove` (refused without a terminal unless --yes; removes only that app, volumes included).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { httpRequest, httpsRequest, sandboxCaBundle, waitFor } from '../../src/sandbox/http.ts';
-import { H1, makeProject, resetApps, type TestProject } from './support/project.ts';
+import { H1, makeProject, onHost as onMachine, resetApps, type TestProject } from './support/project.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -26,10 +25,9 @@ const PROD_CONFIG = {
 };
 const STAGING_OVERRIDE = { domains: ['kml-shop-staging.berth.test'], tls: { mode: 'none' } };
 
-const onHost = (script: string) => execFileSync('ssh', ['-p', String(H1.sshPort), `${H1.sshUser}@${H1.sshHost}`, script], { encoding: 'utf8' });
-const docker = (...args: string[]) => execFileSync('docker', ['--context', H1.context, ...args], { encoding: 'utf8' });
-const projectContainers = (app: string) => docker('ps', '-aq', '--filter', `label=com.docker.compose.project=berth-${app}`).trim();
-const projectVolumes = (app: string) => docker('volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=berth-${app}`).trim();
+const onHost = async (script: string) => (await onMachine(H1, script)).stdout;
+const projectContainers = async (app: string) => (await onHost(`docker ps -aq --filter label=com.docker.compose.project=berth-${app}`)).trim();
+const projectVolumes = async (app: string) => (await onHost(`docker volume ls -q --filter label=com.docker.compose.project=berth-${app}`)).trim();
 
 before(async () => {
   resetApps([PROD, STAGING]);
@@ -58,10 +56,10 @@ test('-d staging deploys the destination beside production: own compose project,
     const r = await httpsRequest('https://kml-shop.berth.test/', { ca: sandboxCaBundle(true) }).catch(() => undefined);
     return r?.status === 200 ? r : undefined;
   }, { timeoutMs: 90_000, intervalMs: 1000 });
-  assert.ok(projectContainers(PROD), 'production containers');
-  assert.ok(projectContainers(STAGING), 'staging containers');
-  assert.notEqual(projectVolumes(PROD), projectVolumes(STAGING));
-  const dirs = onHost(`ls -d /var/lib/berth/apps/${PROD}/releases/* /var/lib/berth/apps/${STAGING}/releases/*`);
+  assert.ok(await projectContainers(PROD), 'production containers');
+  assert.ok(await projectContainers(STAGING), 'staging containers');
+  assert.notEqual(await projectVolumes(PROD), await projectVolumes(STAGING));
+  const dirs = await onHost(`ls -d /var/lib/berth/apps/${PROD}/releases/* /var/lib/berth/apps/${STAGING}/releases/*`);
   assert.match(dirs, new RegExp(`/apps/${PROD}/releases/`));
   assert.match(dirs, new RegExp(`/apps/${STAGING}/releases/`));
 });
@@ -96,7 +94,7 @@ test("details shows Traefik's routes per app, its version, the served certificat
 
 test('lock status names a leftover lock and deploy refuses; lock release frees it', async () => {
   const holder = JSON.stringify({ user: 'ci', machine: 'elsewhere', pid: 4242, command: `deploy ${PROD}`, since: '2026-01-01T00:00:00Z' });
-  onHost(`mkdir -p /var/lib/berth/apps/${PROD}/lock && printf '%s\\n' '${holder}' > /var/lib/berth/apps/${PROD}/lock/holder.json`);
+  await onHost(`mkdir -p /var/lib/berth/apps/${PROD}/lock && printf '%s\\n' '${holder}' > /var/lib/berth/apps/${PROD}/lock/holder.json`);
   const st = await p.berth('lock', ['status', PROD]);
   assert.equal(st.code, 0, st.all);
   assert.match(st.stdout, new RegExp(`h1: ${PROD} locked by ci@elsewhere pid 4242 "deploy ${PROD}"`));
@@ -130,19 +128,19 @@ test('remove: refused without a terminal unless --yes; removes only that app, it
 
   const r = await p.berth('remove', [PROD, '-d', 'staging', '--yes', '--volumes']);
   assert.equal(r.code, 0, r.all);
-  assert.equal(projectContainers(STAGING), '');
-  assert.equal(projectVolumes(STAGING), '');
-  assert.equal(onHost(`ls -d /var/lib/berth/apps/${STAGING} /etc/berth/${STAGING} /var/lib/berth/edge/dynamic/${STAGING}.yml 2>/dev/null || true`).trim(), '');
+  assert.equal(await projectContainers(STAGING), '');
+  assert.equal(await projectVolumes(STAGING), '');
+  assert.equal((await onHost(`ls -d /var/lib/berth/apps/${STAGING} /etc/berth/${STAGING} /var/lib/berth/edge/dynamic/${STAGING}.yml 2>/dev/null || true`)).trim(), "");
   assert.equal((await httpRequest('http://kml-shop-staging.berth.test/')).status, 404, 'Traefik no longer routes it');
   // Production is untouched.
   assert.equal((await httpsRequest('https://kml-shop.berth.test/', { ca: sandboxCaBundle() })).status, 200);
-  assert.ok(projectVolumes(PROD));
+  assert.ok(await projectVolumes(PROD));
   const details = await p.berth('details', ['h1', '--no-certs']);
   assert.doesNotMatch(details.stdout, new RegExp(STAGING));
 
   // Without --volumes the data stays.
   const keep = await p.berth('remove', [PROD, '--yes']);
   assert.equal(keep.code, 0, keep.all);
-  assert.equal(projectContainers(PROD), '');
-  assert.ok(projectVolumes(PROD), 'volumes kept without --volumes');
+  assert.equal(await projectContainers(PROD), '');
+  assert.ok(await projectVolumes(PROD), 'volumes kept without --volumes');
 });

@@ -26,14 +26,22 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const roots: string[] = [];
 after(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
 
+// A stateless app on three hosts (volumes are one-host only), and its staging destination.
 const APP = {
   image: 'ghcr.io/acme/shop:1.0',
   hosts: ['h1', 'h2', 'h3'],
   domains: ['shop.example.com'],
   env: { MODE: 'prod' },
-  secrets: ['RAILS_MASTER_KEY', 'LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY'],
+  secrets: ['RAILS_MASTER_KEY'],
+};
+// A SQLite app with Litestream on one host.
+const NOTES = {
+  image: 'ghcr.io/acme/notes:1.0',
+  hosts: ['h1'],
+  domains: ['notes.example.com'],
+  secrets: ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY'],
   volumes: { storage: '/rails/storage' },
-  litestream: { databases: ['/rails/storage/production.sqlite3'], replica: { url: 's3://backups/shop' } },
+  litestream: { databases: ['/rails/storage/production.sqlite3'], replica: { url: 's3://backups/notes' } },
 };
 
 function project(files: Record<string, string> = {}): string {
@@ -47,11 +55,14 @@ function project(files: Record<string, string> = {}): string {
     JSON.stringify({ hosts: { h1: { ssh: 'root@10.0.0.1', roles: ['web'] }, h2: { ssh: 'root@10.0.0.2', roles: ['web', 'job'] }, h3: { ssh: 'root@10.0.0.3', roles: ['job'] }, s1: { ssh: 'root@10.0.1.1', roles: ['staging'] } } }),
   );
   writeFileSync(join(root, 'apps', 'shop', 'app.yml'), JSON.stringify(APP));
+  mkdirSync(join(root, 'apps', 'notes'));
+  writeFileSync(join(root, 'apps', 'notes', 'app.yml'), JSON.stringify(NOTES));
   for (const [p, text] of Object.entries(files)) writeFileSync(join(root, p), text);
   return root;
 }
 
-const STAGING = 'hosts: [s1]\ndomains: [staging.shop.example.com]\nenv: { MODE: staging }\nlitestream: { replica: { url: "s3://backups/shop-staging" } }\n';
+const STAGING = 'hosts: [s1]\ndomains: [staging.shop.example.com]\nenv: { MODE: staging }\n';
+const NOTES_STAGING = 'hosts: [s1]\ndomains: [staging.notes.example.com]\n'; // same replica URL as production
 
 // ---------------------------------------------------------------- --hosts / --roles
 
@@ -84,8 +95,8 @@ test('destinationFiles and mergeOverride', () => {
   assert.deepEqual(mergeOverride({ a: 1, b: { c: 2, d: [1, 2] }, e: 'x' }, { b: { d: [3] }, e: null, f: 4 }), { a: 1, b: { c: 2, d: [3] }, f: 4 });
 });
 
-test('a destination is its own app: own hosts, domains, compose project, releases, lock, secrets, backups and replica', async () => {
-  const root = project({ 'apps/shop/app.staging.yml': STAGING });
+test('a destination is its own app: own hosts, domains, compose project, releases, lock, secrets, backups and replica path', async () => {
+  const root = project({ 'apps/shop/app.staging.yml': STAGING, 'apps/notes/app.staging.yml': NOTES_STAGING });
   const p = await loadProject(root);
   const prod = findApp(p, 'shop');
   const staging = findApp(p, 'shop-staging');
@@ -95,27 +106,25 @@ test('a destination is its own app: own hosts, domains, compose project, release
   assert.deepEqual(staging.config.domains, ['staging.shop.example.com']);
   assert.equal(staging.config.env.MODE, 'staging');
   assert.equal(staging.config.image, prod.config.image); // inherited
-  assert.deepEqual(staging.config.litestream!.databases, prod.config.litestream!.databases); // merged, not replaced
   for (const name of [appProject, lockDir, releasesDir, backupsDir, appSecretsDir]) assert.notEqual(name(staging.name), name(prod.name), name.name);
-  const r = renderApp(p, staging, { release: 'r1' });
-  const compose = r.files.find((f) => f.path.endsWith('compose.yml'))!.content;
+  const compose = renderApp(p, staging, { release: 'r1' }).files.find((f) => f.path.endsWith('compose.yml'))!.content;
   assert.match(compose, /name: berth-shop-staging/);
-  const ls = r.files.find((f) => f.path.endsWith('litestream.yml'))!.content;
-  assert.match(ls, /shop-staging/);
-  assert.doesNotMatch(ls, /backups\/shop[^-]/);
+  // Same replica URL inherited from app.yml: the replica path is still staging's own.
+  const notes = findApp(p, 'notes');
+  const notesStaging = findApp(p, 'notes-staging');
+  assert.equal(notesStaging.config.litestream!.replica.url, notes.config.litestream!.replica.url);
+  const ls = (a: typeof notes) => renderApp(p, a, { release: 'r1' }).files.find((f) => f.path.endsWith('litestream.yml'))!.content;
+  const paths = (text: string) => [...text.matchAll(/path: (\S+)/g)].map((m) => m[1]).filter((x) => !x!.startsWith('/'));
+  assert.ok(paths(ls(notesStaging)).length > 0, ls(notesStaging));
+  for (const x of paths(ls(notesStaging))) assert.ok(!paths(ls(notes)).includes(x), `${x} is production's`);
+  assert.match(ls(notesStaging), /notes-staging/);
   assert.equal(targetApp(root, 'shop', 'staging'), 'shop-staging');
   assert.throws(() => targetApp(root, 'shop', 'qa'), (e: unknown) => e instanceof ConfigError && /apps\/shop\/app\.qa\.yml/.test(e.message) && /destinations: staging/.test(e.message));
   assert.throws(() => targetApp(root, 'shop', '../x'), /--destination takes a name/);
 });
 
-test("validation refuses a destination that would write to production's replica (or route its domain)", async () => {
-  const same = project({ 'apps/shop/app.staging.yml': 'hosts: [s1]\ndomains: [staging.shop.example.com]\n' });
-  await assert.rejects(loadProject(same), (e: unknown) =>
-    e instanceof ConfigError && e.issues.some((i) => i.file === 'apps/shop/app.staging.yml' && i.path === 'litestream.replica.url' && /shop \(apps\/shop\/app\.yml\) replicates to "s3:\/\/backups\/shop"/.test(i.hint ?? '')),
-  );
-  const nested = project({ 'apps/shop/app.staging.yml': 'hosts: [s1]\ndomains: [s.shop.example.com]\nlitestream: { replica: { url: "s3://backups/shop/staging" } }\n' });
-  await assert.rejects(loadProject(nested), /litestream\.replica\.url: expected a replica no other app/);
-  const domain = project({ 'apps/shop/app.staging.yml': 'hosts: [s1]\nlitestream: { replica: { url: "s3://backups/shop-staging" } }\n' });
+test("validation refuses a destination that routes production's domain or publishes its port", async () => {
+  const domain = project({ 'apps/shop/app.staging.yml': 'hosts: [s1]\n' });
   await assert.rejects(loadProject(domain), /apps\/shop\/app\.staging\.yml: domains\[0\]: expected a domain no other app claims/);
 });
 
@@ -135,13 +144,14 @@ test('config: defaults filled in, hosts and secret sources shown, secret values 
   assert.deepEqual(r.config.tls, { mode: 'acme', resolver: 'letsencrypt' });
   assert.deepEqual(Object.keys(r.hosts), ['h1', 'h2', 'h3']);
   assert.equal(r.secrets.RAILS_MASTER_KEY, 'environment (BERTH_SECRET_RAILS_MASTER_KEY)');
-  assert.match(r.secrets.LITESTREAM_ACCESS_KEY_ID, /^MISSING/);
-  assert.equal(Object.keys(r.secrets).length, 3);
+  assert.deepEqual(Object.keys(r.secrets), ['RAILS_MASTER_KEY']);
+  const notes = JSON.parse(await showConfig(root, {}, { app: 'notes', json: true }));
+  assert.match(notes.secrets.LITESTREAM_ACCESS_KEY_ID, /^MISSING/);
   assert.ok(!text.includes(value));
   assert.equal(r.config.env.OOPS, '[redacted]');
   const staging = parse(await showConfig(root, {}, { app: 'shop-staging', only: { roles: ['staging'] } }));
   assert.equal(staging.compose_project, 'berth-shop-staging');
-  assert.equal(staging.config.litestream.replica.url, 's3://backups/shop-staging');
+  assert.equal(staging.config.env.MODE, 'staging');
 });
 
 // ---------------------------------------------------------------- lock, remove, details (pure parts)
@@ -207,9 +217,9 @@ test('CLI: version, config -d, and refusals that never reach a host', () => {
   assert.equal(rm.status, 1);
   assert.match(rm.stderr, /rerun with --yes/);
   const lock = run('lock', ['steal', 'shop'], root);
-  assert.equal(lock.status, 1);
+  assert.equal(lock.status, 2);
   assert.match(lock.stderr, /usage: npm run lock -- status\|release <app>/);
-  const secrets = { BERTH_SECRET_RAILS_MASTER_KEY: 'x'.repeat(8), BERTH_SECRET_LITESTREAM_ACCESS_KEY_ID: 'y'.repeat(8), BERTH_SECRET_LITESTREAM_SECRET_ACCESS_KEY: 'z'.repeat(8) };
+  const secrets = { BERTH_SECRET_RAILS_MASTER_KEY: 'x'.repeat(8) };
   const dep = run('deploy', ['shop', '--hosts', 's1'], root, secrets);
   assert.equal(dep.status, 1);
   assert.match(dep.stderr, /shop does not deploy to s1/);
