@@ -110,7 +110,7 @@ async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
     if (!job.skipImage) await phase('image', () => ensureImageOnHost(deps, h, app, render, job.secrets));
     const assetPath = app.config.asset_path;
     if (assetPath) {
-      const sources = planAssets(state.releases, { tag: render.release, image: render.image }, app.config.deploy.keep_releases);
+      const sources = planAssets(state.releases, { tag: render.release, image: render.image }, app.config.deploy.keep_releases, decision.live?.release);
       const summary = await phase('assets', () => prepareAssets(deps.runner, h.ssh, h.name, app.name, assetPath, sources));
       deps.log.info(`${h.name}: ${summary}`);
     }

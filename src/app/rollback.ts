@@ -65,7 +65,7 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
       // its merged directory so it also serves the assets of the release it replaces.
       const assetPath = assetPathOf(YAML.parse(await readFile(join(dir, 'compose.yml'), 'utf8')) as Record<string, unknown>, assetsVolumeDir(app.name, ''));
       if (assetPath) {
-        const sources = planAssets(state.releases, { tag: d.target.tag, image: d.target.image }, app.config.deploy.keep_releases);
+        const sources = planAssets(state.releases, { tag: d.target.tag, image: d.target.image }, app.config.deploy.keep_releases, d.live.release);
         await phase('assets', () => prepareAssets(deps.runner, h.ssh, name, app.name, assetPath, sources));
       }
       await phase('start + health', async () => {

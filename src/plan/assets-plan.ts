@@ -12,21 +12,24 @@ export interface AssetSource {
 }
 
 /**
- * The assets a colour of `target` mounts: the newest `keep - 1` other releases (by the time they
- * were recorded; one entry per tag), oldest first, then the target itself last so its own files
- * win a name clash (an unfingerprinted file such as a manifest). Everything else is pruned.
+ * The assets a colour of `target` mounts: the live release's (its pages are the ones open in
+ * browsers; it may be older than others after a rollback) and the newest other releases, `keep - 1`
+ * in all (one entry per tag), oldest first, then the target itself last so its own files win a name
+ * clash (an unfingerprinted file such as a manifest). Everything else is pruned.
  */
-export function planAssets(releases: readonly ReleaseRecord[], target: AssetSource, keep: number): AssetSource[] {
+export function planAssets(releases: readonly ReleaseRecord[], target: AssetSource, keep: number, liveRelease?: string): AssetSource[] {
   const newestFirst = [...releases].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
-  const others: AssetSource[] = [];
+  const live = releases.find((r) => r.id === liveRelease);
+  const picked: ReleaseRecord[] = [];
   const seen = new Set([target.tag]);
-  for (const r of newestFirst) {
-    if (others.length >= Math.max(0, keep - 1)) break;
+  for (const r of [...(live ? [live] : []), ...newestFirst]) {
+    if (picked.length >= Math.max(0, keep - 1)) break;
     if (seen.has(r.tag)) continue;
     seen.add(r.tag);
-    others.push({ tag: r.tag, image: r.image });
+    picked.push(r);
   }
-  return [...others.reverse(), target];
+  const oldestFirst = newestFirst.filter((r) => picked.includes(r)).reverse();
+  return [...oldestFirst.map((r) => ({ tag: r.tag, image: r.image })), target];
 }
 
 /** Positional arguments of the host script: tag image pairs in merge order. */

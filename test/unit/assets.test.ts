@@ -37,6 +37,13 @@ describe('planAssets', () => {
     assert.deepEqual(planAssets(history, { tag: 'v3', image: 'reg/shop:v3' }, 2).map((s) => s.tag), ['v4', 'v3']);
   });
 
+  it('the live release is always kept, also when older than the others (after a rollback)', () => {
+    // v4 was rolled back to v2; deploying v5 must keep v2's assets (the pages in browsers are v2's).
+    assert.deepEqual(planAssets(history, { tag: 'v5', image: 'reg/shop:v5' }, 2, 'v2-0123456789').map((s) => s.tag), ['v2', 'v5']);
+    assert.deepEqual(planAssets(history, { tag: 'v5', image: 'reg/shop:v5' }, 3, 'v2-0123456789').map((s) => s.tag), ['v2', 'v4', 'v5']);
+    assert.deepEqual(planAssets(history, { tag: 'v5', image: 'reg/shop:v5' }, 3, 'v4-0123456789').map((s) => s.tag), ['v3', 'v4', 'v5']);
+  });
+
   it('host script arguments are tag image pairs in merge order', () => {
     assert.deepEqual(assetArgs(planAssets(history, { tag: 'v5', image: 'reg/shop:v5' }, 2)), ['v4', 'reg/shop:v4', 'v5', 'reg/shop:v5']);
   });
