@@ -15,7 +15,7 @@ const APP = 'zdt';
 const REPO = `${REGISTRY.address}/berth/zdt`;
 const DOMAIN = 'zdt.berth.test';
 const RETIRE_S = 8;
-const STOP_S = 10;
+const STOP_S = 20;
 const env = { REGISTRY_PASSWORD: REGISTRY.password };
 const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' }).trim();
 const onHost = (cmd: string) => execFileSync('ssh', ['-p', String(H1.sshPort), `${H1.sshUser}@${H1.sshHost}`, cmd], { encoding: 'utf8' }).trim();
@@ -77,7 +77,8 @@ test('v1 → v2: the old page keeps its assets, sockets and streams live until t
   // Long-lived connections opened on v1 before the switch.
   const sockets = await openSockets(`wss://${DOMAIN}/ws`, 20, 1000);
   const sse = followSse(`https://${DOMAIN}/sse?interval_ms=250`, 90_000);
-  const slow = get(`/slow?ms=${(RETIRE_S + 3) * 1000}`); // longer than the retire window
+  // Longer than the retire window: still running when the old colour gets SIGTERM, drained within stop_timeout_seconds.
+  const slow = httpsRequest(`https://${DOMAIN}/slow?ms=30000`, { timeoutMs: 60_000 }).then((r) => ({ ...r, doneAt: Date.now() }));
   const load = startLoad({
     url: `https://${DOMAIN}`, ratePerSec: 50, maxRequests: 2500, maxDurationMs: 45_000, keepAlive: false,
     mix: [{ kind: 'get', weight: 3, path: '/' }, { kind: 'page', weight: 1, path: '/page' }],
@@ -130,6 +131,9 @@ test('v1 → v2: the old page keeps its assets, sockets and streams live until t
     const s = await slow;
     assert.equal(s.status, 200, 'a request longer than the retire window finishes within stop_timeout_seconds');
     assert.equal(s.headers['x-release'], 'v1');
+    assert.ok(s.doneAt > retireAt, 'it was still running when the old colour got SIGTERM');
+    const ps = () => onHost(`docker ps --all --filter label=com.docker.compose.project=berth-${APP} --format '{{.Label "com.docker.compose.service"}} {{.State}}'`);
+    await waitFor('old colour stopped', async () => /web-blue exited/.test(ps()), { timeoutMs: 30_000, intervalMs: 500 });
   } finally {
     load.stop();
     sockets.stop();
