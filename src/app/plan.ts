@@ -44,17 +44,8 @@ export interface PlanResult {
 }
 
 /** Release id: --release, else the tag written in the image, else the git commit, else "latest". */
-/** Docker's tag grammar. */
-export const RELEASE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-
 export async function chooseRelease(app: App, explicit: string | undefined, gitCommit: () => Promise<string | undefined>): Promise<{ release: string; source: ReleaseSource }> {
-  if (explicit) {
-    // The tag names the image, the host's release directory and the assets directory.
-    if (!RELEASE_TAG.test(explicit)) {
-      throw new ConfigError([{ file: '--release', path: '', expected: 'an image tag: letters, digits, "_", "." and "-", not starting with "." or "-", at most 128 characters', found: JSON.stringify(explicit), hint: 'e.g. --release v2 or --release 1f3c9e2' }]);
-    }
-    return { release: explicit, source: 'flag' };
-  }
+  if (explicit) return { release: explicit, source: 'flag' };
   const tag = imageTag(app.config.image);
   if (tag) return { release: tag, source: 'image tag' };
   const commit = await gitCommit();

@@ -9,7 +9,7 @@ import { REGISTRY } from '../../src/sandbox/config.ts';
 import { httpsRequest, waitFor } from '../../src/sandbox/http.ts';
 import { startLoad } from '../../src/sandbox/load.ts';
 import { followSse, openSockets } from '../../src/sandbox/streams.ts';
-import { H1, makeProject, resetApps, type TestProject } from './support/project.ts';
+import { H1, makeProject, onHost, resetApps, type TestProject } from './support/project.ts';
 
 const APP = 'zdt';
 const REPO = `${REGISTRY.address}/berth/zdt`;
@@ -18,7 +18,7 @@ const RETIRE_S = 8;
 const STOP_S = 20;
 const env = { REGISTRY_PASSWORD: REGISTRY.password };
 const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' }).trim();
-const onHost = (cmd: string) => execFileSync('ssh', ['-p', String(H1.sshPort), `${H1.sshUser}@${H1.sshHost}`, cmd], { encoding: 'utf8' }).trim();
+const onH1 = async (cmd: string) => (await onHost(H1, cmd)).stdout.trim();
 const get = (path: string) => httpsRequest(`https://${DOMAIN}${path}`);
 
 let p: TestProject;
@@ -132,8 +132,8 @@ test('v1 → v2: the old page keeps its assets, sockets and streams live until t
     assert.equal(s.status, 200, 'a request longer than the retire window finishes within stop_timeout_seconds');
     assert.equal(s.headers['x-release'], 'v1');
     assert.ok(s.doneAt > retireAt, 'it was still running when the old colour got SIGTERM');
-    const ps = () => onHost(`docker ps --all --filter label=com.docker.compose.project=berth-${APP} --format '{{.Label "com.docker.compose.service"}} {{.State}}'`);
-    await waitFor('old colour stopped', async () => /web-blue exited/.test(ps()), { timeoutMs: 30_000, intervalMs: 500 });
+    const ps = () => onH1(`docker ps --all --filter label=com.docker.compose.project=berth-${APP} --format '{{.Label "com.docker.compose.service"}} {{.State}}'`);
+    await waitFor('old colour stopped', async () => /web-blue exited/.test(await ps()), { timeoutMs: 30_000, intervalMs: 500 });
   } finally {
     load.stop();
     sockets.stop();
@@ -158,8 +158,8 @@ test('assets of releases older than keep_releases are pruned', async () => {
   const r = await deploy('v3');
   assert.equal(r.code, 0, r.all);
   const dir = `/var/lib/berth/apps/${APP}/assets`;
-  assert.equal(onHost(`ls ${dir}/extracted`), 'v1\nv3');
-  assert.equal(onHost(`ls ${dir}/volumes`), 'v1\nv3');
+  assert.equal(await onH1(`ls ${dir}/extracted`), 'v1\nv3');
+  assert.equal(await onH1(`ls ${dir}/volumes`), 'v1\nv3');
   for (const a of v2Assets) assert.equal((await get(a)).status, 404, `${a} (v2, pruned)`);
   for (const a of v1Assets) assert.equal((await get(a.path)).status, 200, `${a.path} (v1, live until now)`);
 });

@@ -1,9 +1,8 @@
 // Asset bridging (asset_path): which releases' assets a colour mounts, the compose mount, and the
-// config checks on the path and on --release (both reach host paths).
+// config checks on the path.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
-import { chooseRelease } from '../../src/app/plan.ts';
 import type { ReleaseRecord } from '../../src/exec/state.ts';
 import { assetsVolumeDir } from '../../src/names.ts';
 import { assetArgs, assetPathOf, planAssets } from '../../src/plan/assets-plan.ts';
@@ -73,7 +72,7 @@ describe('asset_path in compose', () => {
   });
 });
 
-describe('asset_path and --release checks', () => {
+describe('asset_path checks', () => {
   const web = (over: Record<string, unknown> = {}) => ({ image: 'ghcr.io/acme/app', hosts: ['h1'], ...over });
 
   it('asset_path must be a plain absolute path', () => {
@@ -89,14 +88,5 @@ describe('asset_path and --release checks', () => {
     assert.deepEqual(linesOf(rawProject({ a: web({ volumes: { pub: '/rails/public' }, asset_path: '/rails/public/assets' }) })), [
       'apps/a/app.yml: asset_path: expected a directory apart from the declared volumes (volume "pub" is mounted at "/rails/public"), got "/rails/public/assets"; keep compiled assets in the image (e.g. /rails/public/assets) and out of volumes',
     ]);
-  });
-
-  it('--release must be an image tag (it names host directories)', async () => {
-    const app = makeApp('shop', { image: 'reg/shop', hosts: ['h1'] });
-    const none = async () => undefined;
-    assert.deepEqual(await chooseRelease(app, 'v2.1_rc-3', none), { release: 'v2.1_rc-3', source: 'flag' });
-    for (const bad of ['../x', '.hidden', '-x', 'a/b', 'a b', 'x'.repeat(129), '$(id)']) {
-      await assert.rejects(chooseRelease(app, bad, none), /--release.*expected an image tag/s, bad);
-    }
   });
 });
