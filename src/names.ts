@@ -53,6 +53,13 @@ export const contextFor = (host: string, configured?: string) => configured ?? `
 export const releaseSecretsEnv = (app: string, release: string) => `${appSecretsDir(app)}/releases/${release}.env`;
 export const currentFile = (app: string) => `${appDir(app)}/current.json`;
 export const litestreamConfigPath = (app: string) => `${appDir(app)}/litestream.yml`;
+/**
+ * Asset bridging (asset_path): `extracted/<tag>/` holds a release's own assets copied out of its
+ * image; `volumes/<tag>/` is what that release's colours mount: the kept releases' assets merged
+ * (hard links), its own last. Keyed by image tag: the compose file names it before the release id exists.
+ */
+export const assetsDir = (app: string) => `${appDir(app)}/assets`;
+export const assetsVolumeDir = (app: string, tag: string) => `${assetsDir(app)}/volumes/${tag}`;
 export const retirePidFile = (app: string, colour: Colour) => `${appDir(app)}/retire-${colour}.pid`;
 
 // ---------------------------------------------------------------- edge internals

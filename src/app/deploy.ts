@@ -9,6 +9,8 @@ import { splitCommand } from '../docker/command.ts';
 import { hostScripts } from '../exec/host-scripts.ts';
 import { acquireLock } from '../exec/lock.ts';
 import { startColour, switchRoute } from '../exec/cutover.ts';
+import { prepareAssets } from '../exec/assets.ts';
+import { planAssets } from '../plan/assets-plan.ts';
 import { formatSecretsEnv, secretsDigest } from '../exec/secrets-file.ts';
 import { parseObservation, type AppState, type CurrentRecord, type ReleaseRecord } from '../exec/state.ts';
 import { packUpload, type MemoryEntry } from '../exec/transfer.ts';
@@ -110,6 +112,12 @@ async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
     await phase('upload', () => uploadRelease(deps, job));
     const target = composeTarget(deps, h, app.name, job.secrets);
     if (!job.skipImage) await phase('image', () => ensureImageOnHost(deps, h, app, render, job.secrets));
+    const assetPath = app.config.asset_path;
+    if (assetPath) {
+      const sources = planAssets(state.releases, { tag: render.release, image: render.image }, app.config.deploy.keep_releases, decision.live?.release);
+      const summary = await phase('assets', () => prepareAssets(deps.runner, h.ssh, h.name, app.name, assetPath, sources));
+      deps.log.info(`${h.name}: ${summary}`);
+    }
     await runHook(deps, app, 'pre_deploy', { BERTH_HOST: h.name, BERTH_RELEASE: id });
     await phase('support services', () => startSupportServices(deps, target, render));
     if (app.config.litestream) await phase('backup pre-flight', () => backupPreflight(deps, h, app, id));

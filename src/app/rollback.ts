@@ -13,7 +13,9 @@ import { acquireLock } from '../exec/lock.ts';
 import { formatSecretsEnv } from '../exec/secrets-file.ts';
 import { containerFor, type CurrentRecord } from '../exec/state.ts';
 import { packUpload } from '../exec/transfer.ts';
-import { appSecretsEnv, currentFile, litestreamConfigPath, lockDir, retirePidFile, webService } from '../names.ts';
+import { prepareAssets } from '../exec/assets.ts';
+import { assetPathOf, planAssets } from '../plan/assets-plan.ts';
+import { appSecretsEnv, assetsVolumeDir, currentFile, litestreamConfigPath, lockDir, retirePidFile, webService } from '../names.ts';
 import { planRollback } from '../plan/deploy-plan.ts';
 import { routingFile } from '../plan/types.ts';
 import { findApp } from './app-context.ts';
@@ -59,6 +61,13 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
         healthTimeoutSeconds: app.config.deploy.health_timeout_seconds,
         previousRouting: await readFile(join(dir, routingFile(d.live.colour)), 'utf8').catch(() => undefined),
       };
+      // The release's own compose file says whether (and where) it mounts bridged assets: refresh
+      // its merged directory so it also serves the assets of the release it replaces.
+      const assetPath = assetPathOf(YAML.parse(await readFile(join(dir, 'compose.yml'), 'utf8')) as Record<string, unknown>, assetsVolumeDir(app.name, ''));
+      if (assetPath) {
+        const sources = planAssets(state.releases, { tag: d.target.tag, image: d.target.image }, app.config.deploy.keep_releases, d.live.release);
+        await phase('assets', () => prepareAssets(deps.runner, h.ssh, name, app.name, assetPath, sources));
+      }
       await phase('start + health', async () => {
         // Inside the retire window the target still runs: cancel its retire, check it, skip compose.
         const idle = containerFor(state, webService(d.colour));

@@ -29,6 +29,9 @@ export const TARGETS: Target[] = [
   { key: 'deploy.noop', text: '≤ 2 s', pass: (m) => m.summary.p95 <= 2000 },
   { key: 'ssh.noop', text: '1', pass: (m) => m.summary.max <= 1 },
   { key: 'deploy.hot', text: '≤ 10 s', pass: (m) => m.summary.p95 <= 10_000 },
+  { key: 'ws.cut.berth', text: '0', pass: (m) => m.summary.max === 0 },
+  { key: 'sse.cut.berth', text: '0', pass: (m) => m.summary.max === 0 },
+  { key: 'assets404.berth', text: '0', pass: (m) => m.summary.max === 0 },
 ];
 
 /** The table's rows, in order; metrics not measured in this run are skipped. */
@@ -41,6 +44,8 @@ export const ROW_ORDER = [
   'failed.overlap.50.noka', 'failed.overlap.50.ka', 'failed.overlap.200.noka', 'failed.overlap.200.ka',
   'mixed.start', 'mixed.completion', 'mixed.completionFast', 'mixed.start.naive', 'mixed.start.overlap',
   'switch', 'ready', 'ready.naive', 'ready.overlap',
+  'ws.cut.berth', 'ws.cut.naive', 'ws.cut.overlap', 'sse.cut.berth', 'sse.cut.naive', 'sse.cut.overlap',
+  'assets404.berth', 'assets404.naive', 'assets404.overlap',
   'rollback.hot', 'rollback.cold',
   'deploy.noop', 'ssh.noop', 'ssh.full',
   'deploy.hot', 'deploy.underLoad',
@@ -99,5 +104,6 @@ export const DEFINITIONS = [
   '- **Ready-to-serving**: Docker\'s `health_status: healthy` event of the new container → completion of its first response under load after that event (the naive baseline can answer earlier through a stale route: the recreated container reused the old container IP).',
   '- **Deploy / rollback times**: wall time of the real CLI (`npm run deploy|rollback` entry, tsx start-up included), every deploy hot (image on the host). Phases come from `--json` `timings`. SSH connections: sshd `Accepted publickey` lines during one deploy started with no ControlMaster open.',
   '- **Litestream window**: writes acknowledged by the app but missing from `litestream restore` after `docker kill` of app + replicator under 100 writes/s (sync-interval 1 s): time between the ack of the last restored row and the ack of the last acknowledged row.',
+  '- **Long-lived connections and assets** (scenario `long-lived`): 20 WebSockets (one echo per second each) and one SSE stream opened on the old release, then a deploy with no other load. *Cut before the retire window*: closed earlier than 5 s (Berth\'s `retire_seconds` for this app) after the deploy returned; Berth\'s should end only at the retire, with close 1001 from the app\'s SIGTERM handler (1006 = the connection dropped without a close frame). *Asset 404s*: the old page\'s fingerprinted assets fetched right after the deploy returned (Berth with `asset_path`).',
   '- **Statistics**: median and p95 (nearest rank, so with few runs p95 is the worst run) over repeated runs; targets are judged on p95 (failed requests: on every run).',
 ];

@@ -15,8 +15,9 @@ import { runBaseline } from './scenarios/baselines.ts';
 import { berthDeploys, berthRollback, berthUnderLoad, setupBerth, type BerthBench } from './scenarios/berth.ts';
 import { runBackupVerify } from './scenarios/backup-verify.ts';
 import { runLitestream } from './scenarios/litestream.ts';
+import { runLongLived } from './scenarios/long-lived.ts';
 
-export const SCENARIOS = ['deploys', 'berth-load', 'rollback', 'naive', 'overlap', 'litestream', 'backup-verify'] as const;
+export const SCENARIOS = ['deploys', 'berth-load', 'rollback', 'naive', 'overlap', 'long-lived', 'litestream', 'backup-verify'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const NEEDS_BERTH: Scenario[] = ['deploys', 'berth-load', 'rollback'];
 
@@ -109,6 +110,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     }
     await step('naive', (c) => runBaseline(c, 'naive'));
     await step('overlap', (c) => runBaseline(c, 'overlap'));
+    await step('long-lived', runLongLived);
     await step('litestream', runLitestream);
     await step('backup-verify', runBackupVerify);
   } finally {

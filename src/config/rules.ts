@@ -173,6 +173,26 @@ export const stateOnOneHost: Rule = ({ apps, hosts }) => {
   return issues;
 };
 
+/** The merged assets are mounted at asset_path; a declared volume at, over or under it would shadow them or be shadowed. */
+export const assetPathOffVolumes: Rule = ({ apps }) => {
+  const issues: Issue[] = [];
+  for (const app of apps) {
+    const ap = app.config.asset_path;
+    if (!ap) continue;
+    for (const [vol, mount] of Object.entries(app.config.volumes)) {
+      if (!isUnder(ap, mount) && !isUnder(mount, ap)) continue;
+      issues.push({
+        file: app.file,
+        path: 'asset_path',
+        expected: `a directory apart from the declared volumes (volume ${q(vol)} is mounted at ${q(mount)})`,
+        found: q(ap),
+        hint: 'keep compiled assets in the image (e.g. /rails/public/assets) and out of volumes',
+      });
+    }
+  }
+  return issues;
+};
+
 /** per_host_volumes names volumes the app declares. */
 export const perHostVolumesDeclared: Rule = ({ apps }) =>
   apps.flatMap((app) =>
@@ -523,6 +543,7 @@ export const RULES: readonly Rule[] = [
   litestreamOnVolume,
   stateOnOneHost,
   perHostVolumesDeclared,
+  assetPathOffVolumes,
   accessoryPortsPrivate,
   uniqueHostPorts,
   secretsDeclared,

@@ -278,6 +278,14 @@ export const appSchema = z.strictObject({
     .array(name('volume'))
     .default([])
     .describe('Volumes that may exist separately on each host of a multi-host app (caches). Never a database: each host would get its own copy.'),
+  asset_path: z
+    .string()
+    // Segments never start with ".", so no "." or ".." either.
+    .regex(/^(\/[A-Za-z0-9_][A-Za-z0-9._-]*)+$/, 'an absolute container path of plain segments, e.g. "/rails/public/assets"')
+    .optional()
+    .describe(
+      "Asset bridging (Kamal's name): the image's compiled assets directory. Each release's colour mounts the assets of the kept releases (keep_releases) merged with its own, so pages of the previous release still find theirs after a switch.",
+    ),
   release_command: z.string().optional().describe('Run once in the new image before cutover (migrations).'),
   command: z.string().optional().describe('Override the image command.'),
   restart: z.enum(['no', 'always', 'on-failure', 'unless-stopped']).default('unless-stopped'),
@@ -306,7 +314,7 @@ export const appSchema = z.strictObject({
       retire_seconds: z.number().int().min(0).default(10).describe('Old colour keeps running this long after cutover.'),
       stop_timeout_seconds: z.number().int().min(1).default(30).describe('SIGTERM grace before SIGKILL.'),
       health_timeout_seconds: z.number().int().min(5).default(120),
-      keep_releases: z.number().int().min(2).default(5),
+      keep_releases: z.number().int().min(2).default(5).describe('Releases whose assets (asset_path) stay on the host and are served by the newest colour.'),
     })
     .default({ retire_seconds: 10, stop_timeout_seconds: 30, health_timeout_seconds: 120, keep_releases: 5 }),
 });

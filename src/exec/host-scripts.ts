@@ -114,6 +114,54 @@ if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null && echo cancelle
 true
 `;
 
+export const ASSETS_MISSING_EXIT = 4;
+
+/**
+ * Asset bridging in one round trip. Args: assets root, asset_path in the image, then tag image pairs
+ * in merge order, the target release last. Copies each release's assets out of its image into
+ * extracted/<tag> (once per image id; an older release whose image is gone keeps what was copied),
+ * merges them into volumes/<target> with hard links (later releases win a name clash; merged in
+ * place, so a colour already mounting it keeps working), then prunes every other tag's directories.
+ */
+const PREPARE_ASSETS = `
+set -u
+root="$1"; src="$2"; shift 2
+ext="$root/extracted"; vol="$root/volumes"
+mkdir -p "$ext" "$vol" || exit 2
+keep=" "; target=""
+extract() {
+  t="$1"; img="$2"
+  id=$(docker image inspect --format '{{.Id}}' "$img" 2>/dev/null) || { [ -d "$ext/$t" ]; return; }
+  [ -d "$ext/$t" ] && [ "$(cat "$ext/.$t.image" 2>/dev/null)" = "$id" ] && return 0
+  tmp="$ext/.$t.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp"
+  c=$(docker create "$img" 2>/dev/null) || { rm -rf "$tmp"; return 1; }
+  docker cp "$c:$src/." "$tmp/" >/dev/null 2>&1; rc=$?
+  docker rm -f "$c" >/dev/null 2>&1
+  [ "$rc" -eq 0 ] || { rm -rf "$tmp"; return 1; }
+  rm -rf "$ext/$t" && mv "$tmp" "$ext/$t" && printf '%s\n' "$id" > "$ext/.$t.image"
+}
+while [ "$#" -ge 2 ]; do
+  t="$1"; img="$2"; shift 2
+  keep="$keep$t "; target="$t"
+  if ! extract "$t" "$img"; then
+    [ "$#" -eq 0 ] && { echo "cannot copy $src out of $img: no such directory in the image, or the image is not on this host"; exit ${ASSETS_MISSING_EXIT}; }
+    echo "note: no assets of release $t ($img is gone from this host)"
+  fi
+done
+[ -n "$target" ] || exit 2
+dest="$vol/$target"; mkdir -p "$dest" || exit 2
+for t in $keep; do
+  [ -d "$ext/$t" ] && { cp -a -l --remove-destination "$ext/$t/." "$dest/" || exit 2; }
+done
+pruned=0
+for d in "$ext"/* "$vol"/*; do
+  [ -e "$d" ] || continue
+  b=$(basename "$d")
+  case "$keep" in *" $b "*) ;; *) rm -rf "$d"; rm -f "$ext/.$b.image"; pruned=$((pruned + 1));; esac
+done
+echo "assets $target: $(find "$dest" -type f | wc -l) files from$keep(pruned $pruned)"
+`;
+
 /**
  * A release for rollback in one round trip: its secrets file (first existing of $2, $3) as text,
  * a separator line, then the release directory $1 as a base64 tar (stdout is text in the runner).
@@ -144,6 +192,8 @@ export const hostScripts = {
     sshScript(t, CANCEL_RETIRE_AND_CHECK, [pidfile, containerId]),
   /** Extract a tar stream (stdin) at / — used by the uploader. */
   untar: (t: SshTarget): Cmd => sshScript(t, 'set -eu; tar -x --no-same-owner -p -f - -C /', []),
+  prepareAssets: (t: SshTarget, root: string, assetPath: string, pairs: string[]): Cmd =>
+    sshScript(t, PREPARE_ASSETS, [root, assetPath, ...pairs]),
   readRelease: (t: SshTarget, dir: string, secretsFile: string, fallbackSecretsFile: string): Cmd =>
     sshScript(t, READ_RELEASE, [dir, secretsFile, fallbackSecretsFile], { mutates: false }),
   run: (t: SshTarget, script: string, args: string[] = [], mutates = true): Cmd => sshScript(t, script, args, { mutates }),

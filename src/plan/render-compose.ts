@@ -13,6 +13,7 @@ import {
   type Colour,
   LABEL,
   LITESTREAM_SERVICE,
+  assetsVolumeDir,
   litestreamConfigPath,
   NETWORK,
   webAlias,
@@ -135,7 +136,11 @@ function webService_(input: ComposeInput, colour: Colour): Record<string, unknow
   };
   svc.restart = c.restart;
   svc.stop_grace_period = `${c.deploy.stop_timeout_seconds}s`;
-  if (Object.keys(c.volumes).length) svc.volumes = volumeList(c.volumes);
+  const volumes = volumeList(c.volumes);
+  // Asset bridging: this release's merged assets directory, prepared on the host before the colour
+  // starts; read-only, since releases share its files (hard links).
+  if (c.asset_path) volumes.push(`${assetsVolumeDir(input.app.name, input.release)}:${c.asset_path}:ro`);
+  if (volumes.length) svc.volumes = volumes;
   Object.assign(svc, resources(input));
   svc.logging = LOGGING;
   svc.networks = { [NETWORK]: { aliases: [webAlias(input.app.name, colour)] }, default: {} };

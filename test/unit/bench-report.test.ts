@@ -5,6 +5,7 @@ import { Recorder } from '../../src/bench/record.ts';
 import { formatTable, formatValue, judge } from '../../src/bench/report.ts';
 import { parseBenchArgs, replacePerformanceSection } from '../../src/bench/run.ts';
 import { baselineCompose } from '../../src/bench/scenarios/baselines.ts';
+import { judgeProbe } from '../../src/bench/scenarios/long-lived.ts';
 import YAML from 'yaml';
 
 test('targets are judged on p95 (failed requests on every run) and print PASS or MISS', () => {
@@ -59,4 +60,11 @@ test('baselines route through the Docker provider with explicit labels on networ
   const overlap = YAML.parse(baselineCompose('overlap'));
   assert.deepEqual(Object.keys(overlap.services), ['web-blue', 'web-green']);
   assert.deepEqual(overlap.services['web-blue'].labels, overlap.services['web-green'].labels, 'one router and service shared by both colours');
+});
+
+test('long-lived: sockets closed before the window count as cut; close codes, asset 404s and the SSE end are summarized', () => {
+  const r = judgeProbe([{ at: 900, code: 1001 }, { at: 1100, code: 1001 }, { at: 500, code: 1006 }, undefined], 1000, [200, 404, 404], { at: 1200, clean: true });
+  assert.deepEqual(r, { cut: 2, codes: { '1001': 2, '1006': 1, open: 1 }, asset404: 2, assets: 3, sseCut: false });
+  assert.equal(judgeProbe([], 1000, [], { at: 1500, clean: false }).sseCut, true, 'an unclean end is a cut');
+  assert.equal(judgeProbe([], 1000, [], { at: 999, clean: true }).sseCut, true, 'an early end is a cut');
 });

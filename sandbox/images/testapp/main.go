@@ -6,6 +6,7 @@
 //
 //	testapp            serve HTTP (same as "testapp serve")
 //	testapp migrate    create/migrate the SQLite schema (release command)
+//	testapp assets     write this release's fingerprinted assets (image build step)
 //	testapp version    print the release
 package main
 
@@ -71,10 +72,16 @@ func main() {
 		os.Exit(serve())
 	case "migrate":
 		os.Exit(migrate())
+	case "assets":
+		dir := assetDir()
+		if len(os.Args) > 2 {
+			dir = os.Args[2]
+		}
+		os.Exit(writeAssets(dir))
 	case "version", "--version":
 		fmt.Println(release)
 	default:
-		fmt.Fprintf(os.Stderr, "usage: testapp [serve|migrate|version]\n")
+		fmt.Fprintf(os.Stderr, "usage: testapp [serve|migrate|assets [dir]|version]\n")
 		os.Exit(2)
 	}
 }
@@ -369,6 +376,11 @@ func routes() http.Handler {
 		writeJSON(w, http.StatusOK, out)
 	})
 
+	mux.HandleFunc("/page", pageHandler)
+	mux.Handle("/assets/", assetsHandler())
+	mux.HandleFunc("/ws", wsHandler)
+	mux.HandleFunc("/sse", sseHandler)
+
 	return withRelease(mux)
 }
 
@@ -432,6 +444,7 @@ func serve() int {
 				}
 			}
 			logf("linger over: exiting (in flight=%d)", inflight.Load())
+			endLongLived()
 			_ = srv.Close()
 			return 0
 		default:
@@ -444,6 +457,7 @@ func serve() int {
 					os.Exit(1)
 				}
 			}()
+			endLongLived()
 			if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				logf("shutdown: %v", err)
 				return 1

@@ -41,7 +41,11 @@ export function baselineCompose(name: BaselineName): string {
   return YAML.stringify({ services, volumes: { data: {} }, networks: { berth: { external: true } } });
 }
 
-export async function runBaseline(ctx: BenchContext, name: BaselineName) {
+/**
+ * Bring a baseline project up on v1 (routed over HTTPS), hand `body` its deploy function, then
+ * take the project down whatever happens.
+ */
+export async function withBaseline(ctx: BenchContext, name: BaselineName, body: (deploy: (to: string) => Promise<void>, domain: string) => Promise<void>) {
   const project = `bench-${name}`;
   const domain = `${project}.berth.test`;
   const dir = mkdtempSync(join(tmpdir(), `berth-bench-${name}-`));
@@ -71,7 +75,16 @@ export async function runBaseline(ctx: BenchContext, name: BaselineName) {
       await composeOnHost(project, file, ['stop', `web-${live}`], tags);
       live = idle;
     };
+    await body(deploy, domain);
+  } finally {
+    await down().catch((e) => ctx.log(`cleanup of ${project} failed: ${(e as Error).message}`));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
+export async function runBaseline(ctx: BenchContext, name: BaselineName) {
+  const project = `bench-${name}`;
+  await withBaseline(ctx, name, async (deploy, domain) => {
     const reps = ctx.reps(2);
     let current = 'v1';
     for (const rate of RATES) {
@@ -96,8 +109,5 @@ export async function runBaseline(ctx: BenchContext, name: BaselineName) {
         }
       }
     }
-  } finally {
-    await down().catch((e) => ctx.log(`cleanup of ${project} failed: ${(e as Error).message}`));
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
