@@ -34,6 +34,7 @@ import { type Deps, phases } from './deps.ts';
 import { ensureContext, type HostHandle, hostHandle } from './host.ts';
 import { loadAppContext, runHook } from './app-context.ts';
 import { backupPreflight } from './backup-preflight.ts';
+import { imageExecOnHost } from './image-exec.ts';
 import { StepError } from '../errors.ts';
 
 export interface DeployOptions {
@@ -103,9 +104,11 @@ async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
   if (lock.takenOver) deps.log.warn(`${h.name}: took over a lock left by a dead deploy`);
   const beat = setInterval(() => void lock.heartbeat(), 30_000);
   try {
-    await phase('upload', () => uploadRelease(deps, job));
-    const target = composeTarget(deps, h, app.name, job.secrets);
+    // The image first: its entrypoint and command go into the release's env file (secrets wrapper).
     if (!job.skipImage) await phase('image', () => ensureImageOnHost(deps, h, app, render, job.secrets));
+    const exec = await phase('image config', () => imageExecOnHost(deps, h, render.image));
+    await phase('upload', () => uploadRelease(deps, job, exec));
+    const target = composeTarget(deps, h, app.name, { ...job.secrets, ...exec });
     await runHook(deps, app, 'pre_deploy', { BERTH_HOST: h.name, BERTH_RELEASE: id });
     await phase('support services', () => startSupportServices(deps, target, render));
     if (app.config.litestream) await phase('backup pre-flight', () => backupPreflight(deps, h, app, id));
@@ -179,14 +182,15 @@ async function startWorkers(deps: Deps, target: ComposeTarget, render: AppRender
 }
 
 /** One tar stream: the rendered release, litestream.yml at its stable path, and the secrets (mode 600, dir 700). */
-async function uploadRelease(deps: Deps, job: HostJob) {
+async function uploadRelease(deps: Deps, job: HostJob, exec: Record<string, string>) {
   const { app, render, id, secrets } = job;
   const extra: MemoryEntry[] = [
     { path: appSecretsDir(app.name), type: 'directory', mode: 0o700 },
     { path: `${appSecretsDir(app.name)}/releases`, type: 'directory', mode: 0o700 },
     { path: `${appSecretsDir(app.name)}/files`, type: 'directory', mode: 0o700 },
-    { path: appSecretsEnv(app.name), content: formatSecretsEnv(secrets), mode: 0o600 },
-    { path: releaseSecretsEnv(app.name, id), content: formatSecretsEnv(secrets), mode: 0o600 },
+    // The --env-file for running the release by hand, and what rollback restores.
+    { path: appSecretsEnv(app.name), content: formatSecretsEnv({ ...secrets, ...exec }), mode: 0o600 },
+    { path: releaseSecretsEnv(app.name, id), content: formatSecretsEnv({ ...secrets, ...exec }), mode: 0o600 },
     // Mounted into containers whose process may not be root (postgres drops to uid 999): readable
     // inside, while the 700 directory keeps other users on the host out.
     ...Object.entries(secrets).map(([k, v]) => ({ path: appSecretFile(app.name, k), content: v, mode: 0o444 })),

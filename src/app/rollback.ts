@@ -13,7 +13,8 @@ import { acquireLock } from '../exec/lock.ts';
 import { formatSecretsEnv } from '../exec/secrets-file.ts';
 import { containerFor, type CurrentRecord } from '../exec/state.ts';
 import { packUpload } from '../exec/transfer.ts';
-import { appSecretsEnv, currentFile, litestreamConfigPath, lockDir, retirePidFile, webService } from '../names.ts';
+import { isImageExecKey } from '../plan/secret-env.ts';
+import { appSecretFile, appSecretsEnv, currentFile, litestreamConfigPath, lockDir, retirePidFile, webService } from '../names.ts';
 import { planRollback } from '../plan/deploy-plan.ts';
 import { routingFile } from '../plan/types.ts';
 import { findApp } from './app-context.ts';
@@ -52,6 +53,8 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
     try {
       const secrets = await phase('restore files', () => fetchRelease(deps, h, app.name, d.target.id, dir));
       const target = composeTarget(deps, h, app.name, secrets, dir);
+      // The secret files the wrapper reads are per app: put back the values this release ran with.
+      await phase('secret files', () => deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: packUpload(undefined, undefined, secretFileEntries(app.name, secrets)) }));
       const routing = await readFile(join(dir, routingFile(d.colour)), 'utf8');
       const port = portOf(await readFile(join(dir, routingFile(d.colour)), 'utf8'), app.config.port);
       const cut = {
@@ -106,3 +109,10 @@ function portOf(routing: string, fallback: number): number {
   return fallback;
 }
 
+
+/** The secret files of an app (mode 444 inside the 700 directory: readable by a non-root process in the container). */
+export function secretFileEntries(app: string, values: Record<string, string>) {
+  return Object.entries(values)
+    .filter(([k]) => !isImageExecKey(k))
+    .map(([k, v]) => ({ path: appSecretFile(app, k), content: v, mode: 0o444 }));
+}

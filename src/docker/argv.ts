@@ -49,6 +49,9 @@ export const dockerCmd = {
   networkCreate: (ctx: string, name: string): Cmd => write(docker(ctx, ['network', 'create', '--driver', 'bridge', '--label', 'berth.managed=true', name])),
   imageInspect: (ctx: string, image: string): Cmd =>
     read(docker(ctx, ['image', 'inspect', image, '--format', '{{.Id}} {{json .RepoDigests}}'])),
+  /** The image's own entrypoint and command (the secrets wrapper execs them). */
+  imageExec: (ctx: string, image: string): Cmd =>
+    read(docker(ctx, ['image', 'inspect', image, '--format', '{{json .Config.Entrypoint}} {{json .Config.Cmd}}'])),
   pull: (ctx: string, image: string): Cmd => write(docker(ctx, ['pull', '--quiet', image])),
   login: (ctx: string, server: string, username: string, password: string): Cmd =>
     write(docker(ctx, ['login', server, '--username', username, '--password-stdin']), { input: password }),
