@@ -20,6 +20,7 @@ import {
   appSecretsEnv,
   type Colour,
   currentFile,
+  dynamicConfigFile,
   litestreamConfigPath,
   lockDir,
   originCertHostFiles,
@@ -28,14 +29,15 @@ import {
   retirePidFile,
   webService,
 } from '../names.ts';
-import { planDeploy, releaseId } from '../plan/deploy-plan.ts';
+import { planDeploy, releaseId, type Repair } from '../plan/deploy-plan.ts';
 import { routingFile, type AppRender } from '../plan/types.ts';
 import { type Deps, phases } from './deps.ts';
-import { ensureContext, type HostHandle, hostHandle } from './host.ts';
+import { ensureContext, type HostHandle, hostHandle, hostReachable } from './host.ts';
 import { loadAppContext, runHook } from './app-context.ts';
 import { backupPreflight } from './backup-preflight.ts';
 import { imageExecOnHost } from './image-exec.ts';
 import { StepError } from '../errors.ts';
+import { stripAnsi } from '../log/ansi.ts';
 
 export interface DeployOptions {
   app: string;
@@ -82,13 +84,18 @@ interface HostJob {
 }
 
 export async function observeApp(deps: Deps, h: HostHandle, app: string): Promise<AppState> {
-  const out = await deps.runner.run(hostScripts.observeApp(h.ssh, appDir(app), app));
+  const out = await deps.runner.run(hostScripts.observeApp(h.ssh, appDir(app), app, dynamicConfigFile(app)));
   return parseObservation(out.stdout);
 }
 
 async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
   const { h, app, render, id } = job;
-  const { timings, phase } = phases(deps.log, h.name);
+  // What a lost connection leaves behind, by how far the deploy got (for the error message).
+  let progress: { live?: { release: string; colour: Colour } | null; colour?: Colour; switched?: boolean } = {};
+  const { timings, phase } = phases(deps.log, h.name, {
+    reachable: () => hostReachable(deps.runner, h),
+    leftState: (name) => leftState(name, id, progress),
+  });
 
   const state = await phase('observe', async () => {
     await ensureContext(deps.runner, h);
@@ -96,10 +103,12 @@ async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
   });
   const decision = planDeploy(state, id, job.secretsHash);
   if (decision.kind === 'noop') {
+    if (decision.repair) await phase('finish interrupted deploy', () => finishInterrupted(deps, h, app, decision.repair!));
     deps.log.info(`${h.name}: nothing changed (${decision.reason}); no container touched`);
     return { host: h.name, result: 'noop', release: id, colour: decision.colour, timings };
   }
   const colour = decision.colour;
+  progress = { live: decision.live, colour };
   const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `deploy ${app.name} ${id}`, { host: h.name, app: app.name, now: deps.now() }));
   if (lock.takenOver) deps.log.warn(`${h.name}: took over a lock left by a dead deploy`);
   const beat = setInterval(() => void lock.heartbeat(), 30_000);
@@ -129,7 +138,16 @@ async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
       await deps.runner.run(hostScripts.cancelRetire(h.ssh, retirePidFile(app.name, colour)));
       return startColour(cut);
     });
-    const switchMs = await phase('switch', () => (app.config.domains.length ? switchRoute(cut) : Promise.resolve(0)));
+    // The switch records the release in its own round trip (current.json names the serving colour
+    // even when the connection drops right after); `record` then adds the image's id and digest.
+    const previous = decision.live ? { release: decision.live.release, colour: decision.live.colour } : null;
+    const early = await releaseRecord(deps, job, colour, containerId, {});
+    const record = {
+      releasePath: `${releaseDir(app.name, id)}/release.json`, release: JSON.stringify(early, null, 2) + '\n',
+      currentPath: currentFile(app.name), current: JSON.stringify({ release: id, colour, previous, switchedAt: deps.now().toISOString() } satisfies CurrentRecord, null, 2) + '\n',
+    };
+    const switchMs = await phase('switch', () => (app.config.domains.length ? switchRoute({ ...cut, record }) : Promise.resolve(0)));
+    progress.switched = true;
     const switchedAt = Date.now();
     await phase('workers', () => startWorkers(deps, target, render));
     await phase('record', () => recordRelease(deps, job, colour, containerId, decision.live ? { release: decision.live.release, colour: decision.live.colour } : null));
@@ -210,15 +228,19 @@ async function uploadRelease(deps: Deps, job: HostJob, exec: Record<string, stri
   await deps.runner.run(hostScripts.untar(job.h.ssh), { stdinStream: stream });
 }
 
-async function recordRelease(deps: Deps, job: HostJob, colour: Colour, containerId: string, previous: CurrentRecord['previous']) {
+async function releaseRecord(deps: Deps, job: HostJob, colour: Colour, containerId: string, image: { imageId?: string; digest?: string }): Promise<ReleaseRecord> {
   const { h, app, render, id } = job;
-  const img = await deps.runner.run(dockerCmd.imageInspect(h.context, render.image), { allowFailure: true });
-  const { imageId, digest } = parseImageInspect(img.stdout);
-  const record: ReleaseRecord = {
-    id, app: app.name, tag: render.release, image: render.image, imageId, digest,
+  return {
+    id, app: app.name, tag: render.release, image: render.image, ...image,
     colour, configHash: render.configHash, secretsHash: job.secretsHash, gitCommit: await deps.gitCommit(),
     createdAt: deps.now().toISOString(), host: h.name, containerId,
   };
+}
+
+async function recordRelease(deps: Deps, job: HostJob, colour: Colour, containerId: string, previous: CurrentRecord['previous']) {
+  const { h, app, render, id } = job;
+  const img = await deps.runner.run(dockerCmd.imageInspect(h.context, render.image), { allowFailure: true });
+  const record = await releaseRecord(deps, job, colour, containerId, parseImageInspect(img.stdout));
   const current: CurrentRecord = { release: id, colour, previous, switchedAt: deps.now().toISOString() };
   const stream = packUpload(undefined, undefined, [
     { path: `${releaseDir(app.name, id)}/release.json`, content: JSON.stringify(record, null, 2) + '\n', mode: 0o644 },
@@ -258,9 +280,35 @@ async function ensureImageOnHost(deps: Deps, h: HostHandle, app: App, render: Ap
   await deps.runner.run(dockerCmd.pull(h.context, render.image));
 }
 
+// ---------------------------------------------------------------- interrupted deploys
+
+/** What a host is left in when a deploy lost its connection during `phase`. */
+export function leftState(phase: string, id: string, p: { live?: { release: string; colour: Colour } | null; colour?: Colour; switched?: boolean }): string {
+  if (p.switched) {
+    return `The new release ${id} is live on ${p.colour}${p.live ? `; the old colour ${p.live.colour} keeps running until the rerun or the next deploy retires it` : ''}.`;
+  }
+  if (phase === 'switch') return `The route to ${p.colour} may or may not be in force; rerun the deploy when the host answers (it converges).`;
+  const serving = p.live ? `the old release ${p.live.release} keeps serving on ${p.live.colour}` : p.live === null ? 'nothing was serving yet' : 'nothing was changed';
+  return `Nothing switched: ${serving}. Rerun the deploy when the host answers (it takes over the lock this run could not release).`;
+}
+
+/** Finish what a deploy that lost its connection after its switch left: the record, the old colour's retirement. */
+async function finishInterrupted(deps: Deps, h: HostHandle, app: App, repair: Repair) {
+  if (repair.record) {
+    const current: CurrentRecord = { ...repair.record, switchedAt: deps.now().toISOString() };
+    await deps.runner.run(hostScripts.writeFile(h.ssh, currentFile(app.name), JSON.stringify(current, null, 2) + '\n', '644'));
+    deps.log.warn(`${h.name}: recorded ${repair.record.release} on ${repair.record.colour} as live (an interrupted deploy had switched without recording)`);
+  }
+  if (repair.retire) {
+    const r = repair.retire;
+    await deps.runner.run(hostScripts.retireLater(h.ssh, r.containerId, r.colour, currentFile(app.name), retirePidFile(app.name, r.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds));
+    deps.log.warn(`${h.name}: retiring ${r.colour}, left running by an interrupted deploy`);
+  }
+}
+
 // ---------------------------------------------------------------- helpers
 
-const tail = (text: string, n = 20) => text.trim().split('\n').slice(-n).join('\n');
+const tail = (text: string, n = 20) => stripAnsi(text).trim().split('\n').slice(-n).join('\n');
 
 
 /** `{{.Id}} {{json .RepoDigests}}` → image id and the first repo digest. */

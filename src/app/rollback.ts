@@ -18,9 +18,12 @@ import { appSecretFile, appSecretsEnv, currentFile, litestreamConfigPath, lockDi
 import { planRollback } from '../plan/deploy-plan.ts';
 import { routingFile } from '../plan/types.ts';
 import { findApp } from './app-context.ts';
+import type { App } from '../config/schema.ts';
+import { dockerCmd } from '../docker/argv.ts';
+import type { ReleaseRecord } from '../exec/state.ts';
 import { composeTarget, observeApp } from './deploy.ts';
 import { type Deps, phases } from './deps.ts';
-import { ensureContext, hostHandle } from './host.ts';
+import { ensureContext, type HostHandle, hostHandle, hostReachable } from './host.ts';
 import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
 
@@ -41,13 +44,24 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
   const outcomes: RollbackOutcome[] = [];
   for (const name of hostNames) {
     const h = hostHandle(name, project.hosts[name]!);
-    const { timings, phase } = phases(deps.log, name);
+    let switched: { release: string; colour: string } | undefined;
+    let serving: { release: string; colour: string } | undefined;
+    const { timings, phase } = phases(deps.log, name, {
+      reachable: () => hostReachable(deps.runner, h),
+      leftState: () =>
+        switched
+          ? `Release ${switched.release} is live again on ${switched.colour}; rerun the rollback to record it and retire the other colour.`
+          : serving
+            ? `Nothing switched: ${serving.release} keeps serving on ${serving.colour}. Rerun the rollback when the host answers.`
+            : 'Nothing was changed.',
+    });
     const state = await phase('observe', async () => {
       await ensureContext(deps.runner, h);
       return observeApp(deps, h, app.name);
     });
     const d = planRollback(state, opts.to);
     if (d.kind === 'refuse') throw new StepError('rollback', `${name}: ${d.reason}`);
+    serving = d.live;
     const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `rollback ${app.name} to ${d.target.id}`, { host: name, app: app.name, now: deps.now() }));
     const dir = await mkdtemp(join(tmpdir(), 'berth-rollback-'));
     try {
@@ -62,9 +76,10 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
         healthTimeoutSeconds: app.config.deploy.health_timeout_seconds,
         previousRouting: await readFile(join(dir, routingFile(d.live.colour)), 'utf8').catch(() => undefined),
       };
+      const idle = containerFor(state, webService(d.colour));
+      if (!(d.reuse && idle?.state === 'running')) await phase('image', () => ensureReleaseImage(deps, h, app, d.target, secrets, d.live));
       await phase('start + health', async () => {
         // Inside the retire window the target still runs: cancel its retire, check it, skip compose.
-        const idle = containerFor(state, webService(d.colour));
         if (d.reuse && idle?.state === 'running') {
           const check = await deps.runner.run(hostScripts.cancelRetireAndCheck(h.ssh, retirePidFile(app.name, d.colour), idle.id));
           if (/^true healthy/m.test(check.stdout)) return idle.id;
@@ -74,6 +89,7 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
         return startColour(cut);
       });
       await phase('switch', () => switchRoute(cut));
+      switched = { release: d.target.id, colour: d.colour };
       const switchedAt = Date.now();
       await phase('record', async () => {
         const current: CurrentRecord = { release: d.target.id, colour: d.colour, previous: { release: d.live.release, colour: d.live.colour }, switchedAt: deps.now().toISOString() };
@@ -96,6 +112,27 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
     }
   }
   return outcomes;
+}
+
+/**
+ * The release's image must be on the host before its colour starts: a pruned image is pulled again
+ * when the app has a registry, otherwise the rollback stops here saying so (not as a health failure).
+ */
+async function ensureReleaseImage(deps: Deps, h: HostHandle, app: App, target: ReleaseRecord, secrets: Record<string, string>, live: { release: string; colour: string }) {
+  const present = await deps.runner.run(dockerCmd.imageInspect(h.context, target.image), { allowFailure: true });
+  if (present.exitCode === 0) return;
+  const reg = app.config.registry;
+  const serving = `nothing switched, ${live.release} keeps serving on ${live.colour}`;
+  if (!reg) {
+    throw new StepError('rollback', `the image ${target.image} of release ${target.id} is missing on ${h.name} (removed or pruned) and ${app.file} names no registry to pull it from; ${serving}. Put the image back on the host (docker load / build) and rerun.`);
+  }
+  deps.log.warn(`${h.name}: image ${target.image} of release ${target.id} is missing; pulling it from ${reg.server}`);
+  const password = secrets[reg.password_secret] ?? deps.env[`BERTH_SECRET_${reg.password_secret}`] ?? deps.env[reg.password_secret];
+  if (password) await deps.runner.run(dockerCmd.login(h.context, reg.server, reg.username, password));
+  const pulled = await deps.runner.run(dockerCmd.pull(h.context, target.image), { allowFailure: true });
+  if (pulled.exitCode !== 0) {
+    throw new StepError('rollback', `the image ${target.image} of release ${target.id} is missing on ${h.name} and pulling it from ${reg.server} failed (${pulled.stderr.trim().split('\n').pop()}); ${serving}.`);
+  }
 }
 
 /** The container port a routing file points at (the old release may have used another port). */

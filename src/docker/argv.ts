@@ -13,8 +13,9 @@ export interface ComposeTarget {
   env?: Record<string, string>;
 }
 
+// --ansi never: no progress redraws (ESC[2K…) in what Berth captures and shows.
 export const composeArgv = (t: ComposeTarget, args: string[]) => [
-  'docker', '--context', t.context, 'compose', '-p', t.project, ...t.files.flatMap((f) => ['-f', f]), ...args,
+  'docker', '--context', t.context, 'compose', '--ansi', 'never', '-p', t.project, ...t.files.flatMap((f) => ['-f', f]), ...args,
 ];
 
 const withEnv = (t: ComposeTarget) => (t.env ? { env: t.env } : {});

@@ -56,10 +56,15 @@ export function createRunner(options: RunnerOptions = {}): Runner {
         nothrow: true,
         quiet: true,
         verbose: false,
-        input: opts.stdinStream ? undefined : cmd.input,
         timeout: opts.timeoutMs,
       })`${cmd.argv}`;
-      if (opts.stdinStream) opts.stdinStream.pipe(p.stdin);
+      // A child that exits before reading its stdin (ssh losing its connection) makes the write
+      // fail with EPIPE: the exit code reports the failure, the stream error must not crash Berth.
+      p.stdin.on('error', () => {});
+      if (opts.stdinStream) {
+        opts.stdinStream.on('error', () => p.stdin.destroy());
+        opts.stdinStream.pipe(p.stdin);
+      } else p.stdin.end(cmd.input ?? '');
       const out = await p;
       const result = { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode ?? 1 };
       if (result.exitCode !== 0 && !opts.allowFailure) {
