@@ -84,7 +84,7 @@ const OBSERVE_APP = `
 dir="$1"; app="$2"; route="\${3-}"
 [ -z "$route" ] || { echo '--route'; grep -o -- '-web-[a-z]*:[0-9]*' "$route" 2>/dev/null | head -n 1; }
 echo '--retiring'; for c in blue green; do [ -f "$dir/retire-$c.pid" ] && kill -0 "$(cat "$dir/retire-$c.pid")" 2>/dev/null && echo "$c"; done
-echo '--current'; cat "$dir/current.json" 2>/dev/null || true
+echo '--current'; cat "$dir/current.json" 2>/dev/null && echo
 echo '--releases'; for f in "$dir"/releases/*/release.json; do [ -f "$f" ] && { tr -d '\\n' < "$f"; echo; }; done
 echo '--containers'; docker ps --all --filter "label=berth.app=$app" --format '{{json .}}' 2>/dev/null || true
 echo '--end'

@@ -20,15 +20,19 @@ export const releaseId = (tag: string, configHash: string) => `${tag}-${configHa
 /**
  * The state as it really is: when the route points at the other colour than current.json (a deploy
  * lost its connection between the switch and its record), the routed colour is live, with the
- * release its container's labels name.
+ * release recorded for its container (the switch writes that record in its own round trip). Without
+ * such a record the routed colour still counts as live, so a deploy never replaces what serves.
  */
 export function reconcile(state: AppState): { state: AppState; record?: Repair['record'] } {
   const cur = state.current;
   const routed = state.routedColour;
   if (!cur || !routed || routed === cur.colour) return { state };
   const c = containerFor(state, webService(routed));
-  if (c?.state !== 'running' || !c.release || !c.configHash) return { state };
-  const record = { release: releaseId(c.release, c.configHash), colour: routed, previous: { release: cur.release, colour: cur.colour } };
+  if (c?.state !== 'running') return { state };
+  const rec = [...state.releases].reverse().find((r) => r.containerId && c.id.startsWith(r.containerId));
+  const previous = { release: cur.release, colour: cur.colour };
+  if (!rec) return { state: { ...state, current: { release: `unrecorded (${c.release ?? 'unknown'})`, colour: routed, previous, switchedAt: cur.switchedAt } } };
+  const record = { release: rec.id, colour: routed, previous };
   return { state: { ...state, current: { ...record, switchedAt: cur.switchedAt } }, record };
 }
 

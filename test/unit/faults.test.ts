@@ -56,7 +56,7 @@ test('the state left names what serves', () => {
   assert.match(leftState('record', 'v2-b', { live, colour: 'green', switched: true }), /new release v2-b is live on green; the old colour blue keeps running until the rerun or the next deploy retires it/);
 });
 
-const rec = (id: string, colour: 'blue' | 'green'): ReleaseRecord => ({ id, app: 'shop', tag: id.split('-')[0]!, image: `shop:${id}`, colour, configHash: 'h', secretsHash: 'S', createdAt: id, host: 'h1' });
+const rec = (id: string, colour: 'blue' | 'green', containerId?: string): ReleaseRecord => ({ id, app: 'shop', tag: id.split('-')[0]!, image: `shop:${id}`, colour, configHash: 'h', secretsHash: 'S', createdAt: id, host: 'h1', containerId });
 const ps = (service: string, id: string, release: string, hash: string, state = 'running', status = 'Up 1 minute (healthy)') =>
   JSON.stringify({ ID: id, Names: `berth-shop-${service}-1`, State: state, Status: status, Labels: `com.docker.compose.service=${service},berth.app=shop,berth.release=${release},berth.config-hash=${hash}` });
 const observe = (current: object, releases: ReleaseRecord[], containers: string[], route: string, retiring: string[] = []) =>
@@ -65,7 +65,7 @@ const observe = (current: object, releases: ReleaseRecord[], containers: string[
 test('switched but not recorded: the rerun sees the routed colour live and finishes record and retirement', () => {
   const v2 = releaseId('v2', 'bbbbbbbbbbbbbbbb');
   // current.json still names v1 on blue, but the route points at green, which runs v2.
-  const s = observe({ release: 'v1-a', colour: 'blue', previous: null, switchedAt: 'x' }, [rec('v1-a', 'blue'), rec(v2, 'green')],
+  const s = observe({ release: 'v1-a', colour: 'blue', previous: null, switchedAt: 'x' }, [rec('v1-a', 'blue', 'aaa'), rec(v2, 'green', 'ggg')],
     [ps('web-blue', 'aaa', 'v1', 'aaaaaaaaaaaa'), ps('web-green', 'ggg', 'v2', 'bbbbbbbbbbbbbbbb')], 'shop-web-green:80');
   assert.equal(s.routedColour, 'green');
   const d = planDeploy(s, v2, 'S');
@@ -77,6 +77,16 @@ test('switched but not recorded: the rerun sees the routed colour live and finis
   // The next release goes to blue (replacing the old colour), never over the serving green.
   const next = planDeploy(s, 'v3-c', 'S');
   assert.equal(next.kind === 'deploy' && next.colour, 'blue');
+  // No record for the routed container (lost before the switch finished): still never replaced.
+  const bare = observe({ release: 'v1-a', colour: 'blue', previous: null, switchedAt: 'x' }, [rec('v1-a', 'blue', 'aaa')],
+    [ps('web-blue', 'aaa', 'v1', 'a'), ps('web-green', 'ggg', 'v2', 'b')], 'shop-web-green:80');
+  const d2 = planDeploy(bare, v2, 'S');
+  assert.equal(d2.kind === 'deploy' && d2.colour, 'blue');
+});
+
+test('a current.json without a trailing newline is still read', () => {
+  const s = parseObservation(['--current', '{"release":"v1-a","colour":"blue","previous":null,"switchedAt":"x"}', '--releases', '--end'].join('\n'));
+  assert.equal(s.current?.release, 'v1-a');
 });
 
 test('recorded but the old colour left running: retired by the rerun; not while its retire is pending', () => {
