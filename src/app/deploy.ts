@@ -48,7 +48,8 @@ export interface DeployOptions {
 
 export interface HostOutcome {
   host: string;
-  result: 'noop' | 'deployed';
+  /** dry-run: reads ran, every write and start was printed instead. */
+  result: 'noop' | 'deployed' | 'dry-run';
   release: string;
   colour: Colour;
   timings: Record<string, number>;
@@ -157,6 +158,10 @@ async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
       );
     }
     await runHook(deps, app, 'post_deploy', { BERTH_HOST: h.name, BERTH_RELEASE: id });
+    if (deps.runner.dryRun) {
+      deps.log.info(`${h.name}: dry run — ${app.name} ${id} would go live on ${colour}${decision.live ? ` (replacing ${decision.live.release} on ${decision.live.colour})` : ''}; nothing was written or started`);
+      return { host: h.name, result: 'dry-run', release: id, colour, timings };
+    }
     deps.log.info(`${h.name}: ${app.name} ${id} live on ${colour}`);
     return { host: h.name, result: 'deployed', release: id, colour, timings, switchMs, switchedAt };
   } finally {

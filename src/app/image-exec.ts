@@ -9,6 +9,8 @@ import type { HostHandle } from './host.ts';
 export async function imageExecOnHost(deps: Deps, h: HostHandle, image: string): Promise<Record<string, string>> {
   const res = await deps.runner.run(dockerCmd.imageExec(h.context, image), { allowFailure: true });
   const parsed = res.exitCode === 0 ? parseImageExec(res.stdout) : undefined;
+  // --dry-run: an image that would be pulled first is not there yet.
+  if (!parsed && deps.runner.dryRun) return imageExecEnv(null, null);
   if (!parsed) {
     throw new StepError('image', `image ${image} is not on ${h.name} (docker image inspect: ${(res.stderr || res.stdout).trim().split('\n').pop() ?? ''}); nothing was started, the old release keeps serving`);
   }

@@ -12,10 +12,10 @@ import { main } from './main.ts';
 import { common, needApp, usage } from './args.ts';
 
 export function deployCli(argv: string[]) {
-  const U = 'usage: npm run deploy -- <app> [--release <tag>] [--verbose] [--json]';
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...common, release: { type: 'string' } } });
+  const U = 'usage: npm run deploy -- <app> [--release <tag>] [--dry-run] [--verbose] [--json]';
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...common, release: { type: 'string' }, 'dry-run': { type: 'boolean' } } });
   usage(U, values);
-  const deps = createDeps(values);
+  const deps = createDeps({ ...values, dryRun: values['dry-run'] });
   return main(async () => {
     const out = await deploy(deps, { app: needApp(positionals, U), release: values.release });
     if (values.json) deps.log.output(JSON.stringify(out, null, 2));

@@ -62,6 +62,7 @@ export function parseComposePs(out: string): { ID: string; Service: string; Stat
 export async function switchRoute(i: CutoverInput): Promise<number> {
   const url = `http://${webAlias(i.app, i.colour)}:${i.port}`;
   const ok = await i.runner.run(hostScripts.switchRoute(i.ssh, dynamicConfigFile(i.app), i.routing, `${traefikService(i.app)}@file`, url, 200, i.record), { allowFailure: true });
+  if (ok.dryRun) return 0;
   const m = /^confirmed (\d+)/m.exec(ok.stdout);
   if (ok.exitCode !== 0 || !m) {
     if (i.previousRouting) await i.runner.run(hostScripts.writeFile(i.ssh, dynamicConfigFile(i.app), i.previousRouting, '644'));

@@ -128,6 +128,25 @@ test('switched but neither recorded nor retired: the next run records it and ret
   assert.equal(stateOf(web(live.colour)), 'running');
 });
 
+test('deploy --dry-run on a live app: reads run, nothing is written or started, the steps are printed', async () => {
+  const snapshot = () => ({
+    containers: docker('ps', '-a', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--format', '{{.ID}} {{.State}} {{.Status}}').replace(/Up [^(\n]+/g, 'Up'),
+    files: onHost(`cd /var/lib/berth/apps/${APP} && find . -type f | sort | xargs md5sum; md5sum /var/lib/berth/edge/dynamic/${APP}.yml; ls /etc/berth/${APP}/releases 2>/dev/null`),
+  });
+  const before = snapshot();
+  const live = current();
+  const r = await p.berth('deploy', [APP, '--release', 'v1', '--dry-run']);
+  assert.equal(r.code, 0, r.all);
+  const idle = live.colour === 'blue' ? 'green' : 'blue';
+  for (const step of ['observe', 'lock', 'upload', 'release command', 'start + health', 'switch', 'record', 'retire']) assert.match(r.all, new RegExp(`h1: ${step.replace('+', '\\+')}`), step);
+  assert.match(r.all, new RegExp(`would run: .*compose .*up -d --no-deps --wait .*web-${idle}`));
+  assert.match(r.all, /would run: .*compose .*run --rm --no-deps -T web-\w+ testapp migrate/);
+  assert.match(r.all, /would run: ssh .*: dest="\$1"/, 'the route switch is printed');
+  assert.match(r.all, new RegExp(`dry run — ${APP} v1-\\w+ would go live on ${idle} \\(replacing ${live.release} on ${live.colour}\\); nothing was written or started`));
+  assert.deepEqual(snapshot(), before, 'no container, file or route changed');
+  assert.deepEqual(current(), live);
+});
+
 test('a rollback to a release whose image is gone says the image is missing', async () => {
   docker('rmi', `${IMAGE}:v1`);
   const r = await p.berth('rollback', [APP]);
