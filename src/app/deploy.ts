@@ -36,6 +36,7 @@ import { ensureContext, type HostHandle, hostHandle, hostReachable } from './hos
 import { loadAppContext, runHook } from './app-context.ts';
 import { backupPreflight } from './backup-preflight.ts';
 import { imageExecOnHost } from './image-exec.ts';
+import { REGISTRY, retrying, SSH_CONNECT } from './retry.ts';
 import { StepError } from '../errors.ts';
 import { stripAnsi } from '../log/ansi.ts';
 
@@ -85,7 +86,8 @@ interface HostJob {
 }
 
 export async function observeApp(deps: Deps, h: HostHandle, app: string): Promise<AppState> {
-  const out = await deps.runner.run(hostScripts.observeApp(h.ssh, appDir(app), app, dynamicConfigFile(app)));
+  // The first round trip to the host opens its SSH connection: retried when the connection fails.
+  const out = await retrying(deps.log, `${h.name}: connect`, SSH_CONNECT, () => deps.runner.run(hostScripts.observeApp(h.ssh, appDir(app), app, dynamicConfigFile(app))));
   return parseObservation(out.stdout);
 }
 
@@ -266,7 +268,7 @@ async function prepareImageLocally(deps: Deps, app: App, render: AppRender, secr
   const reg = app.config.registry;
   if (reg) {
     await deps.runner.run(dockerCmd.loginLocal(reg.server, reg.username, secrets[reg.password_secret]!));
-    await deps.runner.run(dockerCmd.pushLocal(render.image));
+    await retrying(deps.log, `push ${render.image}`, REGISTRY, () => deps.runner.run(dockerCmd.pushLocal(render.image)));
   }
   end();
 }
@@ -282,7 +284,7 @@ async function ensureImageOnHost(deps: Deps, h: HostHandle, app: App, render: Ap
   if (present.exitCode === 0 && !(b?.on === 'local' && app.config.registry)) return;
   const reg = app.config.registry;
   if (reg) await deps.runner.run(dockerCmd.login(h.context, reg.server, reg.username, secrets[reg.password_secret]!));
-  await deps.runner.run(dockerCmd.pull(h.context, render.image));
+  await retrying(deps.log, `${h.name}: pull ${render.image}`, REGISTRY, () => deps.runner.run(dockerCmd.pull(h.context, render.image)));
 }
 
 // ---------------------------------------------------------------- interrupted deploys

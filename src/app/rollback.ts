@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProject } from '../config/load.ts';
 import { selectHosts } from '../config/rules.ts';
-import { StepError } from '../errors.ts';
+import { CommandError, StepError } from '../errors.ts';
+import { REGISTRY, retrying } from './retry.ts';
 import { startColour, switchRoute } from '../exec/cutover.ts';
 import { hostScripts } from '../exec/host-scripts.ts';
 import { fetchRelease } from './release-files.ts';
@@ -129,10 +130,10 @@ async function ensureReleaseImage(deps: Deps, h: HostHandle, app: App, target: R
   deps.log.warn(`${h.name}: image ${target.image} of release ${target.id} is missing; pulling it from ${reg.server}`);
   const password = secrets[reg.password_secret] ?? deps.env[`BERTH_SECRET_${reg.password_secret}`] ?? deps.env[reg.password_secret];
   if (password) await deps.runner.run(dockerCmd.login(h.context, reg.server, reg.username, password));
-  const pulled = await deps.runner.run(dockerCmd.pull(h.context, target.image), { allowFailure: true });
-  if (pulled.exitCode !== 0) {
-    throw new StepError('rollback', `the image ${target.image} of release ${target.id} is missing on ${h.name} and pulling it from ${reg.server} failed (${pulled.stderr.trim().split('\n').pop()}); ${serving}.`);
-  }
+  await retrying(deps.log, `${h.name}: pull ${target.image}`, REGISTRY, () => deps.runner.run(dockerCmd.pull(h.context, target.image))).catch((e: Error) => {
+    const why = (e instanceof CommandError ? e.stderr : e.message).trim().split('\n').pop();
+    throw new StepError('rollback', `the image ${target.image} of release ${target.id} is missing on ${h.name} and pulling it from ${reg.server} failed (${why}); ${serving}.`);
+  });
 }
 
 /** The container port a routing file points at (the old release may have used another port). */
