@@ -147,6 +147,22 @@ test('deploy --dry-run on a live app: reads run, nothing is written or started, 
   assert.deepEqual(current(), live);
 });
 
+test('plan --remote shows what a deploy changes compared with the live release', async () => {
+  const live = current();
+  p.writeApp(APP, { ...config(), env: { NEW_KEY: 'value-not-shown' }, domains: [`${APP}.berth.test`, `www2.${APP}.berth.test`] });
+  try {
+    const r = await p.berth('plan', [APP, '--remote', '--release', 'v3']);
+    assert.equal(r.code, 0, r.all);
+    assert.match(r.stdout, new RegExp(`${APP}@h1: live ${live.release} \\(${live.colour}\\) → v3-`));
+    assert.match(r.stdout, /release cmd\s+testapp migrate/);
+    assert.match(r.stdout, /env keys\s+\+ NEW_KEY/);
+    assert.match(r.stdout, new RegExp(`domains\\s+\\+ www2\\.${APP}\\.berth\\.test`));
+    assert.doesNotMatch(r.all, /value-not-shown/);
+  } finally {
+    p.writeApp(APP, config());
+  }
+});
+
 test('a rollback to a release whose image is gone says the image is missing', async () => {
   docker('rmi', `${IMAGE}:v1`);
   const r = await p.berth('rollback', [APP]);
