@@ -10,7 +10,8 @@ import { httpsRequest, sandboxCaBundle, waitFor } from '../sandbox/http.ts';
 import { REPO_ROOT } from '../sandbox/paths.ts';
 import { sandboxUp } from '../sandbox/up.ts';
 import { createDeps } from './deps.ts';
-import { main } from './main.ts';
+import { main, type MainOptions } from './main.ts';
+import { common, parseFlags, usage } from './args.ts';
 
 export const DEMO_ROOT = join(REPO_ROOT, 'examples', 'sandbox');
 /** What to try after the demo; README.md shows the same lines. */
@@ -23,9 +24,14 @@ export const NEXT_COMMANDS = [
 const APP = 'wombatworkouts';
 const DOMAIN = 'wombatworkouts.berth.test';
 
+const DEMO_USAGE = 'usage: npm run demo [-- --verbose]   (sandbox host up, edge set up, the example app deployed over HTTPS)';
+
 export function demoCli(argv: string[]) {
-  const verbose = argv.includes('--verbose');
+  const run: MainOptions = {};
   return main(async () => {
+    const { values } = parseFlags(argv, { verbose: common.verbose, help: common.help }, DEMO_USAGE, { max: 0 });
+    usage(DEMO_USAGE, values);
+    const verbose = (run.verbose = !!values.verbose);
     await sandboxUp({});
     // The demo's secrets live where the example's secret_commands read them (made once, stable), so
     // a second demo is a no-op and every command below works on the example as printed.
@@ -53,9 +59,9 @@ export function demoCli(argv: string[]) {
         `backup:verify: ${verified?.ok ? 'the latest replica restores and matches the live databases' : `FAILED (${verified?.error ?? 'see above'})`}`,
         '',
         'Try it yourself:',
-        `  curl --cacert ${SANDBOX_CA_DIR}/bundle.pem --resolve ${DOMAIN}:443:127.0.0.1 ${url}`,
+        `  curl --cacert ${SANDBOX_CA_DIR}/bundle.pem --resolve ${DOMAIN}:443:127.0.1.1 ${url}`,
         ...NEXT_COMMANDS.map((c) => `  ${c}`),
       ].join('\n'),
     );
-  }, { verbose });
+  }, run);
 }

@@ -24,7 +24,14 @@ export const routerNames = (app: string) => {
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-const hostRule = (hosts: string[]) => hosts.map((h) => `Host(\`${h}\`)`).join(' || ');
+/** Host(`a`) || Host(`b`). Config validation admits DNS names only; a backtick here would end the rule's string. */
+const hostRule = (hosts: string[]) =>
+  hosts
+    .map((h) => {
+      if (!/^[a-z0-9.-]+$/.test(h)) throw new Error(`not a DNS name, refused in a Traefik rule: ${JSON.stringify(h)}`);
+      return `Host(\`${h}\`)`;
+    })
+    .join(' || ');
 
 /** redirectRegex middleware for the www setting, or undefined when www is not redirected. */
 export function wwwRedirect(app: App): Record<string, unknown> | undefined {

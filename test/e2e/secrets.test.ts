@@ -6,10 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import YAML from 'yaml';
 import { S3 } from '../../src/sandbox/config.ts';
 import { H1, makeProject, resetApps, type TestProject } from './support/project.ts';
 
@@ -31,10 +28,6 @@ const envOf = (id: string, keys: string) => JSON.parse(docker('exec', id, 'curl'
 
 before(async () => {
   p = makeProject('berth-e2e-flt-');
-  // This test reaches the app only through Docker, not through the edge's public ports: keep the
-  // edge off 80/443 (other sandbox machines may publish those on 127.0.1.x).
-  const edgeFile = join(p.root, 'shared', 'edge.yml');
-  writeFileSync(edgeFile, YAML.stringify({ ...YAML.parse(readFileSync(edgeFile, 'utf8')), entrypoints: { http: 18080, https: 18443 } }));
   p.writeApp(APP, {
     image: 'berth/testapp:v1',
     hosts: ['h1'],
