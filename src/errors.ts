@@ -1,6 +1,7 @@
 // The few error classes Berth throws on purpose. Each carries the data the CLI prints, so the one
 // top-level handler (formatError) can say what went wrong without knowing where it happened.
 import { shQuote as quote } from './docker/command.ts';
+import { stripAnsi } from './log/ansi.ts';
 
 /** One problem in one config file. `path` is a dotted key path ("accessories.postgres.port", "domains[1]"). */
 export interface Issue {
@@ -47,7 +48,7 @@ export class CommandError extends Error {
     readonly host?: string,
   ) {
     const on = host ? ` on ${host}` : '';
-    const tail = stderr.trim() ? `\n${lastLines(stderr, 20)}` : '';
+    const tail = stderr.trim() ? `\n${lastLines(stripAnsi(stderr), 20)}` : '';
     super(`command failed${on} (exit ${exitCode}): ${argv.map(quote).join(' ')}${tail}`);
     this.name = 'CommandError';
   }
@@ -75,9 +76,25 @@ export class HealthError extends Error {
     readonly reason: string,
     readonly logTail: readonly string[] = [],
   ) {
-    const logs = logTail.length ? `\nlast ${logTail.length} log lines:\n${logTail.map((l) => `  | ${l}`).join('\n')}` : '';
+    const logs = logTail.length ? `\nlast ${logTail.length} log lines:\n${logTail.map((l) => `  | ${stripAnsi(l)}`).join('\n')}` : '';
     super(`${service} on ${host} is not healthy: ${reason}${logs}`);
     this.name = 'HealthError';
+  }
+}
+
+/**
+ * The SSH connection to a host was lost during a phase. Says which host and phase, and what state
+ * the host was left in; what the failed step printed is kept as the cause (shown with --verbose).
+ */
+export class ConnectionLostError extends Error {
+  constructor(
+    readonly host: string,
+    readonly phase: string,
+    readonly state: string,
+    cause?: unknown,
+  ) {
+    super(`lost the SSH connection to ${host} during "${phase}" (the host does not answer). ${state}`, { cause });
+    this.name = 'ConnectionLostError';
   }
 }
 
@@ -107,7 +124,7 @@ export class UsageError extends Error {
 const firstUsageLine = (usage: string) => usage.split('\n')[0]!.trim();
 
 /** Errors Berth raises on purpose carry their own explanation; anything else is a bug or a surprise. */
-const EXPECTED_ERRORS = new Set(['ConfigError', 'CommandError', 'StepError', 'HealthError', 'LockError', 'UsageError']);
+const EXPECTED_ERRORS = new Set(['ConfigError', 'CommandError', 'StepError', 'HealthError', 'LockError', 'UsageError', 'ConnectionLostError']);
 export const isExpectedError = (err: unknown): boolean => err instanceof Error && EXPECTED_ERRORS.has(err.name);
 
 function lastLines(text: string, n: number): string {
@@ -141,7 +158,7 @@ export function formatError(err: unknown, verbose = false): string {
         break;
       }
     }
-  } else if (err.cause instanceof Error) {
+  } else if (err.cause instanceof Error && !(err instanceof ConnectionLostError)) {
     out += `\ncaused by ${err.cause.name}: ${err.cause.message}`;
   }
   return out;

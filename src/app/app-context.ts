@@ -67,6 +67,7 @@ export type HookName = 'pre_build' | 'pre_deploy' | 'post_deploy';
 export async function runHook(deps: Deps, app: App, hook: HookName, env: Record<string, string>) {
   const command = app.config.hooks[hook];
   if (!command) return;
+  if (deps.runner.dryRun) return deps.log.info(`  would run hook ${hook}: ${command}`);
   const end = deps.log.step(`hook ${hook}`);
   const res = await deps.shell(command, { BERTH_APP: app.name, BERTH_HOOK: hook, BERTH_ROOT: deps.root, ...env }, appSourceDir(app));
   end();

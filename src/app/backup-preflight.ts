@@ -78,6 +78,7 @@ export async function backupPreflight(deps: Deps, h: HostHandle, app: App, relea
   const when = deps.now();
   const dir = `${restorePointsDir(app.name)}/${stamp(when)}-${release.replace(/[^A-Za-z0-9._-]/g, '_')}`;
   const res = await deps.runner.run(backupScripts.preflight(h.ssh, appProject(app.name), ls.image, NETWORK, dir, RESTORE_POINTS_KEPT, ls.databases), { allowFailure: true });
+  if (res.dryRun) return undefined;
   const result = parsePreflight(res.stdout);
   if (res.exitCode !== 0) result.problems.push(`pre-flight script exited ${res.exitCode}: ${res.stderr.trim().slice(-300)}`);
   result.ok = result.problems.length === 0;

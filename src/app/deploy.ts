@@ -22,6 +22,7 @@ import {
   appSecretsEnv,
   type Colour,
   currentFile,
+  dynamicConfigFile,
   litestreamConfigPath,
   lockDir,
   originCertHostFiles,
@@ -30,14 +31,17 @@ import {
   retirePidFile,
   webService,
 } from '../names.ts';
-import { planDeploy, releaseId } from '../plan/deploy-plan.ts';
+import { planDeploy, releaseId, type Repair } from '../plan/deploy-plan.ts';
 import { routingFile, type AppRender } from '../plan/types.ts';
 import { type Deps, phases } from './deps.ts';
-import { ensureContext, type HostHandle, hostHandle } from './host.ts';
+import { ensureContext, type HostHandle, hostHandle, hostReachable } from './host.ts';
 import { loadAppContext, runHook } from './app-context.ts';
 import { backupPreflight } from './backup-preflight.ts';
+import { imageExecOnHost } from './image-exec.ts';
+import { REGISTRY, retrying, SSH_CONNECT } from './retry.ts';
 import { StepError } from '../errors.ts';
 import { filterHosts, type HostFilter } from '../config/host-filter.ts';
+import { stripAnsi } from '../log/ansi.ts';
 
 export interface DeployOptions {
   app: string;
@@ -50,7 +54,8 @@ export interface DeployOptions {
 
 export interface HostOutcome {
   host: string;
-  result: 'noop' | 'deployed';
+  /** dry-run: reads ran, every write and start was printed instead. */
+  result: 'noop' | 'deployed' | 'dry-run';
   release: string;
   colour: Colour;
   timings: Record<string, number>;
@@ -87,13 +92,19 @@ interface HostJob {
 }
 
 export async function observeApp(deps: Deps, h: HostHandle, app: string): Promise<AppState> {
-  const out = await deps.runner.run(hostScripts.observeApp(h.ssh, appDir(app), app));
+  // The first round trip to the host opens its SSH connection: retried when the connection fails.
+  const out = await retrying(deps.log, `${h.name}: connect`, SSH_CONNECT, () => deps.runner.run(hostScripts.observeApp(h.ssh, appDir(app), app, dynamicConfigFile(app))));
   return parseObservation(out.stdout);
 }
 
 async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
   const { h, app, render, id } = job;
-  const { timings, phase } = phases(deps.log, h.name);
+  // What a lost connection leaves behind, by how far the deploy got (for the error message).
+  let progress: { live?: { release: string; colour: Colour } | null; colour?: Colour; switched?: boolean } = {};
+  const { timings, phase } = phases(deps.log, h.name, {
+    reachable: () => hostReachable(deps.runner, h),
+    leftState: (name) => leftState(name, id, progress),
+  });
 
   const state = await phase('observe', async () => {
     await ensureContext(deps.runner, h);
@@ -101,23 +112,27 @@ async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
   });
   const decision = planDeploy(state, id, job.secretsHash);
   if (decision.kind === 'noop') {
+    if (decision.repair) await phase('finish interrupted deploy', () => finishInterrupted(deps, h, app, decision.repair!));
     deps.log.info(`${h.name}: nothing changed (${decision.reason}); no container touched`);
     return { host: h.name, result: 'noop', release: id, colour: decision.colour, timings };
   }
   const colour = decision.colour;
+  progress = { live: decision.live, colour };
   const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `deploy ${app.name} ${id}`, { host: h.name, app: app.name, now: deps.now() }));
   if (lock.takenOver) deps.log.warn(`${h.name}: took over a lock left by a dead deploy`);
   const beat = setInterval(() => void lock.heartbeat(), 30_000);
   try {
-    await phase('upload', () => uploadRelease(deps, job));
-    const target = composeTarget(deps, h, app.name, job.secrets);
+    // The image first: its entrypoint and command go into the release's env file (secrets wrapper).
     if (!job.skipImage) await phase('image', () => ensureImageOnHost(deps, h, app, render, job.secrets));
+    const exec = await phase('image config', () => imageExecOnHost(deps, h, render.image));
     const assetPath = app.config.asset_path;
     if (assetPath) {
       const sources = planAssets(state.releases, { tag: render.release, image: render.image }, app.config.deploy.keep_releases, decision.live?.release);
       const summary = await phase('assets', () => prepareAssets(deps.runner, h.ssh, h.name, app.name, assetPath, sources));
       deps.log.info(`${h.name}: ${summary}`);
     }
+    await phase('upload', () => uploadRelease(deps, job, exec));
+    const target = composeTarget(deps, h, app.name, { ...job.secrets, ...exec });
     await runHook(deps, app, 'pre_deploy', { BERTH_HOST: h.name, BERTH_RELEASE: id });
     await phase('support services', () => startSupportServices(deps, target, render));
     if (app.config.litestream) await phase('backup pre-flight', () => backupPreflight(deps, h, app, id));
@@ -138,7 +153,16 @@ async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
       await deps.runner.run(hostScripts.cancelRetire(h.ssh, retirePidFile(app.name, colour)));
       return startColour(cut);
     });
-    const switchMs = await phase('switch', () => (app.config.domains.length ? switchRoute(cut) : Promise.resolve(0)));
+    // The switch records the release in its own round trip (current.json names the serving colour
+    // even when the connection drops right after); `record` then adds the image's id and digest.
+    const previous = decision.live ? { release: decision.live.release, colour: decision.live.colour } : null;
+    const early = await releaseRecord(deps, job, colour, containerId, {});
+    const record = {
+      releasePath: `${releaseDir(app.name, id)}/release.json`, release: JSON.stringify(early, null, 2) + '\n',
+      currentPath: currentFile(app.name), current: JSON.stringify({ release: id, colour, previous, switchedAt: deps.now().toISOString() } satisfies CurrentRecord, null, 2) + '\n',
+    };
+    const switchMs = await phase('switch', () => (app.config.domains.length ? switchRoute({ ...cut, record }) : Promise.resolve(0)));
+    progress.switched = true;
     const switchedAt = Date.now();
     await phase('workers', () => startWorkers(deps, target, render));
     await phase('record', () => recordRelease(deps, job, colour, containerId, decision.live ? { release: decision.live.release, colour: decision.live.colour } : null));
@@ -148,6 +172,10 @@ async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
       );
     }
     await runHook(deps, app, 'post_deploy', { BERTH_HOST: h.name, BERTH_RELEASE: id });
+    if (deps.runner.dryRun) {
+      deps.log.info(`${h.name}: dry run — ${app.name} ${id} would go live on ${colour}${decision.live ? ` (replacing ${decision.live.release} on ${decision.live.colour})` : ''}; nothing was written or started`);
+      return { host: h.name, result: 'dry-run', release: id, colour, timings };
+    }
     deps.log.info(`${h.name}: ${app.name} ${id} live on ${colour}`);
     return { host: h.name, result: 'deployed', release: id, colour, timings, switchMs, switchedAt };
   } finally {
@@ -191,14 +219,15 @@ async function startWorkers(deps: Deps, target: ComposeTarget, render: AppRender
 }
 
 /** One tar stream: the rendered release, litestream.yml at its stable path, and the secrets (mode 600, dir 700). */
-async function uploadRelease(deps: Deps, job: HostJob) {
+async function uploadRelease(deps: Deps, job: HostJob, exec: Record<string, string>) {
   const { app, render, id, secrets } = job;
   const extra: MemoryEntry[] = [
     { path: appSecretsDir(app.name), type: 'directory', mode: 0o700 },
     { path: `${appSecretsDir(app.name)}/releases`, type: 'directory', mode: 0o700 },
     { path: `${appSecretsDir(app.name)}/files`, type: 'directory', mode: 0o700 },
-    { path: appSecretsEnv(app.name), content: formatSecretsEnv(secrets), mode: 0o600 },
-    { path: releaseSecretsEnv(app.name, id), content: formatSecretsEnv(secrets), mode: 0o600 },
+    // The --env-file for running the release by hand, and what rollback restores.
+    { path: appSecretsEnv(app.name), content: formatSecretsEnv({ ...secrets, ...exec }), mode: 0o600 },
+    { path: releaseSecretsEnv(app.name, id), content: formatSecretsEnv({ ...secrets, ...exec }), mode: 0o600 },
     // Mounted into containers whose process may not be root (postgres drops to uid 999): readable
     // inside, while the 700 directory keeps other users on the host out.
     ...Object.entries(secrets).map(([k, v]) => ({ path: appSecretFile(app.name, k), content: v, mode: 0o444 })),
@@ -218,15 +247,19 @@ async function uploadRelease(deps: Deps, job: HostJob) {
   await deps.runner.run(hostScripts.untar(job.h.ssh), { stdinStream: stream });
 }
 
-async function recordRelease(deps: Deps, job: HostJob, colour: Colour, containerId: string, previous: CurrentRecord['previous']) {
+async function releaseRecord(deps: Deps, job: HostJob, colour: Colour, containerId: string, image: { imageId?: string; digest?: string }): Promise<ReleaseRecord> {
   const { h, app, render, id } = job;
-  const img = await deps.runner.run(dockerCmd.imageInspect(h.context, render.image), { allowFailure: true });
-  const { imageId, digest } = parseImageInspect(img.stdout);
-  const record: ReleaseRecord = {
-    id, app: app.name, tag: render.release, image: render.image, imageId, digest,
+  return {
+    id, app: app.name, tag: render.release, image: render.image, ...image,
     colour, configHash: render.configHash, secretsHash: job.secretsHash, gitCommit: await deps.gitCommit(),
     createdAt: deps.now().toISOString(), host: h.name, containerId,
   };
+}
+
+async function recordRelease(deps: Deps, job: HostJob, colour: Colour, containerId: string, previous: CurrentRecord['previous']) {
+  const { h, app, render, id } = job;
+  const img = await deps.runner.run(dockerCmd.imageInspect(h.context, render.image), { allowFailure: true });
+  const record = await releaseRecord(deps, job, colour, containerId, parseImageInspect(img.stdout));
   const current: CurrentRecord = { release: id, colour, previous, switchedAt: deps.now().toISOString() };
   const stream = packUpload(undefined, undefined, [
     { path: `${releaseDir(app.name, id)}/release.json`, content: JSON.stringify(record, null, 2) + '\n', mode: 0o644 },
@@ -247,7 +280,7 @@ async function prepareImageLocally(deps: Deps, app: App, render: AppRender, secr
   const reg = app.config.registry;
   if (reg) {
     await deps.runner.run(dockerCmd.loginLocal(reg.server, reg.username, secrets[reg.password_secret]!));
-    await deps.runner.run(dockerCmd.pushLocal(render.image));
+    await retrying(deps.log, `push ${render.image}`, REGISTRY, () => deps.runner.run(dockerCmd.pushLocal(render.image)));
   }
   end();
 }
@@ -263,12 +296,38 @@ async function ensureImageOnHost(deps: Deps, h: HostHandle, app: App, render: Ap
   if (present.exitCode === 0 && !(b?.on === 'local' && app.config.registry)) return;
   const reg = app.config.registry;
   if (reg) await deps.runner.run(dockerCmd.login(h.context, reg.server, reg.username, secrets[reg.password_secret]!));
-  await deps.runner.run(dockerCmd.pull(h.context, render.image));
+  await retrying(deps.log, `${h.name}: pull ${render.image}`, REGISTRY, () => deps.runner.run(dockerCmd.pull(h.context, render.image)));
+}
+
+// ---------------------------------------------------------------- interrupted deploys
+
+/** What a host is left in when a deploy lost its connection during `phase`. */
+export function leftState(phase: string, id: string, p: { live?: { release: string; colour: Colour } | null; colour?: Colour; switched?: boolean }): string {
+  if (p.switched) {
+    return `The new release ${id} is live on ${p.colour}${p.live ? `; the old colour ${p.live.colour} keeps running until the rerun or the next deploy retires it` : ''}.`;
+  }
+  if (phase === 'switch') return `The route to ${p.colour} may or may not be in force; rerun the deploy when the host answers (it converges).`;
+  const serving = p.live ? `the old release ${p.live.release} keeps serving on ${p.live.colour}` : p.live === null ? 'nothing was serving yet' : 'nothing was changed';
+  return `Nothing switched: ${serving}. Rerun the deploy when the host answers (it takes over the lock this run could not release).`;
+}
+
+/** Finish what a deploy that lost its connection after its switch left: the record, the old colour's retirement. */
+async function finishInterrupted(deps: Deps, h: HostHandle, app: App, repair: Repair) {
+  if (repair.record) {
+    const current: CurrentRecord = { ...repair.record, switchedAt: deps.now().toISOString() };
+    await deps.runner.run(hostScripts.writeFile(h.ssh, currentFile(app.name), JSON.stringify(current, null, 2) + '\n', '644'));
+    deps.log.warn(`${h.name}: recorded ${repair.record.release} on ${repair.record.colour} as live (an interrupted deploy had switched without recording)`);
+  }
+  if (repair.retire) {
+    const r = repair.retire;
+    await deps.runner.run(hostScripts.retireLater(h.ssh, r.containerId, r.colour, currentFile(app.name), retirePidFile(app.name, r.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds));
+    deps.log.warn(`${h.name}: retiring ${r.colour}, left running by an interrupted deploy`);
+  }
 }
 
 // ---------------------------------------------------------------- helpers
 
-const tail = (text: string, n = 20) => text.trim().split('\n').slice(-n).join('\n');
+const tail = (text: string, n = 20) => stripAnsi(text).trim().split('\n').slice(-n).join('\n');
 
 
 /** `{{.Id}} {{json .RepoDigests}}` → image id and the first repo digest. */

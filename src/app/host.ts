@@ -3,7 +3,7 @@
 import type { HostConfig } from '../config/schema.ts';
 import { dockerCmd } from '../docker/argv.ts';
 import type { Runner } from '../docker/runner.ts';
-import { configMultiplexes, dockerHostUrl, parseSshTarget, sshEffectiveConfig, type SshTarget } from '../docker/ssh.ts';
+import { configMultiplexes, dockerHostUrl, sshProbe, parseSshTarget, sshEffectiveConfig, type SshTarget } from '../docker/ssh.ts';
 import { contextFor } from '../names.ts';
 
 export interface HostHandle {
@@ -15,6 +15,11 @@ export interface HostHandle {
 
 export function hostHandle(name: string, config: HostConfig): HostHandle {
   return { name, context: contextFor(name, config.context), ssh: parseSshTarget(config), config };
+}
+
+/** Does the host answer a fresh SSH connection (after a step failed: lost connection or real failure?). */
+export async function hostReachable(runner: Runner, h: HostHandle): Promise<boolean> {
+  return (await runner.run(sshProbe(h.ssh), { allowFailure: true, timeoutMs: 15_000 })).exitCode === 0;
 }
 
 /** Create the host's Docker context, or point it at the right address if it drifted. */

@@ -7,6 +7,7 @@ import { compose } from '../docker/argv.ts';
 import { StepError } from '../errors.ts';
 import { filterHosts, type HostFilter } from '../config/host-filter.ts';
 import type { AppState } from '../exec/state.ts';
+import { withSecretEnv } from '../plan/secret-env.ts';
 import { appProject, webService } from '../names.ts';
 import { composeTarget, observeApp } from './deploy.ts';
 import { splitCommand } from '../docker/command.ts';
@@ -111,7 +112,7 @@ export async function logs(deps: Deps, opts: { app: string; follow?: boolean; ta
 
 export async function exec(deps: Deps, opts: { app: string; command: string[]; interactive?: boolean; only?: HostFilter }) {
   const { target, colour } = await liveTarget(deps, opts.app, opts.only);
-  return deps.runner.run(compose.exec(target, webService(colour), opts.command, !!opts.interactive), { interactive: true, allowFailure: true });
+  return deps.runner.run(compose.exec(target, webService(colour), withSecretEnv(opts.command), !!opts.interactive), { interactive: true, allowFailure: true });
 }
 
 /** Resolve an alias from app config into what to run: an exec in the live container or a Berth command. */

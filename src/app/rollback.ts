@@ -4,8 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProject } from '../config/load.ts';
-import { StepError } from '../errors.ts';
+import { CommandError, StepError } from '../errors.ts';
 import { filterHosts, type HostFilter } from '../config/host-filter.ts';
+import { REGISTRY, retrying } from './retry.ts';
 import { startColour, switchRoute } from '../exec/cutover.ts';
 import { hostScripts } from '../exec/host-scripts.ts';
 import { fetchRelease } from './release-files.ts';
@@ -15,13 +16,17 @@ import { containerFor, type CurrentRecord } from '../exec/state.ts';
 import { packUpload } from '../exec/transfer.ts';
 import { prepareAssets } from '../exec/assets.ts';
 import { assetPathOf, planAssets } from '../plan/assets-plan.ts';
-import { appSecretsEnv, assetsVolumeDir, currentFile, litestreamConfigPath, lockDir, retirePidFile, webService } from '../names.ts';
+import { isImageExecKey } from '../plan/secret-env.ts';
+import { appSecretFile, appSecretsEnv, assetsVolumeDir, currentFile, litestreamConfigPath, lockDir, retirePidFile, webService } from '../names.ts';
 import { planRollback } from '../plan/deploy-plan.ts';
 import { routingFile } from '../plan/types.ts';
 import { findApp } from './app-context.ts';
+import type { App } from '../config/schema.ts';
+import { dockerCmd } from '../docker/argv.ts';
+import type { ReleaseRecord } from '../exec/state.ts';
 import { composeTarget, observeApp } from './deploy.ts';
 import { type Deps, phases } from './deps.ts';
-import { ensureContext, hostHandle } from './host.ts';
+import { ensureContext, type HostHandle, hostHandle, hostReachable } from './host.ts';
 import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
 
@@ -42,18 +47,31 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
   const outcomes: RollbackOutcome[] = [];
   for (const name of hostNames) {
     const h = hostHandle(name, project.hosts[name]!);
-    const { timings, phase } = phases(deps.log, name);
+    let switched: { release: string; colour: string } | undefined;
+    let serving: { release: string; colour: string } | undefined;
+    const { timings, phase } = phases(deps.log, name, {
+      reachable: () => hostReachable(deps.runner, h),
+      leftState: () =>
+        switched
+          ? `Release ${switched.release} is live again on ${switched.colour}; rerun the rollback to record it and retire the other colour.`
+          : serving
+            ? `Nothing switched: ${serving.release} keeps serving on ${serving.colour}. Rerun the rollback when the host answers.`
+            : 'Nothing was changed.',
+    });
     const state = await phase('observe', async () => {
       await ensureContext(deps.runner, h);
       return observeApp(deps, h, app.name);
     });
     const d = planRollback(state, opts.to);
     if (d.kind === 'refuse') throw new StepError('rollback', `${name}: ${d.reason}`);
+    serving = d.live;
     const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `rollback ${app.name} to ${d.target.id}`, { host: name, app: app.name, now: deps.now() }));
     const dir = await mkdtemp(join(tmpdir(), 'berth-rollback-'));
     try {
       const secrets = await phase('restore files', () => fetchRelease(deps, h, app.name, d.target.id, dir));
       const target = composeTarget(deps, h, app.name, secrets, dir);
+      // The secret files the wrapper reads are per app: put back the values this release ran with.
+      await phase('secret files', () => deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: packUpload(undefined, undefined, secretFileEntries(app.name, secrets)) }));
       const routing = await readFile(join(dir, routingFile(d.colour)), 'utf8');
       const port = portOf(await readFile(join(dir, routingFile(d.colour)), 'utf8'), app.config.port);
       const cut = {
@@ -61,6 +79,8 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
         healthTimeoutSeconds: app.config.deploy.health_timeout_seconds,
         previousRouting: await readFile(join(dir, routingFile(d.live.colour)), 'utf8').catch(() => undefined),
       };
+      const idle = containerFor(state, webService(d.colour));
+      if (!(d.reuse && idle?.state === 'running')) await phase('image', () => ensureReleaseImage(deps, h, app, d.target, secrets, d.live));
       // The release's own compose file says whether (and where) it mounts bridged assets: refresh
       // its merged directory so it also serves the assets of the release it replaces.
       const assetPath = assetPathOf(YAML.parse(await readFile(join(dir, 'compose.yml'), 'utf8')) as Record<string, unknown>, assetsVolumeDir(app.name, ''));
@@ -70,7 +90,6 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
       }
       await phase('start + health', async () => {
         // Inside the retire window the target still runs: cancel its retire, check it, skip compose.
-        const idle = containerFor(state, webService(d.colour));
         if (d.reuse && idle?.state === 'running') {
           const check = await deps.runner.run(hostScripts.cancelRetireAndCheck(h.ssh, retirePidFile(app.name, d.colour), idle.id));
           if (/^true healthy/m.test(check.stdout)) return idle.id;
@@ -80,6 +99,7 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
         return startColour(cut);
       });
       await phase('switch', () => switchRoute(cut));
+      switched = { release: d.target.id, colour: d.colour };
       const switchedAt = Date.now();
       await phase('record', async () => {
         const current: CurrentRecord = { release: d.target.id, colour: d.colour, previous: { release: d.live.release, colour: d.live.colour }, switchedAt: deps.now().toISOString() };
@@ -104,6 +124,27 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
   return outcomes;
 }
 
+/**
+ * The release's image must be on the host before its colour starts: a pruned image is pulled again
+ * when the app has a registry, otherwise the rollback stops here saying so (not as a health failure).
+ */
+async function ensureReleaseImage(deps: Deps, h: HostHandle, app: App, target: ReleaseRecord, secrets: Record<string, string>, live: { release: string; colour: string }) {
+  const present = await deps.runner.run(dockerCmd.imageInspect(h.context, target.image), { allowFailure: true });
+  if (present.exitCode === 0) return;
+  const reg = app.config.registry;
+  const serving = `nothing switched, ${live.release} keeps serving on ${live.colour}`;
+  if (!reg) {
+    throw new StepError('rollback', `the image ${target.image} of release ${target.id} is missing on ${h.name} (removed or pruned) and ${app.file} names no registry to pull it from; ${serving}. Put the image back on the host (docker load / build) and rerun.`);
+  }
+  deps.log.warn(`${h.name}: image ${target.image} of release ${target.id} is missing; pulling it from ${reg.server}`);
+  const password = secrets[reg.password_secret] ?? deps.env[`BERTH_SECRET_${reg.password_secret}`] ?? deps.env[reg.password_secret];
+  if (password) await deps.runner.run(dockerCmd.login(h.context, reg.server, reg.username, password));
+  await retrying(deps.log, `${h.name}: pull ${target.image}`, REGISTRY, () => deps.runner.run(dockerCmd.pull(h.context, target.image))).catch((e: Error) => {
+    const why = (e instanceof CommandError ? e.stderr : e.message).trim().split('\n').pop();
+    throw new StepError('rollback', `the image ${target.image} of release ${target.id} is missing on ${h.name} and pulling it from ${reg.server} failed (${why}); ${serving}.`);
+  });
+}
+
 /** The container port a routing file points at (the old release may have used another port). */
 function portOf(routing: string, fallback: number): number {
   const doc = YAML.parse(routing) as { http?: { services?: Record<string, { loadBalancer?: { servers?: { url: string }[] } }> } };
@@ -115,3 +156,10 @@ function portOf(routing: string, fallback: number): number {
   return fallback;
 }
 
+
+/** The secret files of an app (mode 444 inside the 700 directory: readable by a non-root process in the container). */
+export function secretFileEntries(app: string, values: Record<string, string>) {
+  return Object.entries(values)
+    .filter(([k]) => !isImageExecKey(k))
+    .map(([k, v]) => ({ path: appSecretFile(app, k), content: v, mode: 0o444 }));
+}

@@ -10,6 +10,7 @@ import { UsageError } from '../errors.ts';
 import { REPO_ROOT } from '../sandbox/paths.ts';
 import { makeContext, type BenchContext } from './context.ts';
 import { Recorder } from './record.ts';
+import { runSteps } from './steps.ts';
 import { DEFINITIONS, formatMachine, formatTable, judge, type MachineInfo } from './report.ts';
 import { runBaseline } from './scenarios/baselines.ts';
 import { berthDeploys, berthRollback, berthUnderLoad, setupBerth, type BerthBench } from './scenarios/berth.ts';
@@ -71,6 +72,9 @@ export function replacePerformanceSection(readme: string, body: string): string 
   return `${readme.slice(0, start)}${section}${after}`;
 }
 
+const metricsOf = (rec: Recorder) =>
+  Object.fromEntries([...rec.metrics].map(([k, m]) => [k, { label: m.label, unit: m.unit, ...m.summary, values: m.values, notes: m.notes }]));
+
 export async function benchMain(argv: string[]): Promise<number> {
   const args = parseBenchArgs(argv);
   if (args.help) {
@@ -88,31 +92,28 @@ export async function benchMain(argv: string[]): Promise<number> {
   ctx.log(`machine: ${formatMachine(machine)}`);
   ctx.log(`scenarios: ${todo.join(', ')}${args.quick ? ' (quick)' : ''}`);
   let berth: BerthBench | undefined;
-  const errors: string[] = [];
-  const step = async (name: Scenario, fn: (c: BenchContext) => Promise<void>) => {
-    if (!todo.includes(name)) return;
-    const s0 = performance.now();
-    ctx.log(`── ${name}`);
-    try {
-      await fn(ctx);
-    } catch (e) {
-      errors.push(`${name}: ${(e as Error).message}`);
-      ctx.log(`${name} FAILED: ${(e as Error).message}`);
-    }
-    ctx.log(`── ${name} done in ${((performance.now() - s0) / 1000).toFixed(0)} s`);
+  const needBerth = (fn: (c: BenchContext, b: BerthBench) => Promise<void>) => async () => {
+    if (!berth) throw new Error('the Berth app could not be set up (see berth-setup)');
+    await fn(ctx, berth);
   };
+  const all: { name: Scenario | 'berth-setup'; run: () => Promise<void> }[] = [
+    ...(todo.some((s) => NEEDS_BERTH.includes(s)) ? [{ name: 'berth-setup' as const, run: async () => void (berth = await setupBerth(ctx, todo.includes('rollback'))) }] : []),
+    { name: 'deploys', run: needBerth(berthDeploys) },
+    { name: 'berth-load', run: needBerth(berthUnderLoad) },
+    { name: 'rollback', run: needBerth(berthRollback) },
+    { name: 'naive', run: () => runBaseline(ctx, 'naive') },
+    { name: 'overlap', run: () => runBaseline(ctx, 'overlap') },
+    { name: 'long-lived', run: () => runLongLived(ctx) },
+    { name: 'litestream', run: () => runLitestream(ctx) },
+    { name: 'backup-verify', run: () => runBackupVerify(ctx) },
+  ];
+  let errors: string[] = [];
   try {
-    if (todo.some((s) => NEEDS_BERTH.includes(s))) berth = await setupBerth(ctx, todo.includes('rollback'));
-    if (berth) {
-      await step('deploys', (c) => berthDeploys(c, berth!));
-      await step('berth-load', (c) => berthUnderLoad(c, berth!));
-      await step('rollback', (c) => berthRollback(c, berth!));
-    }
-    await step('naive', (c) => runBaseline(c, 'naive'));
-    await step('overlap', (c) => runBaseline(c, 'overlap'));
-    await step('long-lived', runLongLived);
-    await step('litestream', runLitestream);
-    await step('backup-verify', runBackupVerify);
+    errors = await runSteps(all.filter((s) => s.name === 'berth-setup' || todo.includes(s.name)), {
+      log: ctx.log,
+      // Partial results as the bench goes: a crash or a kill later loses nothing measured so far.
+      after: (name, errs) => ctx.raw('partial', { runId, machine, quick: args.quick, scenarios: todo, lastScenario: name, errors: errs, metrics: metricsOf(rec), notes: rec.notes, runs: rec.runs }),
+    });
   } finally {
     berth?.cleanup();
   }
@@ -127,7 +128,7 @@ export async function benchMain(argv: string[]): Promise<number> {
   const summary = {
     runId, machine, quick: args.quick, scenarios: todo, elapsedS, errors,
     targets: verdicts,
-    metrics: Object.fromEntries([...rec.metrics].map(([k, m]) => [k, { label: m.label, unit: m.unit, ...m.summary, values: m.values, notes: m.notes }])),
+    metrics: metricsOf(rec),
     notes: rec.notes,
     runs: rec.runs,
   };

@@ -12,14 +12,14 @@ import { common, intFlag, needApp, parseFlags, releaseFlag, usage } from './args
 import { hostFilterOf, TARGET_USAGE, targetApp, targetOptions } from './targeting.ts';
 
 export function deployCli(argv: string[]) {
-  const U = `usage: npm run deploy -- <app> [--release <tag>] ${TARGET_USAGE} [--verbose] [--json]`;
+  const U = `usage: npm run deploy -- <app> [--release <tag>] [--dry-run] ${TARGET_USAGE} [--verbose] [--json]`;
   const run: MainOptions = {};
   return main(async () => {
-    const { values, positionals } = parseFlags(argv, { ...common, ...targetOptions, release: { type: 'string' } }, U, { max: 1 });
+    const { values, positionals } = parseFlags(argv, { ...common, ...targetOptions, release: { type: 'string' }, 'dry-run': { type: 'boolean' } }, U, { max: 1 });
     usage(U, values);
     const only = hostFilterOf(values);
     const release = releaseFlag('--release', values.release, U);
-    const deps = createDeps(values);
+    const deps = createDeps({ ...values, dryRun: !!values['dry-run'] });
     const app = targetApp(deps.root, needApp(positionals, U), values.destination);
     Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });
     const out = await deploy(deps, { app, release, only });

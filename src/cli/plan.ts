@@ -3,6 +3,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { plan } from '../app/plan.ts';
 import { createLogger } from '../log/logger.ts';
+import { formatRemote, planRemote } from '../app/plan-remote.ts';
+import { createDeps } from './deps.ts';
 import { main, type MainOptions } from './main.ts';
 import { parseFlags, releaseFlag } from './args.ts';
 
@@ -11,6 +13,8 @@ export const PLAN_USAGE = `usage: npm run plan -- [<app>...] [--release <id>] [-
   --release <id>  release id / image tag (default: the tag in app.yml, else git rev-parse --short HEAD, else "latest")
   --json          print the plan as JSON
   --check         do not write compose/; exit 2 when it differs from the render (CI)
+  --remote        also compare with the release live on each host (reads only): release command,
+                  env keys, secrets, volumes, domains and routes that a deploy changes
   --verbose       stack traces on errors`;
 
 export async function gitShortHead(root: string): Promise<string | undefined> {
@@ -32,6 +36,7 @@ export function planCli(argv: string[], env: NodeJS.ProcessEnv = process.env): P
         release: { type: 'string' },
         json: { type: 'boolean' },
         check: { type: 'boolean' },
+        remote: { type: 'boolean' },
         verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -44,10 +49,15 @@ export function planCli(argv: string[], env: NodeJS.ProcessEnv = process.env): P
     }
     const release = releaseFlag('--release', values.release, PLAN_USAGE);
     const root = env.BERTH_ROOT ?? process.cwd();
-    const { report } = await plan(
+    const { report, renders } = await plan(
       { root, env, gitCommit: () => gitShortHead(root), log },
       { apps: positionals, release, json: values.json, check: values.check },
     );
+    if (values.remote) {
+      const deps = { ...createDeps({ verbose: run.verbose }), log };
+      const diffs = await planRemote(deps, renders);
+      log.output(values.json ? JSON.stringify({ remote: diffs }, null, 2) : formatRemote(diffs));
+    }
     return values.check && report.changed ? 2 : 0;
   }, run);
 }

@@ -13,8 +13,9 @@ export interface ComposeTarget {
   env?: Record<string, string>;
 }
 
+// --ansi never: no progress redraws (ESC[2K…) in what Berth captures and shows.
 export const composeArgv = (t: ComposeTarget, args: string[]) => [
-  'docker', '--context', t.context, 'compose', '-p', t.project, ...t.files.flatMap((f) => ['-f', f]), ...args,
+  'docker', '--context', t.context, 'compose', '--ansi', 'never', '-p', t.project, ...t.files.flatMap((f) => ['-f', f]), ...args,
 ];
 
 const withEnv = (t: ComposeTarget) => (t.env ? { env: t.env } : {});
@@ -49,6 +50,9 @@ export const dockerCmd = {
   networkCreate: (ctx: string, name: string): Cmd => write(docker(ctx, ['network', 'create', '--driver', 'bridge', '--label', 'berth.managed=true', name])),
   imageInspect: (ctx: string, image: string): Cmd =>
     read(docker(ctx, ['image', 'inspect', image, '--format', '{{.Id}} {{json .RepoDigests}}'])),
+  /** The image's own entrypoint and command (the secrets wrapper execs them). */
+  imageExec: (ctx: string, image: string): Cmd =>
+    read(docker(ctx, ['image', 'inspect', image, '--format', '{{json .Config.Entrypoint}} {{json .Config.Cmd}}'])),
   pull: (ctx: string, image: string): Cmd => write(docker(ctx, ['pull', '--quiet', image])),
   login: (ctx: string, server: string, username: string, password: string): Cmd =>
     write(docker(ctx, ['login', server, '--username', username, '--password-stdin']), { input: password }),

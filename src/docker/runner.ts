@@ -9,6 +9,8 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   exitCode: number;
+  /** --dry-run: this mutating command was printed, not run (its output is empty). */
+  dryRun?: boolean;
 }
 
 export interface RunOptions {
@@ -25,12 +27,16 @@ export interface Runner {
   run(cmd: Cmd, opts?: RunOptions): Promise<RunResult>;
   /** Number of processes spawned so far (the benchmark reads it). */
   readonly count: number;
+  /** --dry-run: reads run, mutating commands are printed instead (see onDryRun). */
+  readonly dryRun: boolean;
 }
 
 export interface RunnerOptions {
   dryRun?: boolean;
   /** Called with each command before it runs (verbose logging). */
   onCommand?: (line: string, cmd: Cmd) => void;
+  /** Called with each mutating command --dry-run does not run (what would happen). */
+  onDryRun?: (line: string, cmd: Cmd) => void;
 }
 
 export function createRunner(options: RunnerOptions = {}): Runner {
@@ -39,9 +45,13 @@ export function createRunner(options: RunnerOptions = {}): Runner {
     get count() {
       return count;
     },
+    dryRun: !!options.dryRun,
     async run(cmd, opts = {}) {
       options.onCommand?.(formatCmd(cmd), cmd);
-      if (options.dryRun && cmd.mutates) return { stdout: '', stderr: '', exitCode: 0 };
+      if (options.dryRun && cmd.mutates) {
+        options.onDryRun?.(formatCmd(cmd), cmd);
+        return { stdout: '', stderr: '', exitCode: 0, dryRun: true };
+      }
       count++;
       const env = { ...process.env, ...cmd.env };
       if (opts.interactive) {
@@ -56,10 +66,15 @@ export function createRunner(options: RunnerOptions = {}): Runner {
         nothrow: true,
         quiet: true,
         verbose: false,
-        input: opts.stdinStream ? undefined : cmd.input,
         timeout: opts.timeoutMs,
       })`${cmd.argv}`;
-      if (opts.stdinStream) opts.stdinStream.pipe(p.stdin);
+      // A child that exits before reading its stdin (ssh losing its connection) makes the write
+      // fail with EPIPE: the exit code reports the failure, the stream error must not crash Berth.
+      p.stdin.on('error', () => {});
+      if (opts.stdinStream) {
+        opts.stdinStream.on('error', () => p.stdin.destroy());
+        opts.stdinStream.pipe(p.stdin);
+      } else p.stdin.end(cmd.input ?? '');
       const out = await p;
       const result = { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode ?? 1 };
       if (result.exitCode !== 0 && !opts.allowFailure) {

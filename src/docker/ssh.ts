@@ -52,6 +52,17 @@ export function sshScript(t: SshTarget, script: string, args: string[] = [], opt
   return opts.mutates === false ? read(argv, extra) : write(argv, extra);
 }
 
+/**
+ * Is the host reachable right now? A fresh connection (never the multiplexed master, which may be
+ * the thing that died), short timeout. Asked only after a step failed.
+ */
+export function sshProbe(t: SshTarget): Cmd {
+  const argv = ['ssh', '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', 'ControlPath=none', '-o', 'ConnectTimeout=5', '-p', String(t.port)];
+  if (t.identityFile) argv.push('-i', t.identityFile, '-o', 'IdentitiesOnly=yes');
+  argv.push(`${t.user}@${t.address}`, 'true');
+  return read(argv);
+}
+
 /** `ssh -G` prints the effective client config without connecting. */
 export const sshEffectiveConfig = (t: SshTarget): Cmd => read(['ssh', '-G', '-p', String(t.port), `${t.user}@${t.address}`]);
 

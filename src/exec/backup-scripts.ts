@@ -5,10 +5,11 @@
 //
 // The replicator is found by its compose labels (project + service `litestream`). Throwaway
 // containers of the Litestream image share its volumes and config (`--volumes-from`), its network
-// and its two credentials (copied from its environment into a 600 env-file that is removed at
-// once), so no secret crosses the operator machine and Litestream's own S3 client does the work.
+// and its two credentials (mounted files under /run/secrets, exported inside; a replicator from
+// before that change has them in its env, copied into a 600 env-file removed at once), so no secret crosses the operator machine and Litestream's own S3 client does the work.
 import type { Cmd } from '../docker/command.ts';
 import { type SshTarget, sshScript } from '../docker/ssh.ts';
+import { SECRET_EXPORT_SH } from '../plan/secret-env.ts';
 import { LITESTREAM_SOCKET, RESTORE_POINT_MOUNT, SAFETY_MOUNT } from '../names.ts';
 
 /** Shared prelude: find the replicator, copy its credentials into a private env-file. */
@@ -20,6 +21,11 @@ credentials() {
   docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$1" | grep -E '^LITESTREAM_(ACCESS_KEY_ID|SECRET_ACCESS_KEY)=' > "$f" || true
   echo "$f"
 }
+# Replicators started by Berth hold their credentials as files under /run/secrets (never env):
+# throwaway containers see them through --volumes-from; execs export them first.
+secret_env='${SECRET_EXPORT_SH}'
+lsx() { t=$1; c1=$2; shift 2; timeout "$t" docker exec "$c1" sh -c "$secret_env
+exec litestream \"\$@\"" litestream "$@"; }
 `;
 
 /**
@@ -44,10 +50,10 @@ for spec in "$@"; do
         i=0
         for db in $(echo "$dbs" | tr ',' ' '); do
           i=$((i + 1))
-          ( timeout 6 docker exec "$c" litestream ltx -level all -json "$db" > "$tmp/$app.$i" 2>&1; echo "--exit $?" >> "$tmp/$app.$i" ) &
+          ( lsx 6 "$c" ltx -level all -json "$db" > "$tmp/$app.$i" 2>&1; echo "--exit $?" >> "$tmp/$app.$i" ) &
         done
-        echo "--list"; timeout 5 docker exec "$c" litestream list -json 2>&1
-        echo "--local"; timeout 5 docker exec "$c" litestream status -json 2>&1
+        echo "--list"; lsx 5 "$c" list -json 2>&1
+        echo "--local"; lsx 5 "$c" status -json 2>&1
         wait
         i=0
         for db in $(echo "$dbs" | tr ',' ' '); do i=$((i + 1)); echo "--ltx $db"; cat "$tmp/$app.$i"; done
@@ -76,9 +82,9 @@ project="$1"; image="$2"; net="$3"; shift 3
 echo "--now $(date +%s)"
 c=$(replicator "$project")
 [ -n "$c" ] || { echo "--error no litestream container in $project (deploy the app first)"; exit 0; }
-if running "$c"; then for db in "$@"; do timeout 20 docker exec "$c" litestream sync -wait -timeout 15 "$db" >/dev/null 2>&1; done; fi
+if running "$c"; then for db in "$@"; do lsx 20 "$c" sync -wait -timeout 15 "$db" >/dev/null 2>&1; done; fi
 env=$(credentials "$c"); trap 'rm -f "$env"' EXIT
-docker run --rm --volumes-from "$c" --network "$net" --env-file "$env" --entrypoint sh "$image" -c '
+docker run --rm --volumes-from "$c" --network "$net" --env-file "$env" --entrypoint sh "$image" -c '${SECRET_EXPORT_SH}
 counts() {
   sqlite3 "$1" "select name from sqlite_master where type = '"'table'"' and name not like '"'sqlite_%'"' and name not like '"'_litestream_%'"' order by name" |
   while read -r t; do echo "$2 $t $(sqlite3 "$1" "select count(*) from \\"$t\\"")"; done
@@ -120,12 +126,12 @@ writers=$(docker ps -q --filter "label=com.docker.compose.project=$project" --fi
 if [ -n "$writers" ]; then echo "--stopped-writers $(echo $writers | wc -w)"; docker stop -t 30 $writers >/dev/null; fi
 if [ -z "$at" ] && running "$c"; then
   # Ship the last writes first, so "latest" really is the latest.
-  for db in "$@"; do timeout 20 docker exec "$c" litestream sync -wait -timeout 15 "$db" >/dev/null 2>&1 && echo "--synced $db"; done
+  for db in "$@"; do lsx 20 "$c" sync -wait -timeout 15 "$db" >/dev/null 2>&1 && echo "--synced $db"; done
 fi
 docker stop -t 30 "$c" >/dev/null && echo "--stopped-replicator"
 mkdir -p "$safety"; chmod 700 "$safety"
 env=$(credentials "$c"); trap 'rm -f "$env"' EXIT
-docker run --rm --volumes-from "$c" -v "$safety:${SAFETY_MOUNT}" --network "$net" --env-file "$env" --entrypoint sh "$image" -c '
+docker run --rm --volumes-from "$c" -v "$safety:${SAFETY_MOUNT}" --network "$net" --env-file "$env" --entrypoint sh "$image" -c '${SECRET_EXPORT_SH}
 at="$1"; shift
 for db in "$@"; do
   for f in "$db" "$db-wal" "$db-shm"; do [ -f "$f" ] && cp -p "$f" "${SAFETY_MOUNT}/" ; done
@@ -165,7 +171,7 @@ running "$c" || { echo "--error litestream container is not running"; exit 0; }
 for db in "$@"; do
   echo "--sync $db"
   if ! docker exec "$c" test -f "$db"; then echo "no database yet"; echo "--exit 0"; continue; fi
-  timeout 25 docker exec "$c" litestream sync -json -wait -timeout 20 "$db" 2>&1; echo "--exit $?"
+  lsx 25 "$c" sync -json -wait -timeout 20 "$db" 2>&1; echo "--exit $?"
 done
 mkdir -p "$point"
 docker run --rm --volumes-from "$c" -v "$point:${RESTORE_POINT_MOUNT}" --network "$net" --entrypoint sh "$image" -c '

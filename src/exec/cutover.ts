@@ -7,6 +7,7 @@ import type { SshTarget } from '../docker/ssh.ts';
 import { HealthError, StepError } from '../errors.ts';
 import { type Colour, dynamicConfigFile, traefikService, webAlias, webService } from '../names.ts';
 import { hostScripts } from './host-scripts.ts';
+import { stripAnsi } from '../log/ansi.ts';
 
 export interface CutoverInput {
   runner: Runner;
@@ -20,6 +21,8 @@ export interface CutoverInput {
   healthTimeoutSeconds: number;
   /** Routing content in force before the switch, restored if Traefik never confirms. */
   previousRouting?: string;
+  /** Release and current records written right after Traefik confirms, in the switch's round trip. */
+  record?: { releasePath: string; release: string; currentPath: string; current: string };
 }
 
 export async function startColour(i: CutoverInput): Promise<string> {
@@ -32,7 +35,7 @@ export async function startColour(i: CutoverInput): Promise<string> {
     throw new HealthError(
       svc,
       i.host,
-      `did not become healthy within ${i.healthTimeoutSeconds}s (${lastLine(res.stderr || res.stdout)}); routing unchanged, the old release keeps serving`,
+      `did not become healthy within ${i.healthTimeoutSeconds}s (${lastLine(stripAnsi(res.stderr || res.stdout))}); routing unchanged, the old release keeps serving`,
       (logs.stdout + logs.stderr).trim().split('\n').slice(-30),
     );
   }
@@ -58,7 +61,8 @@ export function parseComposePs(out: string): { ID: string; Service: string; Stat
  */
 export async function switchRoute(i: CutoverInput): Promise<number> {
   const url = `http://${webAlias(i.app, i.colour)}:${i.port}`;
-  const ok = await i.runner.run(hostScripts.switchRoute(i.ssh, dynamicConfigFile(i.app), i.routing, `${traefikService(i.app)}@file`, url, 200), { allowFailure: true });
+  const ok = await i.runner.run(hostScripts.switchRoute(i.ssh, dynamicConfigFile(i.app), i.routing, `${traefikService(i.app)}@file`, url, 200, i.record), { allowFailure: true });
+  if (ok.dryRun) return 0;
   const m = /^confirmed (\d+)/m.exec(ok.stdout);
   if (ok.exitCode !== 0 || !m) {
     if (i.previousRouting) await i.runner.run(hostScripts.writeFile(i.ssh, dynamicConfigFile(i.app), i.previousRouting, '644'));

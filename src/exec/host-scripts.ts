@@ -55,7 +55,7 @@ cat > "$tmp"; chmod "$2" "$tmp"; mv -f "$tmp" "$1"
  * The API listens on 127.0.0.1 of the host only.
  */
 const SWITCH_ROUTE = `
-dest="$1"; svc="$2"; want="$3"; tries="$4"; url="http://127.0.0.1:${TRAEFIK_API_PORT}/api/http/services/$svc"
+dest="$1"; svc="$2"; want="$3"; tries="$4"; rec_path="\${5-}"; rec="\${6-}"; cur_path="\${7-}"; cur="\${8-}"; url="http://127.0.0.1:${TRAEFIK_API_PORT}/api/http/services/$svc"
 dir=$(dirname "$dest"); mkdir -p "$dir"
 tmp="$dir/.$(basename "$dest").tmp.$$"
 cat > "$tmp" && chmod 644 "$tmp" || exit 2
@@ -64,7 +64,16 @@ mv -f "$tmp" "$dest" || exit 2
 i=0
 while [ "$i" -lt "$tries" ]; do
   out=$(curl -fsS --max-time 2 "$url" 2>/dev/null || wget -qO- "$url" 2>/dev/null || true)
-  case "$out" in *'"url":"'"$want"'"'*) case "$out" in *'"url":"'*'"url":"'*) ;; *) echo "confirmed $(( ($(date +%s%N) - start) / 1000000 ))"; exit 0;; esac;; esac
+  case "$out" in *'"url":"'"$want"'"'*) case "$out" in *'"url":"'*'"url":"'*) ;; *)
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    # Record the switch in the same round trip: a connection lost right after it still leaves
+    # current.json naming the colour that serves.
+    if [ -n "$cur_path" ]; then
+      mkdir -p "$(dirname "$rec_path")"
+      printf '%s' "$rec" > "$rec_path.tmp.$$" && mv -f "$rec_path.tmp.$$" "$rec_path"
+      printf '%s' "$cur" > "$cur_path.tmp.$$" && mv -f "$cur_path.tmp.$$" "$cur_path"
+    fi
+    echo "confirmed $ms"; exit 0;; esac;; esac
   i=$((i + 1)); sleep 0.05
 done
 echo "$out"; exit 1
@@ -72,8 +81,10 @@ echo "$out"; exit 1
 
 /** Read everything the planner needs about an app on a host in ONE round trip. */
 const OBSERVE_APP = `
-dir="$1"; app="$2"
-echo '--current'; cat "$dir/current.json" 2>/dev/null || true
+dir="$1"; app="$2"; route="\${3-}"
+[ -z "$route" ] || { echo '--route'; grep -o -- '-web-[a-z]*:[0-9]*' "$route" 2>/dev/null | head -n 1; }
+echo '--retiring'; for c in blue green; do [ -f "$dir/retire-$c.pid" ] && kill -0 "$(cat "$dir/retire-$c.pid")" 2>/dev/null && echo "$c"; done
+echo '--current'; cat "$dir/current.json" 2>/dev/null && echo
 echo '--releases'; for f in "$dir"/releases/*/release.json; do [ -f "$f" ] && { tr -d '\\n' < "$f"; echo; }; done
 echo '--containers'; docker ps --all --filter "label=berth.app=$app" --format '{{json .}}' 2>/dev/null || true
 echo '--end'
@@ -182,9 +193,10 @@ export const hostScripts = {
   lockHeartbeat: (t: SshTarget, lock: string): Cmd => sshScript(t, LOCK_HEARTBEAT, [lock]),
   writeFile: (t: SshTarget, path: string, content: string, mode = '644'): Cmd =>
     sshScript(t, WRITE_ATOMIC, [path, mode], { input: content }),
-  switchRoute: (t: SshTarget, path: string, content: string, service: string, url: string, tries: number): Cmd =>
-    sshScript(t, SWITCH_ROUTE, [path, service, url, String(tries)], { input: content }),
-  observeApp: (t: SshTarget, dir: string, app: string): Cmd => sshScript(t, OBSERVE_APP, [dir, app], { mutates: false }),
+  /** `record`: release.json and current.json written right after Traefik confirms (same round trip). */
+  switchRoute: (t: SshTarget, path: string, content: string, service: string, url: string, tries: number, record?: { releasePath: string; release: string; currentPath: string; current: string }): Cmd =>
+    sshScript(t, SWITCH_ROUTE, [path, service, url, String(tries), ...(record ? [record.releasePath, record.release, record.currentPath, record.current] : [])], { input: content }),
+  observeApp: (t: SshTarget, dir: string, app: string, route?: string): Cmd => sshScript(t, OBSERVE_APP, [dir, app, ...(route ? [route] : [])], { mutates: false }),
   retireLater: (t: SshTarget, containerId: string, colour: string, currentJson: string, pidfile: string, delaySeconds: number, graceSeconds: number): Cmd =>
     sshScript(t, RETIRE_LATER, [containerId, String(delaySeconds), String(graceSeconds), colour, currentJson, pidfile]),
   cancelRetire: (t: SshTarget, pidfile: string): Cmd => sshScript(t, CANCEL_RETIRE, [pidfile]),

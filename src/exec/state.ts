@@ -41,6 +41,10 @@ export interface AppState {
   current: CurrentRecord | null;
   releases: ReleaseRecord[];
   containers: ContainerInfo[];
+  /** The colour Traefik's route file points at (undefined: no route, or not observed). */
+  routedColour?: Colour;
+  /** Colours with a pending retire timer on the host. */
+  retiring?: Colour[];
 }
 
 const parseLabels = (s: string): Record<string, string> =>
@@ -91,6 +95,10 @@ export function parseObservation(out: string): AppState {
         /* a half-written record from an interrupted deploy is ignored */
       }
     } else if (section === 'containers') state.containers.push(parseContainerLine(line));
+    else if (section === 'route') {
+      const m = /-web-(blue|green):/.exec(line);
+      if (m) state.routedColour = m[1] as Colour;
+    } else if (section === 'retiring' && (line === 'blue' || line === 'green')) (state.retiring ??= []).push(line);
   }
   if (currentLines.length) {
     try {

@@ -5,7 +5,7 @@ export type LogEvent =
   | { kind: 'warn'; message: string }
   | { kind: 'error'; message: string }
   | { kind: 'step-start'; name: string }
-  | { kind: 'step-end'; name: string; ms: number; note?: string }
+  | { kind: 'step-end'; name: string; ms: number; note?: string; failed?: boolean }
   /** A command Berth runs (shown only when verbose). */
   | { kind: 'command'; line: string }
   /** The command's own result (a plan, a status table): printed as is on stdout. */
@@ -29,6 +29,7 @@ export function formatEvent(e: LogEvent, style: Style): string | undefined {
     case 'step-start':
       return ci ? `--- ${e.name}` : `▸ ${e.name}`;
     case 'step-end':
+      if (e.failed) return `${ci ? '--- FAILED:' : '✗'} ${e.name} (${formatMs(e.ms)})${e.note ? ` ${e.note}` : ''}`;
       return `${ci ? '--- done:' : '✓'} ${e.name} (${formatMs(e.ms)})${e.note ? ` ${e.note}` : ''}`;
     case 'command':
       return `$ ${e.line}`;

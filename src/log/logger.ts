@@ -77,9 +77,9 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       const start = clock();
       emit({ kind: 'step-start', name });
       let done = false;
-      return (note?: string) => {
+      return (note?: string, failed?: boolean) => {
         const ms = clock() - start;
-        if (!done) emit({ kind: 'step-end', name, ms, ...(note ? { note } : {}) });
+        if (!done) emit({ kind: 'step-end', name, ms, ...(note ? { note } : {}), ...(failed ? { failed } : {}) });
         done = true;
         return ms;
       };

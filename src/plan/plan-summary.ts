@@ -22,6 +22,8 @@ export interface AppSummary {
   www: string;
   env: string[];
   secrets: { name: string; source: SecretSource }[];
+  /** How secret values reach the app's containers (never as container env). */
+  secretDelivery?: string;
   volumes: string[];
   accessories: { name: string; image: string; port?: string; backup?: string }[];
   workers: string[];
@@ -43,6 +45,9 @@ export interface PlanReport {
   changed: boolean;
 }
 
+export const SECRET_DELIVERY =
+  'as files (/run/secrets), exported to the process by a /bin/sh entrypoint wrapper: never in docker inspect; an image without /bin/sh cannot start';
+
 export function summariseApp(app: App, render: AppRender, releaseSource: ReleaseSource, secretSource: (name: string) => SecretSource): AppSummary {
   const c = app.config;
   return {
@@ -58,6 +63,7 @@ export function summariseApp(app: App, render: AppRender, releaseSource: Release
     www: c.www,
     env: Object.keys(c.env).sort(),
     secrets: render.secrets.map((name) => ({ name, source: secretSource(name) })),
+    ...(render.secrets.length ? { secretDelivery: SECRET_DELIVERY } : {}),
     volumes: Object.keys(c.volumes).sort().map((v) => `${v}:${c.volumes[v]}`),
     accessories: Object.keys(c.accessories)
       .sort()
@@ -102,6 +108,7 @@ export function formatReport(report: PlanReport, opts: { wrote: boolean }): stri
     row('domains', `${list(a.domains)}${a.domains.length ? ` — tls ${a.tls}, www ${a.www}` : ''}`);
     row('env', list(a.env.map((k) => `${k}=…`)));
     row('secrets', list(a.secrets.map((s) => `${s.name} (${s.source === 'missing' ? 'MISSING' : `from ${s.source}`})`)));
+    if (a.secretDelivery) row('', a.secretDelivery);
     row('volumes', list(a.volumes));
     row('accessories', list(a.accessories.map((x) => `${x.name} ${x.image}${x.port ? ` on ${x.port}` : ''}${x.backup ? ` (pg_dump ${x.backup})` : ''}`)));
     row('workers', list(a.workers));

@@ -24,6 +24,7 @@ import {
 } from '../names.ts';
 import { shQuote } from '../docker/command.ts';
 import { BACKUP_SCRIPT_NAME, backupScript } from './backup-script.ts';
+import { ENTRY_WRAPPER_SH, IMAGE_CMD_VAR, IMAGE_ENTRYPOINT_VAR, SECRET_TEMPLATES_VAR, secretRefs, WRAPPER_NAME } from './secret-env.ts';
 import { composeLiteral, generatedHeader, quoted, sortedRecord, toYaml } from './yaml.ts';
 
 export interface ComposeInput {
@@ -84,11 +85,33 @@ function appSecrets(app: App): string[] {
   return c.secrets.filter((s) => !infra.has(s)).sort();
 }
 
-function secretEnv(names: readonly string[]): Env {
-  const out: Env = {};
-  for (const n of names) out[n] = secretRef(n);
-  return out;
+/**
+ * Environment and secret mounts of a service running the app image (colours, workers, the release
+ * command): plain values as they are; values referencing a secret keep the reference as literal
+ * text, expanded by the wrapper at start, so no value is ever container env.
+ */
+function appEnvAndSecrets(app: App): { environment: Env; secrets: string[] } {
+  const env: Env = {};
+  const templates: string[] = [];
+  const mounted = new Set(appSecrets(app));
+  const c = app.config;
+  for (const k of Object.keys(c.env).sort()) {
+    const v = String(c.env[k]);
+    const refs = secretRefs(v);
+    if (refs.length) {
+      templates.push(k);
+      refs.forEach((r) => mounted.add(r));
+      env[k] = composeLiteral(v.replace(/\$\$/g, '$'));
+    } else env[k] = composeEnvValue(v);
+  }
+  env[IMAGE_ENTRYPOINT_VAR] = `\${${IMAGE_ENTRYPOINT_VAR}:-}`;
+  env[IMAGE_CMD_VAR] = `\${${IMAGE_CMD_VAR}:-}`;
+  if (templates.length) env[SECRET_TEMPLATES_VAR] = templates.join(' ');
+  return { environment: env, secrets: [...mounted].sort() };
 }
+
+/** The wrapper as entrypoint: /run/secrets → env, then the image's entrypoint + command. */
+const WRAPPER_ENTRYPOINT = ['/bin/sh', '-c', composeLiteral(ENTRY_WRAPPER_SH), WRAPPER_NAME];
 
 const volumeList = (volumes: Record<string, string>) => Object.keys(volumes).sort().map((v) => `${v}:${volumes[v]}`);
 
@@ -122,8 +145,11 @@ export const healthCommand = (port: number, path: string) => `curl -fsS ${shQuot
 
 function webService_(input: ComposeInput, colour: Colour): Record<string, unknown> {
   const { svc, labels, c } = webLike(input, 'web', colour);
+  const { environment, secrets } = appEnvAndSecrets(input.app);
+  svc.entrypoint = WRAPPER_ENTRYPOINT;
   if (c.command) svc.command = composeLiteral(c.command);
-  svc.environment = { ...sortedRecord(plainEnv(c.env)), ...secretEnv(appSecrets(input.app)) };
+  svc.environment = environment;
+  if (secrets.length) svc.secrets = secrets;
   svc.labels = labels;
   const hc = c.healthcheck;
   svc.healthcheck = {
@@ -149,8 +175,11 @@ function webService_(input: ComposeInput, colour: Colour): Record<string, unknow
 
 function workerService(input: ComposeInput, command: string): Record<string, unknown> {
   const { svc, labels, c } = webLike(input, 'worker');
+  const { environment, secrets } = appEnvAndSecrets(input.app);
+  svc.entrypoint = WRAPPER_ENTRYPOINT;
   svc.command = composeLiteral(command);
-  svc.environment = { ...sortedRecord(plainEnv(c.env)), ...secretEnv(appSecrets(input.app)) };
+  svc.environment = environment;
+  if (secrets.length) svc.secrets = secrets;
   svc.labels = labels;
   svc.restart = c.restart;
   svc.stop_grace_period = `${c.deploy.stop_timeout_seconds}s`;
@@ -237,16 +266,18 @@ function backupServiceDef(app: string, name: string, acc: AccessoryConfig): Reco
 function litestreamService(input: ComposeInput): Record<string, unknown> {
   const { app } = input;
   const ls = app.config.litestream!;
-  const env: Env = {};
-  // Litestream reads LITESTREAM_ACCESS_KEY_ID / LITESTREAM_SECRET_ACCESS_KEY itself; map the
-  // app's secret names onto them so litestream.yml never holds or names a credential.
-  env.LITESTREAM_ACCESS_KEY_ID = secretRef(ls.replica.access_key_id_secret);
-  env.LITESTREAM_SECRET_ACCESS_KEY = secretRef(ls.replica.secret_access_key_secret);
+  // Litestream reads LITESTREAM_ACCESS_KEY_ID / LITESTREAM_SECRET_ACCESS_KEY itself; the app's
+  // secrets are mounted under those names and exported by the wrapper, so litestream.yml never
+  // holds or names a credential and the container's env holds none either.
   const volumes = [...volumeList(app.config.volumes), `${litestreamConfigPath(app.name)}:${LITESTREAM_CONFIG_MOUNT}:ro`];
   return {
     image: ls.image,
-    command: ['replicate'],
-    environment: env,
+    entrypoint: WRAPPER_ENTRYPOINT,
+    command: ['litestream', 'replicate'],
+    secrets: [
+      { source: ls.replica.access_key_id_secret, target: 'LITESTREAM_ACCESS_KEY_ID' },
+      { source: ls.replica.secret_access_key_secret, target: 'LITESTREAM_SECRET_ACCESS_KEY' },
+    ],
     labels: sortedRecord({ ...accessoryLabels(app.name, 'litestream'), [LITESTREAM_CONFIG_LABEL]: input.litestreamHash ?? '' }),
     volumes,
     restart: 'unless-stopped',
@@ -265,7 +296,8 @@ export function renderCompose(input: ComposeInput): string {
   for (const colour of COLOURS) services[webService(colour)] = webService_(input, colour);
   for (const w of Object.keys(c.workers).sort()) services[`worker-${w}`] = workerService(input, c.workers[w]!.command);
   if (c.litestream) services[LITESTREAM_SERVICE] = litestreamService(input);
-  const secrets = new Set<string>();
+  const secrets = new Set<string>(appEnvAndSecrets(app).secrets);
+  if (c.litestream) [c.litestream.replica.access_key_id_secret, c.litestream.replica.secret_access_key_secret].forEach((s) => secrets.add(s));
   for (const name of Object.keys(c.accessories).sort()) {
     const acc = c.accessories[name]!;
     services[name] = accessoryService(app.name, name, acc);
@@ -285,8 +317,9 @@ export function renderCompose(input: ComposeInput): string {
     app.file,
     [
       `Compose project ${appProject(app.name)}, release ${input.release}.`,
-      ` Secret values are never written here: compose reads them from its environment (\${NAME});`,
-      ` on the server use --env-file ${appSecretsEnv(app.name)}. Accessory secrets are files under ${appSecretFile(app.name, '')}.`,
+      ` Secret values are never written here nor put in container env: they are files under ${appSecretFile(app.name, '')}`,
+      ` (compose secrets), exported by the /bin/sh entrypoint wrapper at start. By hand on the server:`,
+      ` docker compose --env-file ${appSecretsEnv(app.name)} -f compose.yml … (it holds the image's entrypoint/command).`,
     ].join('\n'),
   );
   return toYaml(doc, header);

@@ -58,6 +58,8 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
       if (c !== 0 && !opts.allowFail) reject(new CommandError(argv, c, stderr));
       else resolve({ stdout, stderr, code: c });
     });
+    // EPIPE when the child exits without reading stdin: its exit code tells what happened.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }

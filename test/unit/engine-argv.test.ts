@@ -11,7 +11,7 @@ const t = { context: 'berth-h1', project: 'berth-shop', files: ['/p/compose/shop
 test('compose up of one colour waits for health and touches nothing else', () => {
   const cmd = compose.upWait(t, ['web-green'], 60);
   assert.deepEqual(cmd.argv, [
-    'docker', '--context', 'berth-h1', 'compose', '-p', 'berth-shop', '-f', '/p/compose/shop/compose.yml',
+    'docker', '--context', 'berth-h1', 'compose', '--ansi', 'never', '-p', 'berth-shop', '-f', '/p/compose/shop/compose.yml',
     'up', '-d', '--no-deps', '--wait', '--wait-timeout', '60', 'web-green',
   ]);
   assert.equal(cmd.mutates, true);
@@ -29,7 +29,7 @@ test('secret values travel in env, never in argv', () => {
 });
 
 test('release command runs once, without dependencies, in the new colour', () => {
-  assert.deepEqual(compose.run(t, 'web-green', ['bin/rails', 'db:prepare']).argv.slice(8), ['run', '--rm', '--no-deps', '-T', 'web-green', 'bin/rails', 'db:prepare']);
+  assert.deepEqual(compose.run(t, 'web-green', ['bin/rails', 'db:prepare']).argv.slice(10), ['run', '--rm', '--no-deps', '-T', 'web-green', 'bin/rails', 'db:prepare']);
 });
 
 test('read-only commands are marked so', () => {

@@ -67,15 +67,24 @@ test('web colours are identical but for colour label and alias, and publish no p
   assert.equal(blue!.logging.driver, 'json-file');
 });
 
-test('env: plain values sorted and stringified; secrets by reference only', () => {
-  const env = doc.services['web-blue']!.environment as Record<string, string>;
-  // Litestream's keys are Berth's to use, not the app's: they stay out of the web env.
-  assert.deepEqual(Object.keys(env), ['A_NUM', 'B_FLAG', 'LITERAL', 'URL', 'DB_PASSWORD', 'RAILS_MASTER_KEY']);
-  assert.equal(env.A_NUM, '2');
-  assert.equal(env.B_FLAG, 'true');
-  assert.equal(env.LITERAL, 'cost $$5 and $${HOME}');
-  assert.equal(env.URL, 'postgres://u:${DB_PASSWORD}@db/shop');
-  assert.equal(env.RAILS_MASTER_KEY, '${RAILS_MASTER_KEY}');
+test('env: plain values sorted and stringified; secrets as files, never container env', () => {
+  for (const svc of ['web-blue', 'worker-jobs']) {
+    const s = doc.services[svc]!;
+    const env = s.environment as Record<string, string>;
+    // Litestream's keys are Berth's to use, not the app's: they stay out of the app's mounts.
+    assert.deepEqual(Object.keys(env), ['A_NUM', 'B_FLAG', 'LITERAL', 'URL', 'BERTH_IMAGE_ENTRYPOINT', 'BERTH_IMAGE_CMD', 'BERTH_SECRET_TEMPLATES']);
+    assert.equal(env.A_NUM, '2');
+    assert.equal(env.B_FLAG, 'true');
+    assert.equal(env.LITERAL, 'cost $$5 and $${HOME}');
+    // The reference reaches the container as text; the wrapper expands it from the mounted file.
+    assert.equal(env.URL, 'postgres://u:$${DB_PASSWORD}@db/shop');
+    assert.equal(env.BERTH_SECRET_TEMPLATES, 'URL');
+    assert.equal(env.BERTH_IMAGE_ENTRYPOINT, '${BERTH_IMAGE_ENTRYPOINT:-}');
+    assert.deepEqual(s.secrets, ['DB_PASSWORD', 'RAILS_MASTER_KEY']);
+    assert.deepEqual(s.entrypoint.slice(0, 2), ['/bin/sh', '-c']);
+    assert.doesNotMatch(s.entrypoint[2].replace(/\$\$/g, ''), /\$/, 'every $ of the wrapper is escaped for compose');
+    for (const v of Object.values(env)) assert.doesNotMatch(v.replace(/\$\$/g, ''), /\$\{(DB_PASSWORD|RAILS_MASTER_KEY|S3_KEY|S3_SECRET)/, 'no secret is interpolated into env');
+  }
   assert.equal(composeEnvValue('a$b$$c${X}'), 'a$$b$$c${X}');
 });
 
@@ -87,7 +96,8 @@ test('accessories: published port, secrets as files with NAME_FILE, default heal
   assert.equal(db.environment.DB_PASSWORD, undefined);
   assert.deepEqual(db.healthcheck.test, ['CMD-SHELL', 'pg_isready -U "$${POSTGRES_USER:-postgres}"']);
   assert.deepEqual(doc.services.cache!.healthcheck.test, ['CMD-SHELL', 'redis-cli ping']);
-  assert.deepEqual(doc.secrets, { DB_PASSWORD: { file: '/etc/berth/shop_app/files/DB_PASSWORD' } });
+  assert.deepEqual(Object.keys(doc.secrets!), ['DB_PASSWORD', 'RAILS_MASTER_KEY', 'S3_KEY', 'S3_SECRET']);
+  assert.deepEqual(doc.secrets!.DB_PASSWORD, { file: '/etc/berth/shop_app/files/DB_PASSWORD' });
   assert.deepEqual(doc.volumes, { pgdata: {}, storage: {} });
   assert.deepEqual(doc.networks, { berth: { external: true }, default: {} });
   assert.equal(db.labels['berth.release'], undefined, 'accessories are not recreated per release');
@@ -123,9 +133,11 @@ test('postgres backup service: backup.dir and backup.timezone', () => {
 
 test('litestream: one service, same volumes, config mounted read-only, labelled with its hash', () => {
   const ls = doc.services.litestream!;
-  assert.deepEqual(ls.command, ['replicate']);
+  assert.deepEqual(ls.command, ['litestream', 'replicate']);
+  assert.equal(ls.entrypoint[0], '/bin/sh');
   assert.deepEqual(ls.volumes, ['storage:/rails/storage', '/var/lib/berth/apps/shop_app/litestream.yml:/etc/litestream.yml:ro']);
-  assert.equal(ls.environment.LITESTREAM_ACCESS_KEY_ID, '${S3_KEY}');
+  assert.equal(ls.environment, undefined, 'credentials are mounted files, not env');
+  assert.deepEqual(ls.secrets, [{ source: 'S3_KEY', target: 'LITESTREAM_ACCESS_KEY_ID' }, { source: 'S3_SECRET', target: 'LITESTREAM_SECRET_ACCESS_KEY' }]);
   assert.equal(ls.restart, 'unless-stopped');
   const yml = render.files.find((f) => f.path === 'litestream.yml')!.content;
   const conf = YAML.parse(yml);
