@@ -56,17 +56,22 @@ export interface HostOutcome {
 
 export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutcome[]> {
   const ctx = await loadAppContext(deps, opts.app, opts.release);
-  const { project, app, render, secrets } = ctx;
-  const id = releaseId(render.release, render.configHash);
-  const secretsHash = secretsDigest(secrets);
-  deps.log.info(`release ${id}: ${render.image} → ${render.hosts.join(', ')} (${app.config.domains.join(', ') || 'no domains'})`);
+  const { project, app, render, secrets, composeDir } = ctx;
+  try {
+    // A pulled image's id joins the release id per host (observed in the same round trip).
+    const id = releaseId(render.release, render.configHash);
+    const secretsHash = secretsDigest(secrets);
+    deps.log.info(`release ${id}${app.config.build ? '' : '-<image id>'}: ${render.image} → ${render.hosts.join(', ')} (${app.config.domains.join(', ') || 'no domains'})`);
 
-  const hosts = render.hosts.map((n) => hostHandle(n, project.hosts[n]!));
-  if (!opts.skipImage) await prepareImageLocally(deps, app, render, secrets);
+    const hosts = render.hosts.map((n) => hostHandle(n, project.hosts[n]!));
+    if (!opts.skipImage) await prepareImageLocally(deps, app, render, secrets);
 
-  const outcomes: HostOutcome[] = [];
-  for (const h of hosts) outcomes.push(await deployToHost(deps, { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage }));
-  return outcomes;
+    const outcomes: HostOutcome[] = [];
+    for (const h of hosts) outcomes.push(await deployToHost(deps, { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage, composeDir }));
+    return outcomes;
+  } finally {
+    await ctx.cleanup();
+  }
 }
 
 interface HostJob {
@@ -78,33 +83,49 @@ interface HostJob {
   secretsHash: string;
   h: HostHandle;
   skipImage: boolean;
+  /** Local directory of the rendered release that is uploaded and run. */
+  composeDir: string;
 }
 
-export async function observeApp(deps: Deps, h: HostHandle, app: string): Promise<AppState> {
-  const out = await deps.runner.run(hostScripts.observeApp(h.ssh, appDir(app), app));
+export async function observeApp(deps: Deps, h: HostHandle, app: string, image?: string): Promise<AppState> {
+  const out = await deps.runner.run(hostScripts.observeApp(h.ssh, appDir(app), app, image));
   return parseObservation(out.stdout);
 }
 
-async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
-  const { h, app, render, id } = job;
+async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> {
+  const { h, app, render } = hostJob;
   const { timings, phase } = phases(deps.log, h.name);
+  const pulled = !app.config.build;
 
-  const state = await phase('observe', async () => {
+  let state = await phase('observe', async () => {
     await ensureContext(deps.runner, h);
-    return observeApp(deps, h, app.name);
+    return observeApp(deps, h, app.name, pulled ? render.image : undefined);
   });
-  const decision = planDeploy(state, id, job.secretsHash);
-  if (decision.kind === 'noop') {
-    deps.log.info(`${h.name}: nothing changed (${decision.reason}); no container touched`);
-    return { host: h.name, result: 'noop', release: id, colour: decision.colour, timings };
+  if (pulled && !state.imageId && !hostJob.skipImage) {
+    await phase('image', () => ensureImageOnHost(deps, h, app, render, hostJob.secrets));
+    state.imageId = parseImageInspect((await deps.runner.run(dockerCmd.imageInspect(h.context, render.image), { allowFailure: true })).stdout).imageId;
   }
-  const colour = decision.colour;
+  const id = pulled && state.imageId ? releaseId(render.release, render.configHash, state.imageId) : hostJob.id;
+  const job = { ...hostJob, id };
+  // Optimistic: "nothing changed" needs no lock only when no other deploy held it around the read.
+  const optimistic = planDeploy(state, id, job.secretsHash);
+  if (optimistic.kind === 'noop') {
+    deps.log.info(`${h.name}: nothing changed (${optimistic.reason}); no container touched`);
+    return { host: h.name, result: 'noop', release: id, colour: optimistic.colour, timings };
+  }
   const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `deploy ${app.name} ${id}`, { host: h.name, app: app.name, now: deps.now() }));
-  if (lock.takenOver) deps.log.warn(`${h.name}: took over a lock left by a dead deploy`);
-  const beat = setInterval(() => void lock.heartbeat(), 30_000);
+  if (lock.takenOver) deps.log.warn(`${h.name}: took over a lock left by a dead deploy (${lock.takeoverReason ?? 'its holder stopped'})`);
   try {
+    // Decide again under the lock: another deploy may have finished between the read and the lock.
+    state = await phase('observe (locked)', () => observeApp(deps, h, app.name));
+    const decision = planDeploy(state, id, job.secretsHash, { underLock: true });
+    if (decision.kind === 'noop') {
+      deps.log.info(`${h.name}: nothing changed (${decision.reason}); no container touched`);
+      return { host: h.name, result: 'noop', release: id, colour: decision.colour, timings };
+    }
+    const colour = decision.colour;
     await phase('upload', () => uploadRelease(deps, job));
-    const target = composeTarget(deps, h, app.name, job.secrets);
+    const target = composeTarget(deps, h, app.name, job.secrets, job.composeDir);
     if (!job.skipImage) await phase('image', () => ensureImageOnHost(deps, h, app, render, job.secrets));
     await runHook(deps, app, 'pre_deploy', { BERTH_HOST: h.name, BERTH_RELEASE: id });
     await phase('support services', () => startSupportServices(deps, target, render));
@@ -139,7 +160,6 @@ async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
     deps.log.info(`${h.name}: ${app.name} ${id} live on ${colour}`);
     return { host: h.name, result: 'deployed', release: id, colour, timings, switchMs, switchedAt };
   } finally {
-    clearInterval(beat);
     await lock.release();
   }
 }
@@ -202,7 +222,7 @@ async function uploadRelease(deps: Deps, job: HostJob) {
       { path: files.key, content: secrets[tls.key_secret]!, mode: 0o600 },
     );
   }
-  const stream = packUpload(join(deps.root, 'compose', app.name), releaseDir(app.name, id), extra);
+  const stream = packUpload(job.composeDir, releaseDir(app.name, id), extra);
   await deps.runner.run(hostScripts.untar(job.h.ssh), { stdinStream: stream });
 }
 

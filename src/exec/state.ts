@@ -41,6 +41,10 @@ export interface AppState {
   current: CurrentRecord | null;
   releases: ReleaseRecord[];
   containers: ContainerInfo[];
+  /** The lock's holder (JSON text) when the lock was held before or after the read. */
+  lockHolder?: string;
+  /** Id of the image the host has for the requested reference (observeApp's `image`). */
+  imageId?: string;
 }
 
 const parseLabels = (s: string): Record<string, string> =>
@@ -91,6 +95,8 @@ export function parseObservation(out: string): AppState {
         /* a half-written record from an interrupted deploy is ignored */
       }
     } else if (section === 'containers') state.containers.push(parseContainerLine(line));
+    else if (section === 'image') state.imageId = line.trim();
+    else if (section === 'lock') state.lockHolder ??= line.trim();
   }
   if (currentLines.length) {
     try {

@@ -6,15 +6,20 @@ export type DeployDecision =
   | { kind: 'noop'; colour: Colour; reason: string }
   | { kind: 'deploy'; colour: Colour; live: { colour: Colour; release: string; containerId?: string } | null };
 
-/** Release id: image tag plus the rendered config's hash, so a config-only change is a new release. */
-export const releaseId = (tag: string, configHash: string) => `${tag}-${configHash.slice(0, 10)}`;
+export { releaseId } from './release-id.ts';
 
-export function planDeploy(state: AppState, id: string, secretsHash: string): DeployDecision {
+/**
+ * `underLock`: the state was read while this deploy held the app's lock. Without it, "nothing
+ * changed" is only answered when no other deploy held the lock around the read (it may be
+ * replacing the very release we found live); otherwise the deploy takes the lock and decides again.
+ */
+export function planDeploy(state: AppState, id: string, secretsHash: string, opts: { underLock?: boolean } = {}): DeployDecision {
   const cur = state.current;
   if (!cur) return { kind: 'deploy', colour: 'blue', live: null };
   const live = containerFor(state, webService(cur.colour));
   const liveRecord = state.releases.find((r) => r.id === cur.release);
-  if (cur.release === id && liveRecord?.secretsHash === secretsHash && live?.state === 'running' && live.health !== 'unhealthy') {
+  const settled = opts.underLock || !state.lockHolder;
+  if (settled && cur.release === id && liveRecord?.secretsHash === secretsHash && live?.state === 'running' && live.health !== 'unhealthy') {
     return { kind: 'noop', colour: cur.colour, reason: `release ${id} is already live on ${cur.colour} and healthy` };
   }
   return {
