@@ -54,6 +54,8 @@ export const releaseSecretsEnv = (app: string, release: string) => `${appSecrets
 export const currentFile = (app: string) => `${appDir(app)}/current.json`;
 export const litestreamConfigPath = (app: string) => `${appDir(app)}/litestream.yml`;
 export const retirePidFile = (app: string, colour: Colour) => `${appDir(app)}/retire-${colour}.pid`;
+/** Audit trail: one JSON line per deploy, rollback and restore on this host. */
+export const historyFile = (app: string) => `${appDir(app)}/history.jsonl`;
 
 // ---------------------------------------------------------------- edge internals
 export const TRAEFIK_SERVICE = 'traefik';

@@ -35,6 +35,9 @@ import { ensureContext, type HostHandle, hostHandle } from './host.ts';
 import { loadAppContext, runHook } from './app-context.ts';
 import { backupPreflight } from './backup-preflight.ts';
 import { StepError } from '../errors.ts';
+import { audited } from './audit.ts';
+import { pruneAfterDeploy } from './prune.ts';
+import { afterDeploy } from '../plan/prune-plan.ts';
 
 export interface DeployOptions {
   app: string;
@@ -52,6 +55,8 @@ export interface HostOutcome {
   switchMs?: number;
   /** Epoch ms when Traefik's API confirmed the new colour (load tests compare request start times). */
   switchedAt?: number;
+  /** What was recorded on the host (deployed only). */
+  record?: ReleaseRecord;
 }
 
 export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutcome[]> {
@@ -67,7 +72,10 @@ export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutco
     if (!opts.skipImage) await prepareImageLocally(deps, app, render, secrets);
 
     const outcomes: HostOutcome[] = [];
-    for (const h of hosts) outcomes.push(await deployToHost(deps, { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage, composeDir }));
+    for (const h of hosts) {
+      const job = { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage, composeDir };
+      outcomes.push(await audited(deps, h, app.name, 'deploy', Object.values(secrets), { release: id, image: render.image, configHash: render.configHash }, () => deployToHost(deps, job)));
+    }
     return outcomes;
   } finally {
     await ctx.cleanup();
@@ -150,15 +158,16 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
     const switchMs = await phase('switch', () => (app.config.domains.length ? switchRoute(cut) : Promise.resolve(0)));
     const switchedAt = Date.now();
     await phase('workers', () => startWorkers(deps, target, render));
-    await phase('record', () => recordRelease(deps, job, colour, containerId, decision.live ? { release: decision.live.release, colour: decision.live.colour } : null));
+    const record = await phase('record', () => recordRelease(deps, job, colour, containerId, decision.live ? { release: decision.live.release, colour: decision.live.colour } : null));
     if (decision.live?.containerId) {
       await phase('retire', () =>
         deps.runner.run(hostScripts.retireLater(h.ssh, decision.live!.containerId!, decision.live!.colour, currentFile(app.name), retirePidFile(app.name, decision.live!.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)),
       );
     }
+    await phase('prune', () => pruneAfterDeploy(deps, h, app, afterDeploy(state, record, decision.live?.release)));
     await runHook(deps, app, 'post_deploy', { BERTH_HOST: h.name, BERTH_RELEASE: id });
     deps.log.info(`${h.name}: ${app.name} ${id} live on ${colour}`);
-    return { host: h.name, result: 'deployed', release: id, colour, timings, switchMs, switchedAt };
+    return { host: h.name, result: 'deployed', release: id, colour, timings, switchMs, switchedAt, record };
   } finally {
     await lock.release();
   }
@@ -226,7 +235,7 @@ async function uploadRelease(deps: Deps, job: HostJob) {
   await deps.runner.run(hostScripts.untar(job.h.ssh), { stdinStream: stream });
 }
 
-async function recordRelease(deps: Deps, job: HostJob, colour: Colour, containerId: string, previous: CurrentRecord['previous']) {
+async function recordRelease(deps: Deps, job: HostJob, colour: Colour, containerId: string, previous: CurrentRecord['previous']): Promise<ReleaseRecord> {
   const { h, app, render, id } = job;
   const img = await deps.runner.run(dockerCmd.imageInspect(h.context, render.image), { allowFailure: true });
   const { imageId, digest } = parseImageInspect(img.stdout);
@@ -241,6 +250,7 @@ async function recordRelease(deps: Deps, job: HostJob, colour: Colour, container
     { path: currentFile(app.name), content: JSON.stringify(current, null, 2) + '\n', mode: 0o644 },
   ]);
   await deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: stream });
+  return record;
 }
 
 // ---------------------------------------------------------------- images

@@ -21,6 +21,9 @@ import { composeTarget, observeApp } from './deploy.ts';
 import { type Deps, phases } from './deps.ts';
 import { ensureContext, hostHandle } from './host.ts';
 import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { audited } from './audit.ts';
+import { restoreReleaseServices } from './release-services.ts';
 import YAML from 'yaml';
 
 export interface RollbackOutcome {
@@ -31,6 +34,8 @@ export interface RollbackOutcome {
   timings: Record<string, number>;
   /** Epoch ms when Traefik's API confirmed the switch. */
   switchedAt: number;
+  /** The release that was live before. */
+  previous: string;
 }
 
 export async function rollback(deps: Deps, opts: { app: string; to?: string }): Promise<RollbackOutcome[]> {
@@ -47,6 +52,8 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
     });
     const d = planRollback(state, opts.to);
     if (d.kind === 'refuse') throw new StepError('rollback', `${name}: ${d.reason}`);
+    const planned = { release: d.target.id, image: d.target.image, imageId: d.target.imageId, digest: d.target.digest, configHash: d.target.configHash, previous: d.live.release };
+    outcomes.push(await audited(deps, h, app.name, 'rollback', [], planned, async (): Promise<RollbackOutcome> => {
     const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `rollback ${app.name} to ${d.target.id}`, { host: name, app: app.name, now: deps.now() }));
     const dir = await mkdtemp(join(tmpdir(), 'berth-rollback-'));
     try {
@@ -82,15 +89,19 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
         if (ls) extra.push({ path: litestreamConfigPath(app.name), content: ls, mode: 0o644 });
         await deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: packUpload(undefined, undefined, extra) });
       });
+      // Workers, the replicator and backup loops come back to the release too (the replicator is
+      // recreated when its litestream.yml differs: its compose label carries the file's hash).
+      await phase('workers + replicator', () => restoreReleaseServices(deps, target, readFileSync(join(dir, 'compose.yml'), 'utf8')));
       if (d.live.containerId) {
         await phase('retire', () => deps.runner.run(hostScripts.retireLater(h.ssh, d.live.containerId!, d.live.colour, currentFile(app.name), retirePidFile(app.name, d.live.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)));
       }
       deps.log.info(`${name}: ${app.name} rolled back to ${d.target.id} on ${d.colour}${d.reuse ? ' (reused the stopped/running container)' : ''}`);
-      outcomes.push({ host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings, switchedAt });
+      return { host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings, switchedAt, previous: d.live.release };
     } finally {
       await lock.release();
       await rm(dir, { recursive: true, force: true });
     }
+    }));
   }
   return outcomes;
 }

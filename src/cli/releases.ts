@@ -1,0 +1,31 @@
+// `npm run prune -- [<app>]` and `npm run history -- <app> [--json]`.
+import { parseArgs } from 'node:util';
+import { history } from '../app/history.ts';
+import { prune } from '../app/prune.ts';
+import { formatHistory } from '../exec/history.ts';
+import { common, needApp, usage } from './args.ts';
+import { createDeps } from './deps.ts';
+import { main } from './main.ts';
+
+export function pruneCli(argv: string[]) {
+  const U = 'usage: npm run prune -- [<app>] [--json]   (every app when omitted; keeps deploy.keep_releases, the live and the previous release)';
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: common });
+  usage(U, values);
+  const deps = createDeps(values);
+  return main(async () => {
+    const out = await prune(deps, { app: positionals[0] });
+    if (values.json) deps.log.output(JSON.stringify(out, null, 2));
+    else for (const o of out) deps.log.output(`${o.host}: ${o.app}: kept ${o.kept.length} (${o.kept.join(', ') || 'none'}), pruned ${o.pruned.length}${o.pruned.length ? ` (${o.pruned.join(', ')})` : ''}${o.imagesRemoved.length ? `, removed images ${o.imagesRemoved.join(', ')}` : ''}`);
+  }, { verbose: values.verbose });
+}
+
+export function historyCli(argv: string[]) {
+  const U = 'usage: npm run history -- <app> [--json]   (deploys, rollbacks and restores recorded on each host)';
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: common });
+  usage(U, values);
+  const deps = createDeps(values);
+  return main(async () => {
+    const out = await history(deps, { app: needApp(positionals, U) });
+    deps.log.output(values.json ? JSON.stringify(out, null, 2) : out.map((h) => formatHistory(h.host, h.entries)).join('\n'));
+  }, { verbose: values.verbose });
+}
