@@ -23,7 +23,7 @@ export interface PruneOutcome {
 
 /** Prune with the lock already held and `state` read under it. */
 export async function pruneOnHost(deps: Deps, h: HostHandle, app: App, state: Pick<AppState, 'current' | 'releases' | 'containers'>): Promise<PruneOutcome> {
-  const plan = planPrune(state, app.config.deploy.keep_releases);
+  const plan = planPrune(state, app.config.deploy.keep_releases, !!app.config.build || !!app.config.registry);
   const out: PruneOutcome = { app: app.name, host: h.name, kept: plan.kept, pruned: [], imagesRemoved: [] };
   if (!plan.pruned.length) return out;
   const r = await deps.runner.run(pruneScript(h.ssh, releasesDir(app.name), `${appSecretsDir(app.name)}/releases`, plan.pruned, plan.images));

@@ -13,7 +13,12 @@ export interface PrunePlan {
 /** What a release id must look like to become a path on the host (records are read from the host). */
 export const SAFE_RELEASE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$/;
 
-export function planPrune(state: Pick<AppState, 'current' | 'releases' | 'containers'>, keepReleases: number): PrunePlan {
+/**
+ * `imagesRecoverable`: the app's images can be had again (Berth builds them, or pulls them from a
+ * configured registry). Otherwise an image may be one that exists only on this host (loaded by
+ * hand, shared with another app), and pruning leaves it alone.
+ */
+export function planPrune(state: Pick<AppState, 'current' | 'releases' | 'containers'>, keepReleases: number, imagesRecoverable = true): PrunePlan {
   const keep = Math.max(2, keepReleases);
   const byNewest = [...state.releases].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
   const protectedIds = new Set<string>();
@@ -33,7 +38,7 @@ export function planPrune(state: Pick<AppState, 'current' | 'releases' | 'contai
   }
   // Two releases can share one image (a config-only change): an image goes only with its last user.
   const stillUsed = new Set(kept.map((r) => r.image));
-  const images = [...new Set(pruned.map((r) => r.image).filter((i) => i && !stillUsed.has(i)))];
+  const images = imagesRecoverable ? [...new Set(pruned.map((r) => r.image).filter((i) => i && !stillUsed.has(i)))] : [];
   return { kept: kept.map((r) => r.id), pruned: pruned.map((r) => r.id), images };
 }
 

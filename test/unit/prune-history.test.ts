@@ -21,6 +21,7 @@ test('keeps the newest keep_releases, prunes older ones and the images only they
   assert.deepEqual(p.kept, ['r7-h', 'r6-h', 'r5-h']);
   assert.deepEqual(p.pruned, ['r4-h', 'r3-h', 'r2-h', 'r1-h']);
   assert.deepEqual(p.images, ['shop:r4', 'shop:r3', 'shop:r2', 'shop:r1']);
+  assert.deepEqual(planPrune(state(rs, 'r7-h', 'r6-h'), 3, false).images, [], 'an image that cannot be had again stays');
 });
 
 test('never prunes the live release, the previous one, or a release whose container still exists', () => {
