@@ -54,53 +54,53 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string }): 
     if (d.kind === 'refuse') throw new StepError('rollback', `${name}: ${d.reason}`);
     const planned = { release: d.target.id, image: d.target.image, imageId: d.target.imageId, digest: d.target.digest, configHash: d.target.configHash, previous: d.live.release };
     outcomes.push(await audited(deps, h, app.name, 'rollback', [], planned, async (): Promise<RollbackOutcome> => {
-    const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `rollback ${app.name} to ${d.target.id}`, { host: name, app: app.name, now: deps.now() }));
-    const dir = await mkdtemp(join(tmpdir(), 'berth-rollback-'));
-    try {
-      const secrets = await phase('restore files', () => fetchRelease(deps, h, app.name, d.target.id, dir));
-      const target = composeTarget(deps, h, app.name, secrets, dir);
-      const routing = await readFile(join(dir, routingFile(d.colour)), 'utf8');
-      const port = portOf(await readFile(join(dir, routingFile(d.colour)), 'utf8'), app.config.port);
-      const cut = {
-        runner: deps.runner, ssh: h.ssh, host: name, app: app.name, target, colour: d.colour, port, routing,
-        healthTimeoutSeconds: app.config.deploy.health_timeout_seconds,
-        previousRouting: await readFile(join(dir, routingFile(d.live.colour)), 'utf8').catch(() => undefined),
-      };
-      await phase('start + health', async () => {
-        // Inside the retire window the target still runs: cancel its retire, check it, skip compose.
-        const idle = containerFor(state, webService(d.colour));
-        if (d.reuse && idle?.state === 'running') {
-          const check = await deps.runner.run(hostScripts.cancelRetireAndCheck(h.ssh, retirePidFile(app.name, d.colour), idle.id));
-          if (/^true healthy/m.test(check.stdout)) return idle.id;
-        } else {
-          await deps.runner.run(hostScripts.cancelRetire(h.ssh, retirePidFile(app.name, d.colour)));
+      const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `rollback ${app.name} to ${d.target.id}`, { host: name, app: app.name, now: deps.now() }));
+      const dir = await mkdtemp(join(tmpdir(), 'berth-rollback-'));
+      try {
+        const secrets = await phase('restore files', () => fetchRelease(deps, h, app.name, d.target.id, dir));
+        const target = composeTarget(deps, h, app.name, secrets, dir);
+        const routing = await readFile(join(dir, routingFile(d.colour)), 'utf8');
+        const port = portOf(await readFile(join(dir, routingFile(d.colour)), 'utf8'), app.config.port);
+        const cut = {
+          runner: deps.runner, ssh: h.ssh, host: name, app: app.name, target, colour: d.colour, port, routing,
+          healthTimeoutSeconds: app.config.deploy.health_timeout_seconds,
+          previousRouting: await readFile(join(dir, routingFile(d.live.colour)), 'utf8').catch(() => undefined),
+        };
+        await phase('start + health', async () => {
+          // Inside the retire window the target still runs: cancel its retire, check it, skip compose.
+          const idle = containerFor(state, webService(d.colour));
+          if (d.reuse && idle?.state === 'running') {
+            const check = await deps.runner.run(hostScripts.cancelRetireAndCheck(h.ssh, retirePidFile(app.name, d.colour), idle.id));
+            if (/^true healthy/m.test(check.stdout)) return idle.id;
+          } else {
+            await deps.runner.run(hostScripts.cancelRetire(h.ssh, retirePidFile(app.name, d.colour)));
+          }
+          return startColour(cut);
+        });
+        await phase('switch', () => switchRoute(cut));
+        const switchedAt = Date.now();
+        await phase('record', async () => {
+          const current: CurrentRecord = { release: d.target.id, colour: d.colour, previous: { release: d.live.release, colour: d.live.colour }, switchedAt: deps.now().toISOString() };
+          const extra = [
+            { path: currentFile(app.name), content: JSON.stringify(current, null, 2) + '\n', mode: 0o644 },
+            { path: appSecretsEnv(app.name), content: formatSecretsEnv(secrets), mode: 0o600 },
+          ];
+          const ls = await readFile(join(dir, 'litestream.yml'), 'utf8').catch(() => undefined);
+          if (ls) extra.push({ path: litestreamConfigPath(app.name), content: ls, mode: 0o644 });
+          await deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: packUpload(undefined, undefined, extra) });
+        });
+        // Workers, the replicator and backup loops come back to the release too (the replicator is
+        // recreated when its litestream.yml differs: its compose label carries the file's hash).
+        await phase('workers + replicator', () => restoreReleaseServices(deps, target, readFileSync(join(dir, 'compose.yml'), 'utf8')));
+        if (d.live.containerId) {
+          await phase('retire', () => deps.runner.run(hostScripts.retireLater(h.ssh, d.live.containerId!, d.live.colour, currentFile(app.name), retirePidFile(app.name, d.live.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)));
         }
-        return startColour(cut);
-      });
-      await phase('switch', () => switchRoute(cut));
-      const switchedAt = Date.now();
-      await phase('record', async () => {
-        const current: CurrentRecord = { release: d.target.id, colour: d.colour, previous: { release: d.live.release, colour: d.live.colour }, switchedAt: deps.now().toISOString() };
-        const extra = [
-          { path: currentFile(app.name), content: JSON.stringify(current, null, 2) + '\n', mode: 0o644 },
-          { path: appSecretsEnv(app.name), content: formatSecretsEnv(secrets), mode: 0o600 },
-        ];
-        const ls = await readFile(join(dir, 'litestream.yml'), 'utf8').catch(() => undefined);
-        if (ls) extra.push({ path: litestreamConfigPath(app.name), content: ls, mode: 0o644 });
-        await deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: packUpload(undefined, undefined, extra) });
-      });
-      // Workers, the replicator and backup loops come back to the release too (the replicator is
-      // recreated when its litestream.yml differs: its compose label carries the file's hash).
-      await phase('workers + replicator', () => restoreReleaseServices(deps, target, readFileSync(join(dir, 'compose.yml'), 'utf8')));
-      if (d.live.containerId) {
-        await phase('retire', () => deps.runner.run(hostScripts.retireLater(h.ssh, d.live.containerId!, d.live.colour, currentFile(app.name), retirePidFile(app.name, d.live.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)));
+        deps.log.info(`${name}: ${app.name} rolled back to ${d.target.id} on ${d.colour}${d.reuse ? ' (reused the stopped/running container)' : ''}`);
+        return { host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings, switchedAt, previous: d.live.release };
+      } finally {
+        await lock.release();
+        await rm(dir, { recursive: true, force: true });
       }
-      deps.log.info(`${name}: ${app.name} rolled back to ${d.target.id} on ${d.colour}${d.reuse ? ' (reused the stopped/running container)' : ''}`);
-      return { host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings, switchedAt, previous: d.live.release };
-    } finally {
-      await lock.release();
-      await rm(dir, { recursive: true, force: true });
-    }
     }));
   }
   return outcomes;
