@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { httpsRequest, waitFor } from '../../src/sandbox/http.ts';
+import YAML from 'yaml';
+import { httpRequest, waitFor } from '../../src/sandbox/http.ts';
 import { H1, makeProject, resetApps, type TestProject } from './support/project.ts';
 
 const APP = 'rel-src';
@@ -29,9 +30,13 @@ const releasesOnHost = () => onHost(`ls -1 ${APP_DIR}/releases`).split('\n').fil
 /** The app's own code: a Dockerfile whose RELEASE shows in the X-Release header. */
 const setCode = (text: string) => writeFileSync(join(src, 'Dockerfile'), `FROM berth/testapp:v1\nENV RELEASE=${text}\n`);
 
+// The edge publishes HTTP on a high port and the app is plain HTTP at the origin (tls: none): these
+// tests are about releases, not certificates, and so they do not need the host's ports 80/443.
+const EDGE_HTTP = 18080;
+
 async function served(): Promise<string> {
-  const r = await waitFor(`${DOMAIN} over HTTPS`, async () => {
-    const x = await httpsRequest(`https://${DOMAIN}/`).catch(() => undefined);
+  const r = await waitFor(`${DOMAIN} through the edge`, async () => {
+    const x = await httpRequest(`http://${DOMAIN}:${EDGE_HTTP}/`).catch(() => undefined);
     return x?.status === 200 ? x : undefined;
   }, { timeoutMs: 60_000, intervalMs: 500 });
   return String(r.headers['x-release']);
@@ -43,12 +48,15 @@ const workerImage = () =>
 before(async () => {
   resetApps([APP]);
   p = makeProject('rel-e2e-');
+  const edgeFile = join(p.root, 'shared', 'edge.yml');
+  writeFileSync(edgeFile, YAML.stringify({ ...YAML.parse(readFileSync(edgeFile, 'utf8')), entrypoints: { http: EDGE_HTTP, https: 18443 } }));
   p.writeApp(APP, {
     image: `rel-e2e/${APP}`,
     build: { on: 'host' },
     hosts: ['h1'],
     domains: [DOMAIN],
     www: 'none',
+    tls: { mode: 'none' },
     port: 80,
     healthcheck: { path: '/up', interval: '1s', timeout: '1s', retries: 3, start_period: '1s' },
     workers: { jobs: { command: 'testapp' } },
