@@ -10,7 +10,7 @@ import { renderApp } from '../plan/render-app.ts';
 import { applyWrite, chooseRelease, readComposeDir } from './plan.ts';
 import { planWrite } from '../plan/plan-write.ts';
 import type { AppRender } from '../plan/types.ts';
-import { COMPOSE_DIR, imageTag } from '../plan/app-facts.ts';
+import { imageTag } from '../plan/app-facts.ts';
 import { chooseReleaseTag, PLAN_BUILD_TAG } from '../plan/release-id.ts';
 import { sourceRevision } from './source-revision.ts';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -23,7 +23,7 @@ export interface AppContext {
   app: App;
   /** What this deploy ships (for a built image: tagged with the build context's revision). */
   render: AppRender;
-  /** Local directory holding `render`'s files: compose/<app>/, or a staging dir when they differ from the plan render. */
+  /** A private local directory holding `render`'s files (uploaded, and what compose runs). */
   composeDir: string;
   /** Remove the staging dir, if any. */
   cleanup(): Promise<void>;
@@ -54,19 +54,7 @@ export async function loadAppContext(deps: Deps, name: string, explicitRelease?:
   await applyWrite(deps.root, files);
   const shipped = await deployRelease(app, explicitRelease);
   const render = shipped === release ? planned : renderApp(project, app, { release: shipped });
-  let composeDir = join(deps.root, COMPOSE_DIR, app.name);
-  let cleanup = async () => {};
-  if (render !== planned) {
-    // The build context's revision replaces the plan's placeholder tag in the uploaded files only.
-    const dir = await mkdtemp(join(tmpdir(), `berth-${app.name}-`));
-    for (const f of render.files) {
-      await mkdir(dirname(join(dir, f.path)), { recursive: true });
-      await writeFile(join(dir, f.path), f.content);
-    }
-    composeDir = dir;
-    cleanup = () => rm(dir, { recursive: true, force: true });
-    deps.log.info(`release ${shipped} from the build context ${join(app.dir, app.config.build!.context)}`);
-  }
+  if (render !== planned) deps.log.info(`release ${shipped} from the build context ${join(app.dir, app.config.build!.context)}`);
   const changed = files.filter((f) => f.status !== 'unchanged');
   deps.log.info(changed.length ? `plan: ${changed.map((f) => `${f.status} ${f.path}`).join(', ')}` : 'plan: compose files unchanged since the last plan');
   const secrets = await resolveSecrets(render.secrets, app, deps.env, async (cmd: string) => {
@@ -75,6 +63,15 @@ export async function loadAppContext(deps: Deps, name: string, explicitRelease?:
     return r.stdout.trim();
   });
   deps.log.addSecrets(Object.values(secrets));
+  // The shipped files go to a private directory, never compose/: there the build context's revision
+  // replaces the plan's placeholder tag, and a second deploy started meanwhile (another --release)
+  // rewrites compose/ without changing what this one uploads and runs.
+  const composeDir = await mkdtemp(join(tmpdir(), `berth-${app.name}-`));
+  const cleanup = () => rm(composeDir, { recursive: true, force: true });
+  for (const f of render.files) {
+    await mkdir(dirname(join(composeDir, f.path)), { recursive: true });
+    await writeFile(join(composeDir, f.path), f.content);
+  }
   end();
   return { project, app, render, composeDir, cleanup, secrets };
 }
