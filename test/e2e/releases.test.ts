@@ -7,9 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import YAML from 'yaml';
-import { httpRequest, waitFor } from '../../src/sandbox/http.ts';
-import { H1, makeProject, resetApps, type TestProject } from './support/project.ts';
+import { httpsRequest, waitFor } from '../../src/sandbox/http.ts';
+import { H1, makeProject, onHost, resetApps, type TestProject } from './support/project.ts';
 
 const APP = 'rel-src';
 const DOMAIN = `${APP}.berth.test`;
@@ -17,26 +16,28 @@ const APP_DIR = `/var/lib/berth/apps/${APP}`;
 let p: TestProject;
 let src: string;
 
-const onHost = (cmd: string) => execFileSync('ssh', ['-p', String(H1.sshPort), `${H1.sshUser}@${H1.sshHost}`, cmd], { encoding: 'utf8' }).trim();
+/** Run a shell line on the host (SSH); throws on a non-zero exit. */
+const host = async (cmd: string) => {
+  const r = await onHost(H1, cmd, { allowFail: true });
+  if (r.code !== 0) throw new Error(`on ${H1.name}: ${cmd}: exit ${r.code}: ${r.stderr}`);
+  return r.stdout.trim();
+};
+const hostOk = async (cmd: string) => (await onHost(H1, cmd, { allowFail: true })).code === 0;
 const docker = (...args: string[]) => execFileSync('docker', ['--context', H1.context, ...args], { encoding: 'utf8' }).trim();
 const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { cwd: src, encoding: 'utf8' }).trim();
 const head = () => git('rev-parse', '--short', 'HEAD');
 type Outcome = { host: string; result: string; release: string; colour: string };
 const outcome = (stdout: string) => (JSON.parse(stdout) as Outcome[])[0]!;
 const deploy = (args: string[] = [], env: Record<string, string> = {}) => p.berth('deploy', [APP, '--json', ...args], env);
-const current = () => JSON.parse(onHost(`cat ${APP_DIR}/current.json`)) as { release: string; colour: string; previous: { release: string } | null };
-const releasesOnHost = () => onHost(`ls -1 ${APP_DIR}/releases`).split('\n').filter(Boolean).sort();
+const current = async () => JSON.parse(await host(`cat ${APP_DIR}/current.json`)) as { release: string; colour: string; previous: { release: string } | null };
+const releasesOnHost = async () => (await host(`ls -1 ${APP_DIR}/releases`)).split('\n').filter(Boolean).sort();
 
 /** The app's own code: a Dockerfile whose RELEASE shows in the X-Release header. */
 const setCode = (text: string) => writeFileSync(join(src, 'Dockerfile'), `FROM berth/testapp:v1\nENV RELEASE=${text}\n`);
 
-// The edge publishes HTTP on a high port and the app is plain HTTP at the origin (tls: none): these
-// tests are about releases, not certificates, and so they do not need the host's ports 80/443.
-const EDGE_HTTP = 18080;
-
 async function served(): Promise<string> {
-  const r = await waitFor(`${DOMAIN} through the edge`, async () => {
-    const x = await httpRequest(`http://${DOMAIN}:${EDGE_HTTP}/`).catch(() => undefined);
+  const r = await waitFor(`${DOMAIN} over HTTPS`, async () => {
+    const x = await httpsRequest(`https://${DOMAIN}/`).catch(() => undefined);
     return x?.status === 200 ? x : undefined;
   }, { timeoutMs: 60_000, intervalMs: 500 });
   return String(r.headers['x-release']);
@@ -48,15 +49,12 @@ const workerImage = () =>
 before(async () => {
   resetApps([APP]);
   p = makeProject('rel-e2e-');
-  const edgeFile = join(p.root, 'shared', 'edge.yml');
-  writeFileSync(edgeFile, YAML.stringify({ ...YAML.parse(readFileSync(edgeFile, 'utf8')), entrypoints: { http: EDGE_HTTP, https: 18443 } }));
   p.writeApp(APP, {
     image: `rel-e2e/${APP}`,
     build: { on: 'host' },
     hosts: ['h1'],
     domains: [DOMAIN],
     www: 'none',
-    tls: { mode: 'none' },
     port: 80,
     healthcheck: { path: '/up', interval: '1s', timeout: '1s', retries: 3, start_period: '1s' },
     workers: { jobs: { command: 'testapp' } },
@@ -74,13 +72,9 @@ before(async () => {
   assert.equal(setup.code, 0, setup.all);
 });
 
-after(() => {
+after(async () => {
   resetApps([APP]);
-  try {
-    onHost(`docker image ls -q 'rel-e2e/${APP}' | xargs -r docker image rm -f >/dev/null 2>&1; true`);
-  } catch {
-    /* best effort */
-  }
+  await onHost(H1, `docker image ls -q 'rel-e2e/${APP}' | xargs -r docker image rm -f >/dev/null 2>&1; true`, { allowFail: true });
   p?.cleanup();
 });
 
@@ -94,7 +88,7 @@ test('the release follows the app repository: a commit and a dirty edit are new 
   assert.equal(await served(), 'one');
   // compose/ keeps the offline plan render; the host's release has the real tag.
   assert.match(readFileSync(join(p.root, 'compose', APP, 'compose.yml'), 'utf8'), new RegExp(`image: rel-e2e/${APP}:build-context`));
-  assert.match(onHost(`cat ${APP_DIR}/releases/${ids.one}/compose.yml`), new RegExp(`image: rel-e2e/${APP}:${head()}\\n`));
+  assert.match(await host(`cat ${APP_DIR}/releases/${ids.one}/compose.yml`), new RegExp(`image: rel-e2e/${APP}:${head()}\\n`));
 
   setCode('two');
   git('commit', '-q', '-am', 'two');
@@ -121,7 +115,7 @@ test('the release follows the app repository: a commit and a dirty edit are new 
 test('rollback brings the workers back to that release too', async () => {
   const r = await p.berth('rollback', [APP]);
   assert.equal(r.code, 0, r.all);
-  assert.equal(current().release, ids.two);
+  assert.equal((await current()).release, ids.two);
   assert.equal(await served(), 'two');
   const twoTag = ids.two!.split('-')[0];
   await waitFor('worker on the rolled-back release', async () => workerImage() === `rel-e2e/${APP}:${twoTag} running`, { timeoutMs: 20_000, intervalMs: 500 });
@@ -130,16 +124,9 @@ test('rollback brings the workers back to that release too', async () => {
 test('a no-op is never answered while another deploy holds the lock', async () => {
   // Live is "two" (its commit, clean). A deploy of another release holds the lock (its hook sleeps)
   // while the live release is deployed again from a clean tree.
-  const live = current().release;
+  const live = (await current()).release;
   const slow = deploy(['--release', 'slow'], { REL_SLOW: '8' });
-  await waitFor('the slow deploy holds the lock', async () => {
-    try {
-      onHost(`test -f ${APP_DIR}/lock/holder.json`);
-      return true;
-    } catch {
-      return false;
-    }
-  }, { timeoutMs: 60_000, intervalMs: 200 });
+  await waitFor('the slow deploy holds the lock', () => hostOk(`test -f ${APP_DIR}/lock/holder.json`), { timeoutMs: 60_000, intervalMs: 200 });
   // The live release deployed again: without the lock this answered "nothing changed" and exit 0.
   git('stash', '-q');
   const same = await deploy();
@@ -148,7 +135,7 @@ test('a no-op is never answered while another deploy holds the lock', async () =
   assert.equal(s.code, 0, s.all);
   const slowId = outcome(s.stdout).release;
   assert.ok(slowId.startsWith('slow-'));
-  assert.equal(current().release, slowId, 'the slow deploy ended live');
+  assert.equal((await current()).release, slowId, 'the slow deploy ended live');
   if (same.code === 0) {
     assert.fail(`the concurrent deploy exited 0 (${same.stdout.trim()}) while ${slowId} replaced ${live}`);
   }
@@ -158,7 +145,7 @@ test('a no-op is never answered while another deploy holds the lock', async () =
 
 test('a lock whose heartbeat stopped is taken over at once; a live heartbeat is respected', async () => {
   const holder = JSON.stringify({ user: 'ops', machine: 'another-machine', pid: 77, command: `deploy ${APP} x`, since: '2026-01-01T00:00:00Z' });
-  onHost(`mkdir -p ${APP_DIR}/lock && printf '%s\\n' '${holder}' > ${APP_DIR}/lock/holder.json`);
+  await host(`mkdir -p ${APP_DIR}/lock && printf '%s\\n' '${holder}' > ${APP_DIR}/lock/holder.json`);
   // Fresh heartbeat: another machine is deploying right now.
   const refused = await deploy(['--release', 'held']);
   assert.notEqual(refused.code, 0);
@@ -166,26 +153,26 @@ test('a lock whose heartbeat stopped is taken over at once; a live heartbeat is 
   assert.match(refused.stderr, /ops@another-machine/);
   assert.match(refused.stderr, /heartbeat is \d+s old/);
   // Its heartbeat stopped a minute ago (another machine: its pid cannot be checked from here).
-  onHost(`touch -d '-60 seconds' ${APP_DIR}/lock/holder.json`);
+  await host(`touch -d '-60 seconds' ${APP_DIR}/lock/holder.json`);
   const took = await deploy(['--release', 'took']);
   assert.equal(took.code, 0, took.all);
   assert.match(took.all, /took over a lock left by a dead deploy \(its heartbeat stopped \d+s ago/);
-  assert.ok(current().release.startsWith('took-'));
-  assert.throws(() => onHost(`test -d ${APP_DIR}/lock`), 'the lock is released after the deploy');
+  assert.ok((await current()).release.startsWith('took-'));
+  assert.equal(await hostOk(`test -d ${APP_DIR}/lock`), false, 'the lock is released after the deploy');
 });
 
 test('keep_releases: old releases, their secret copies and images are pruned, never live/previous', async () => {
   // Deployed so far: one, two, three, slow, took (live; slow previous). The deploys already pruned
   // one and three (two was kept while its stopped container could be restarted by a rollback).
-  const cur = current();
-  assert.deepEqual(releasesOnHost(), [ids.two!, cur.previous!.release, cur.release].sort(), 'pruned by the deploys');
+  const cur = await current();
+  assert.deepEqual((await releasesOnHost()), [ids.two!, cur.previous!.release, cur.release].sort(), 'pruned by the deploys');
   const pr = await p.berth('prune', [APP, '--json']);
   assert.equal(pr.code, 0, pr.all);
   const out = JSON.parse(pr.stdout) as { pruned: string[]; kept: string[]; imagesRemoved: string[] }[];
   assert.deepEqual(out[0]!.pruned, [ids.two!], `two's container is gone now: ${pr.stdout}`);
-  assert.deepEqual(releasesOnHost(), [cur.previous!.release, cur.release].sort(), 'live and previous kept');
-  assert.equal(onHost(`ls /etc/berth/${APP}/releases/ | grep -c '^${ids.one}.env$' || true`), '0', 'its secret copy is gone');
-  assert.equal(onHost(`docker image ls -q rel-e2e/${APP}:${ids.one!.split('-')[0]}`), '', 'its image is gone');
+  assert.deepEqual((await releasesOnHost()), [cur.previous!.release, cur.release].sort(), 'live and previous kept');
+  assert.equal(await host(`ls /etc/berth/${APP}/releases/ | grep -c '^${ids.one}.env$' || true`), '0', 'its secret copy is gone');
+  assert.equal(await host(`docker image ls -q rel-e2e/${APP}:${ids.one!.split('-')[0]}`), '', 'its image is gone');
   // A deploy prunes by itself: two more releases, and the list stays bounded.
   git('stash', '-q');
   for (const code of ['four', 'five']) {
@@ -195,7 +182,7 @@ test('keep_releases: old releases, their secret copies and images are pruned, ne
     assert.equal(r.code, 0, r.all);
     assert.equal(await served(), code);
   }
-  const left = releasesOnHost();
+  const left = (await releasesOnHost());
   assert.equal(left.length, 3, `five, four and took (its container is the stopped colour): ${left.join(', ')}`);
   assert.ok(!left.some((id) => id.startsWith('slow-')));
   // Rollback still works to the previous release after pruning.
