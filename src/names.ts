@@ -61,6 +61,8 @@ export const litestreamConfigPath = (app: string) => `${appDir(app)}/litestream.
 export const assetsDir = (app: string) => `${appDir(app)}/assets`;
 export const assetsVolumeDir = (app: string, tag: string) => `${assetsDir(app)}/volumes/${tag}`;
 export const retirePidFile = (app: string, colour: Colour) => `${appDir(app)}/retire-${colour}.pid`;
+/** Audit trail: one JSON line per deploy, rollback and restore on this host. */
+export const historyFile = (app: string) => `${appDir(app)}/history.jsonl`;
 
 // ---------------------------------------------------------------- edge internals
 export const TRAEFIK_SERVICE = 'traefik';

@@ -10,12 +10,23 @@ import { renderApp } from '../plan/render-app.ts';
 import { applyWrite, chooseRelease, readComposeDir } from './plan.ts';
 import { planWrite } from '../plan/plan-write.ts';
 import type { AppRender } from '../plan/types.ts';
+import { imageTag } from '../plan/app-facts.ts';
+import { chooseReleaseTag, PLAN_BUILD_TAG } from '../plan/release-id.ts';
+import { sourceRevision } from './source-revision.ts';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { Deps } from './deps.ts';
 
 export interface AppContext {
   project: Project;
   app: App;
+  /** What this deploy ships (for a built image: tagged with the build context's revision). */
   render: AppRender;
+  /** A private local directory holding `render`'s files (uploaded, and what compose runs). */
+  composeDir: string;
+  /** Remove the staging dir, if any. */
+  cleanup(): Promise<void>;
   secrets: Record<string, string>;
 }
 
@@ -34,12 +45,16 @@ export async function loadAppContext(deps: Deps, name: string, explicitRelease?:
   const app = findApp(project, name);
   const missing = buildFileIssues(app, pathExists);
   if (missing.length) throw new ConfigError(missing);
-  const { release, source } = await chooseRelease(app, explicitRelease, deps.gitCommit);
+  const { release, source } = chooseRelease(app, explicitRelease);
   assertRelease(release, app, source); // before anything is written, here or on a host
-  const render = renderApp(project, app, { release });
-  // compose/<app>/ becomes exactly this render (what is uploaded); say what changed since the last plan.
-  const files = planWrite(project, { apps: [render] }, await readComposeDir(deps.root));
+  const planned = renderApp(project, app, { release });
+  // compose/<app>/ becomes exactly what `plan` renders (offline, so it never goes stale by itself);
+  // say what changed since the last plan.
+  const files = planWrite(project, { apps: [planned] }, await readComposeDir(deps.root));
   await applyWrite(deps.root, files);
+  const shipped = await deployRelease(app, explicitRelease);
+  const render = shipped === release ? planned : renderApp(project, app, { release: shipped });
+  if (render !== planned) deps.log.info(`release ${shipped} from the build context ${join(app.dir, app.config.build!.context)}`);
   const changed = files.filter((f) => f.status !== 'unchanged');
   deps.log.info(changed.length ? `plan: ${changed.map((f) => `${f.status} ${f.path}`).join(', ')}` : 'plan: compose files unchanged since the last plan');
   const secrets = await resolveSecrets(render.secrets, app, deps.env, async (cmd: string) => {
@@ -48,8 +63,31 @@ export async function loadAppContext(deps: Deps, name: string, explicitRelease?:
     return r.stdout.trim();
   });
   deps.log.addSecrets(Object.values(secrets));
+  // The shipped files go to a private directory, never compose/: there the build context's revision
+  // replaces the plan's placeholder tag, and a second deploy started meanwhile (another --release)
+  // rewrites compose/ without changing what this one uploads and runs.
+  const composeDir = await mkdtemp(join(tmpdir(), `berth-${app.name}-`));
+  const cleanup = () => rm(composeDir, { recursive: true, force: true });
+  for (const f of render.files) {
+    await mkdir(dirname(join(composeDir, f.path)), { recursive: true });
+    await writeFile(join(composeDir, f.path), f.content);
+  }
   end();
-  return { project, app, render, secrets };
+  return { project, app, render, composeDir, cleanup, secrets };
+}
+
+/**
+ * The release tag a deploy ships: like plan's, except that an image Berth builds is tagged with
+ * its build context's git revision (commit, plus a hash of uncommitted changes).
+ */
+async function deployRelease(app: App, explicit: string | undefined): Promise<string> {
+  const b = app.config.build;
+  const source = b && !explicit ? await sourceRevision(join(app.dir, b.context)) : undefined;
+  const { tag } = chooseReleaseTag({ explicit, imageTag: imageTag(app.config.image), builds: !!b, source });
+  if (tag === PLAN_BUILD_TAG) {
+    throw new StepError('release', `apps/${app.name}: build.context ${join(app.dir, b!.context)} is not a git checkout with a commit, so Berth cannot tell one version of the code from another; commit it to git, or pass --release <tag>`);
+  }
+  return tag;
 }
 
 /**

@@ -14,6 +14,7 @@ import { backupScripts } from '../exec/backup-scripts.ts';
 import { startColour } from '../exec/cutover.ts';
 import { hostScripts } from '../exec/host-scripts.ts';
 import { acquireLock } from '../exec/lock.ts';
+import { audited } from './audit.ts';
 import {
   appProject,
   backupService,
@@ -182,7 +183,10 @@ export async function backupRestore(deps: Deps, opts: RestoreOptions): Promise<R
   const at = parseAt(opts.at, deps.now());
   if (at && what.kind === 'postgres') throw new StepError('backup:restore', '--at applies to Litestream databases; choose a dump with --dump');
   const outcomes: RestoreOutcome[] = [];
-  for (const hn of hostsOf(project, app)) outcomes.push(await restoreOnHost(deps, project, app, hn, what, at, opts.dump));
+  const detail = `${what.kind}${at ? ` as of ${at}` : ''}${opts.dump ? ` from ${opts.dump}` : ''}`;
+  for (const hn of hostsOf(project, app)) {
+    outcomes.push(await audited(deps, hostHandle(hn, project.hosts[hn]!), app.name, 'restore', [], { detail }, () => restoreOnHost(deps, project, app, hn, what, at, opts.dump)));
+  }
   return outcomes;
 }
 

@@ -42,6 +42,9 @@ import { REGISTRY, retrying, SSH_CONNECT } from './retry.ts';
 import { StepError } from '../errors.ts';
 import { filterHosts, type HostFilter } from '../config/host-filter.ts';
 import { stripAnsi } from '../log/ansi.ts';
+import { audited } from './audit.ts';
+import { pruneAfterDeploy } from './prune.ts';
+import { afterDeploy } from '../plan/prune-plan.ts';
 
 export interface DeployOptions {
   app: string;
@@ -62,22 +65,32 @@ export interface HostOutcome {
   switchMs?: number;
   /** Epoch ms when Traefik's API confirmed the new colour (load tests compare request start times). */
   switchedAt?: number;
+  /** What was recorded on the host (deployed only). */
+  record?: ReleaseRecord;
 }
 
 export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutcome[]> {
   const ctx = await loadAppContext(deps, opts.app, opts.release);
-  const { project, app, render, secrets } = ctx;
-  const id = releaseId(render.release, render.configHash);
-  const secretsHash = secretsDigest(secrets);
-  deps.log.info(`release ${id}: ${render.image} → ${render.hosts.join(', ')} (${app.config.domains.join(', ') || 'no domains'})`);
+  const { project, app, render, secrets, composeDir } = ctx;
+  try {
+    // A pulled image's id joins the release id per host (observed in the same round trip).
+    const id = releaseId(render.release, render.configHash);
+    const secretsHash = secretsDigest(secrets);
+    deps.log.info(`release ${id}${app.config.build ? '' : '-<image id>'}: ${render.image} → ${render.hosts.join(', ')} (${app.config.domains.join(', ') || 'no domains'})`);
 
-  const only = filterHosts(app, project.hosts, opts.only);
-  const hosts = render.hosts.filter((n) => only.includes(n)).map((n) => hostHandle(n, project.hosts[n]!));
-  if (!opts.skipImage) await prepareImageLocally(deps, app, render, secrets);
+    const only = filterHosts(app, project.hosts, opts.only);
+    const hosts = render.hosts.filter((n) => only.includes(n)).map((n) => hostHandle(n, project.hosts[n]!));
+    if (!opts.skipImage) await prepareImageLocally(deps, app, render, secrets);
 
-  const outcomes: HostOutcome[] = [];
-  for (const h of hosts) outcomes.push(await deployToHost(deps, { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage }));
-  return outcomes;
+    const outcomes: HostOutcome[] = [];
+    for (const h of hosts) {
+      const job = { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage, composeDir };
+      outcomes.push(await audited(deps, h, app.name, 'deploy', Object.values(secrets), { release: id, image: render.image, configHash: render.configHash }, () => deployToHost(deps, job)));
+    }
+    return outcomes;
+  } finally {
+    await ctx.cleanup();
+  }
 }
 
 interface HostJob {
@@ -89,16 +102,21 @@ interface HostJob {
   secretsHash: string;
   h: HostHandle;
   skipImage: boolean;
+  /** Local directory of the rendered release that is uploaded and run. */
+  composeDir: string;
 }
 
-export async function observeApp(deps: Deps, h: HostHandle, app: string): Promise<AppState> {
+export async function observeApp(deps: Deps, h: HostHandle, app: string, image?: string): Promise<AppState> {
   // The first round trip to the host opens its SSH connection: retried when the connection fails.
-  const out = await retrying(deps.log, `${h.name}: connect`, SSH_CONNECT, () => deps.runner.run(hostScripts.observeApp(h.ssh, appDir(app), app, dynamicConfigFile(app))));
+  const cmd = hostScripts.observeApp(h.ssh, appDir(app), app, { route: dynamicConfigFile(app), image });
+  const out = await retrying(deps.log, `${h.name}: connect`, SSH_CONNECT, () => deps.runner.run(cmd));
   return parseObservation(out.stdout);
 }
 
-async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
-  const { h, app, render, id } = job;
+async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> {
+  const { h, app, render } = hostJob;
+  const pulled = !app.config.build;
+  let id = hostJob.id;
   // What a lost connection leaves behind, by how far the deploy got (for the error message).
   let progress: { live?: { release: string; colour: Colour } | null; colour?: Colour; switched?: boolean } = {};
   const { timings, phase } = phases(deps.log, h.name, {
@@ -106,22 +124,36 @@ async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
     leftState: (name) => leftState(name, id, progress),
   });
 
-  const state = await phase('observe', async () => {
+  let state = await phase('observe', async () => {
     await ensureContext(deps.runner, h);
-    return observeApp(deps, h, app.name);
+    return observeApp(deps, h, app.name, pulled ? render.image : undefined);
   });
-  const decision = planDeploy(state, id, job.secretsHash);
-  if (decision.kind === 'noop') {
-    if (decision.repair) await phase('finish interrupted deploy', () => finishInterrupted(deps, h, app, decision.repair!));
-    deps.log.info(`${h.name}: nothing changed (${decision.reason}); no container touched`);
-    return { host: h.name, result: 'noop', release: id, colour: decision.colour, timings };
+  if (pulled && !state.imageId && !hostJob.skipImage) {
+    await phase('image', () => ensureImageOnHost(deps, h, app, render, hostJob.secrets));
+    state.imageId = parseImageInspect((await deps.runner.run(dockerCmd.imageInspect(h.context, render.image), { allowFailure: true })).stdout).imageId;
   }
-  const colour = decision.colour;
-  progress = { live: decision.live, colour };
+  if (pulled && state.imageId) id = releaseId(render.release, render.configHash, state.imageId);
+  const job = { ...hostJob, id };
+  // Optimistic: "nothing changed" needs no lock only when no other deploy held it around the read
+  // and nothing is left to repair; anything else is decided again under the lock.
+  const optimistic = planDeploy(state, id, job.secretsHash);
+  if (optimistic.kind === 'noop' && !optimistic.repair) {
+    deps.log.info(`${h.name}: nothing changed (${optimistic.reason}); no container touched`);
+    return { host: h.name, result: 'noop', release: id, colour: optimistic.colour, timings };
+  }
   const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `deploy ${app.name} ${id}`, { host: h.name, app: app.name, now: deps.now() }));
-  if (lock.takenOver) deps.log.warn(`${h.name}: took over a lock left by a dead deploy`);
-  const beat = setInterval(() => void lock.heartbeat(), 30_000);
+  if (lock.takenOver) deps.log.warn(`${h.name}: took over a lock left by a dead deploy (${lock.takeoverReason ?? 'its holder stopped'})`);
   try {
+    // Decide again under the lock: another deploy may have finished between the read and the lock.
+    state = await phase('observe (locked)', () => observeApp(deps, h, app.name));
+    const decision = planDeploy(state, id, job.secretsHash, { underLock: true });
+    if (decision.kind === 'noop') {
+      if (decision.repair) await phase('finish interrupted deploy', () => finishInterrupted(deps, h, app, decision.repair!));
+      deps.log.info(`${h.name}: nothing changed (${decision.reason}); no container touched`);
+      return { host: h.name, result: 'noop', release: id, colour: decision.colour, timings };
+    }
+    const colour = decision.colour;
+    progress = { live: decision.live, colour };
     // The image first: its entrypoint and command go into the release's env file (secrets wrapper).
     if (!job.skipImage) await phase('image', () => ensureImageOnHost(deps, h, app, render, job.secrets));
     const exec = await phase('image config', () => imageExecOnHost(deps, h, render.image));
@@ -132,7 +164,7 @@ async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
       deps.log.info(`${h.name}: ${summary}`);
     }
     await phase('upload', () => uploadRelease(deps, job, exec));
-    const target = composeTarget(deps, h, app.name, { ...job.secrets, ...exec });
+    const target = composeTarget(deps, h, app.name, { ...job.secrets, ...exec }, job.composeDir);
     await runHook(deps, app, 'pre_deploy', { BERTH_HOST: h.name, BERTH_RELEASE: id });
     await phase('support services', () => startSupportServices(deps, target, render));
     if (app.config.litestream) await phase('backup pre-flight', () => backupPreflight(deps, h, app, id));
@@ -157,29 +189,29 @@ async function deployToHost(deps: Deps, job: HostJob): Promise<HostOutcome> {
     // even when the connection drops right after); `record` then adds the image's id and digest.
     const previous = decision.live ? { release: decision.live.release, colour: decision.live.colour } : null;
     const early = await releaseRecord(deps, job, colour, containerId, {});
-    const record = {
+    const switchRecord = {
       releasePath: `${releaseDir(app.name, id)}/release.json`, release: JSON.stringify(early, null, 2) + '\n',
       currentPath: currentFile(app.name), current: JSON.stringify({ release: id, colour, previous, switchedAt: deps.now().toISOString() } satisfies CurrentRecord, null, 2) + '\n',
     };
-    const switchMs = await phase('switch', () => (app.config.domains.length ? switchRoute({ ...cut, record }) : Promise.resolve(0)));
+    const switchMs = await phase('switch', () => (app.config.domains.length ? switchRoute({ ...cut, record: switchRecord }) : Promise.resolve(0)));
     progress.switched = true;
     const switchedAt = Date.now();
     await phase('workers', () => startWorkers(deps, target, render));
-    await phase('record', () => recordRelease(deps, job, colour, containerId, decision.live ? { release: decision.live.release, colour: decision.live.colour } : null));
+    const record = await phase('record', () => recordRelease(deps, job, colour, containerId, decision.live ? { release: decision.live.release, colour: decision.live.colour } : null));
     if (decision.live?.containerId) {
       await phase('retire', () =>
         deps.runner.run(hostScripts.retireLater(h.ssh, decision.live!.containerId!, decision.live!.colour, currentFile(app.name), retirePidFile(app.name, decision.live!.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)),
       );
     }
+    await phase('prune', () => pruneAfterDeploy(deps, h, app, afterDeploy(state, record, decision.live?.release)));
     await runHook(deps, app, 'post_deploy', { BERTH_HOST: h.name, BERTH_RELEASE: id });
     if (deps.runner.dryRun) {
       deps.log.info(`${h.name}: dry run — ${app.name} ${id} would go live on ${colour}${decision.live ? ` (replacing ${decision.live.release} on ${decision.live.colour})` : ''}; nothing was written or started`);
       return { host: h.name, result: 'dry-run', release: id, colour, timings };
     }
     deps.log.info(`${h.name}: ${app.name} ${id} live on ${colour}`);
-    return { host: h.name, result: 'deployed', release: id, colour, timings, switchMs, switchedAt };
+    return { host: h.name, result: 'deployed', release: id, colour, timings, switchMs, switchedAt, record };
   } finally {
-    clearInterval(beat);
     await lock.release();
   }
 }
@@ -243,7 +275,7 @@ async function uploadRelease(deps: Deps, job: HostJob, exec: Record<string, stri
       { path: files.key, content: secrets[tls.key_secret]!, mode: 0o600 },
     );
   }
-  const stream = packUpload(join(deps.root, 'compose', app.name), releaseDir(app.name, id), extra);
+  const stream = packUpload(job.composeDir, releaseDir(app.name, id), extra);
   await deps.runner.run(hostScripts.untar(job.h.ssh), { stdinStream: stream });
 }
 
@@ -266,6 +298,7 @@ async function recordRelease(deps: Deps, job: HostJob, colour: Colour, container
     { path: currentFile(app.name), content: JSON.stringify(current, null, 2) + '\n', mode: 0o644 },
   ]);
   await deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: stream });
+  return record;
 }
 
 // ---------------------------------------------------------------- images

@@ -13,6 +13,7 @@ import { planWrite, type PlannedFile } from '../plan/plan-write.ts';
 import { buildReport, formatReport, type PlanReport, type ReleaseSource, type SecretSource, summariseApp } from '../plan/plan-summary.ts';
 import { renderApp } from '../plan/render-app.ts';
 import { renderEdge } from '../plan/render-edge.ts';
+import { chooseReleaseTag } from '../plan/release-id.ts';
 import type { AppRender } from '../plan/types.ts';
 
 export interface PlanLog {
@@ -23,8 +24,6 @@ export interface PlanLog {
 export interface PlanDeps {
   root: string;
   env: Readonly<Record<string, string | undefined>>;
-  /** Short git commit of the project root, if it is a git checkout. */
-  gitCommit: () => Promise<string | undefined>;
   log: PlanLog;
 }
 
@@ -43,14 +42,14 @@ export interface PlanResult {
   renders: AppRender[];
 }
 
-/** Release id: --release, else the tag written in the image, else the git commit, else "latest". */
-export async function chooseRelease(app: App, explicit: string | undefined, gitCommit: () => Promise<string | undefined>): Promise<{ release: string; source: ReleaseSource }> {
-  if (explicit) return { release: explicit, source: 'flag' };
-  const tag = imageTag(app.config.image);
-  if (tag) return { release: tag, source: 'image tag' };
-  const commit = await gitCommit();
-  if (commit) return { release: commit, source: 'git' };
-  return { release: 'latest', source: 'default' };
+/**
+ * The release `plan` renders (offline, never from git): --release, else the tag written in the
+ * image, else `build-context` for an image Berth builds (deploy puts the build context's commit
+ * there in the files it uploads), else `latest`. So compose/ changes only when the config does.
+ */
+export function chooseRelease(app: App, explicit: string | undefined): { release: string; source: ReleaseSource } {
+  const { tag, source } = chooseReleaseTag({ explicit, imageTag: imageTag(app.config.image), builds: !!app.config.build });
+  return { release: tag, source };
 }
 
 function selectApps(project: Project, names: readonly string[]): App[] {
@@ -111,7 +110,7 @@ export async function plan(deps: PlanDeps, opts: PlanOptions = {}): Promise<Plan
   const renders: AppRender[] = [];
   const summaries = [];
   for (const app of apps) {
-    const { release, source } = await chooseRelease(app, opts.release, deps.gitCommit);
+    const { release, source } = chooseRelease(app, opts.release);
     assertRelease(release, app, source);
     const render = renderApp(project, app, { release });
     renders.push(render);

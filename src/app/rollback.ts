@@ -28,6 +28,9 @@ import { composeTarget, observeApp } from './deploy.ts';
 import { type Deps, phases } from './deps.ts';
 import { ensureContext, type HostHandle, hostHandle, hostReachable } from './host.ts';
 import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { audited } from './audit.ts';
+import { restoreReleaseServices } from './release-services.ts';
 import YAML from 'yaml';
 
 export interface RollbackOutcome {
@@ -38,6 +41,8 @@ export interface RollbackOutcome {
   timings: Record<string, number>;
   /** Epoch ms when Traefik's API confirmed the switch. */
   switchedAt: number;
+  /** The release that was live before. */
+  previous: string;
 }
 
 export async function rollback(deps: Deps, opts: { app: string; to?: string; only?: HostFilter }): Promise<RollbackOutcome[]> {
@@ -65,61 +70,67 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
     const d = planRollback(state, opts.to);
     if (d.kind === 'refuse') throw new StepError('rollback', `${name}: ${d.reason}`);
     serving = d.live;
-    const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `rollback ${app.name} to ${d.target.id}`, { host: name, app: app.name, now: deps.now() }));
-    const dir = await mkdtemp(join(tmpdir(), 'berth-rollback-'));
-    try {
-      const secrets = await phase('restore files', () => fetchRelease(deps, h, app.name, d.target.id, dir));
-      const target = composeTarget(deps, h, app.name, secrets, dir);
-      // The secret files the wrapper reads are per app: put back the values this release ran with.
-      await phase('secret files', () => deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: packUpload(undefined, undefined, secretFileEntries(app.name, secrets)) }));
-      const routing = await readFile(join(dir, routingFile(d.colour)), 'utf8');
-      const port = portOf(await readFile(join(dir, routingFile(d.colour)), 'utf8'), app.config.port);
-      const cut = {
-        runner: deps.runner, ssh: h.ssh, host: name, app: app.name, target, colour: d.colour, port, routing,
-        healthTimeoutSeconds: app.config.deploy.health_timeout_seconds,
-        previousRouting: await readFile(join(dir, routingFile(d.live.colour)), 'utf8').catch(() => undefined),
-      };
-      const idle = containerFor(state, webService(d.colour));
-      if (!(d.reuse && idle?.state === 'running')) await phase('image', () => ensureReleaseImage(deps, h, app, d.target, secrets, d.live));
-      // The release's own compose file says whether (and where) it mounts bridged assets: refresh
-      // its merged directory so it also serves the assets of the release it replaces.
-      const assetPath = assetPathOf(YAML.parse(await readFile(join(dir, 'compose.yml'), 'utf8')) as Record<string, unknown>, assetsVolumeDir(app.name, ''));
-      if (assetPath) {
-        const sources = planAssets(state.releases, { tag: d.target.tag, image: d.target.image }, app.config.deploy.keep_releases, d.live.release);
-        await phase('assets', () => prepareAssets(deps.runner, h.ssh, name, app.name, assetPath, sources));
-      }
-      await phase('start + health', async () => {
-        // Inside the retire window the target still runs: cancel its retire, check it, skip compose.
-        if (d.reuse && idle?.state === 'running') {
-          const check = await deps.runner.run(hostScripts.cancelRetireAndCheck(h.ssh, retirePidFile(app.name, d.colour), idle.id));
-          if (/^true healthy/m.test(check.stdout)) return idle.id;
-        } else {
-          await deps.runner.run(hostScripts.cancelRetire(h.ssh, retirePidFile(app.name, d.colour)));
+    const planned = { release: d.target.id, image: d.target.image, imageId: d.target.imageId, digest: d.target.digest, configHash: d.target.configHash, previous: d.live.release };
+    outcomes.push(await audited(deps, h, app.name, 'rollback', [], planned, async (): Promise<RollbackOutcome> => {
+      const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `rollback ${app.name} to ${d.target.id}`, { host: name, app: app.name, now: deps.now() }));
+      const dir = await mkdtemp(join(tmpdir(), 'berth-rollback-'));
+      try {
+        const secrets = await phase('restore files', () => fetchRelease(deps, h, app.name, d.target.id, dir));
+        const target = composeTarget(deps, h, app.name, secrets, dir);
+        // The secret files the wrapper reads are per app: put back the values this release ran with.
+        await phase('secret files', () => deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: packUpload(undefined, undefined, secretFileEntries(app.name, secrets)) }));
+        const routing = await readFile(join(dir, routingFile(d.colour)), 'utf8');
+        const port = portOf(await readFile(join(dir, routingFile(d.colour)), 'utf8'), app.config.port);
+        const cut = {
+          runner: deps.runner, ssh: h.ssh, host: name, app: app.name, target, colour: d.colour, port, routing,
+          healthTimeoutSeconds: app.config.deploy.health_timeout_seconds,
+          previousRouting: await readFile(join(dir, routingFile(d.live.colour)), 'utf8').catch(() => undefined),
+        };
+        const idle = containerFor(state, webService(d.colour));
+        if (!(d.reuse && idle?.state === 'running')) await phase('image', () => ensureReleaseImage(deps, h, app, d.target, secrets, d.live));
+        // The release's own compose file says whether (and where) it mounts bridged assets: refresh
+        // its merged directory so it also serves the assets of the release it replaces.
+        const assetPath = assetPathOf(YAML.parse(await readFile(join(dir, 'compose.yml'), 'utf8')) as Record<string, unknown>, assetsVolumeDir(app.name, ''));
+        if (assetPath) {
+          const sources = planAssets(state.releases, { tag: d.target.tag, image: d.target.image }, app.config.deploy.keep_releases, d.live.release);
+          await phase('assets', () => prepareAssets(deps.runner, h.ssh, name, app.name, assetPath, sources));
         }
-        return startColour(cut);
-      });
-      await phase('switch', () => switchRoute(cut));
-      switched = { release: d.target.id, colour: d.colour };
-      const switchedAt = Date.now();
-      await phase('record', async () => {
-        const current: CurrentRecord = { release: d.target.id, colour: d.colour, previous: { release: d.live.release, colour: d.live.colour }, switchedAt: deps.now().toISOString() };
-        const extra = [
-          { path: currentFile(app.name), content: JSON.stringify(current, null, 2) + '\n', mode: 0o644 },
-          { path: appSecretsEnv(app.name), content: formatSecretsEnv(secrets), mode: 0o600 },
-        ];
-        const ls = await readFile(join(dir, 'litestream.yml'), 'utf8').catch(() => undefined);
-        if (ls) extra.push({ path: litestreamConfigPath(app.name), content: ls, mode: 0o644 });
-        await deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: packUpload(undefined, undefined, extra) });
-      });
-      if (d.live.containerId) {
-        await phase('retire', () => deps.runner.run(hostScripts.retireLater(h.ssh, d.live.containerId!, d.live.colour, currentFile(app.name), retirePidFile(app.name, d.live.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)));
+        await phase('start + health', async () => {
+          // Inside the retire window the target still runs: cancel its retire, check it, skip compose.
+          if (d.reuse && idle?.state === 'running') {
+            const check = await deps.runner.run(hostScripts.cancelRetireAndCheck(h.ssh, retirePidFile(app.name, d.colour), idle.id));
+            if (/^true healthy/m.test(check.stdout)) return idle.id;
+          } else {
+            await deps.runner.run(hostScripts.cancelRetire(h.ssh, retirePidFile(app.name, d.colour)));
+          }
+          return startColour(cut);
+        });
+        await phase('switch', () => switchRoute(cut));
+        switched = { release: d.target.id, colour: d.colour };
+        const switchedAt = Date.now();
+        await phase('record', async () => {
+          const current: CurrentRecord = { release: d.target.id, colour: d.colour, previous: { release: d.live.release, colour: d.live.colour }, switchedAt: deps.now().toISOString() };
+          const extra = [
+            { path: currentFile(app.name), content: JSON.stringify(current, null, 2) + '\n', mode: 0o644 },
+            { path: appSecretsEnv(app.name), content: formatSecretsEnv(secrets), mode: 0o600 },
+          ];
+          const ls = await readFile(join(dir, 'litestream.yml'), 'utf8').catch(() => undefined);
+          if (ls) extra.push({ path: litestreamConfigPath(app.name), content: ls, mode: 0o644 });
+          await deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: packUpload(undefined, undefined, extra) });
+        });
+        // Workers, the replicator and backup loops come back to the release too (the replicator is
+        // recreated when its litestream.yml differs: its compose label carries the file's hash).
+        await phase('workers + replicator', () => restoreReleaseServices(deps, target, readFileSync(join(dir, 'compose.yml'), 'utf8')));
+        if (d.live.containerId) {
+          await phase('retire', () => deps.runner.run(hostScripts.retireLater(h.ssh, d.live.containerId!, d.live.colour, currentFile(app.name), retirePidFile(app.name, d.live.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)));
+        }
+        deps.log.info(`${name}: ${app.name} rolled back to ${d.target.id} on ${d.colour}${d.reuse ? ' (reused the stopped/running container)' : ''}`);
+        return { host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings, switchedAt, previous: d.live.release };
+      } finally {
+        await lock.release();
+        await rm(dir, { recursive: true, force: true });
       }
-      deps.log.info(`${name}: ${app.name} rolled back to ${d.target.id} on ${d.colour}${d.reuse ? ' (reused the stopped/running container)' : ''}`);
-      outcomes.push({ host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings, switchedAt });
-    } finally {
-      await lock.release();
-      await rm(dir, { recursive: true, force: true });
-    }
+    }));
   }
   return outcomes;
 }

@@ -35,8 +35,8 @@ export function rollbackCli(argv: string[]) {
     const { values, positionals } = parseFlags(argv, { ...common, ...targetOptions, to: { type: 'string' } }, U, { max: 1 });
     usage(U, values);
     const only = hostFilterOf(values);
-    // A release id on the host is "<tag>-<config hash>": the same grammar as a tag.
-    const to = releaseFlag('--to', values.to, U, 128 + 11);
+    // A release id on the host is "<tag>-<config hash>[-<image id>]": the same grammar as a tag.
+    const to = releaseFlag('--to', values.to, U, 128 + 11 + 13);
     const deps = createDeps(values);
     const app = targetApp(deps.root, needApp(positionals, U), values.destination);
     Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });

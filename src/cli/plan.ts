@@ -10,7 +10,8 @@ import { parseFlags, releaseFlag } from './args.ts';
 
 export const PLAN_USAGE = `usage: npm run plan -- [<app>...] [--release <id>] [--json] [--check] [--verbose]
   Validate the config, render compose/ (all apps when none is named) and show what a deploy would change.
-  --release <id>  release id / image tag (default: the tag in app.yml, else git rev-parse --short HEAD, else "latest")
+  --release <id>  release id / image tag (default: the tag in app.yml, else "build-context" for a built image
+                  (deploy uses the build context's commit), else "latest")
   --json          print the plan as JSON
   --check         do not write compose/; exit 2 when it differs from the render (CI)
   --remote        also compare with the release live on each host (reads only): release command,
@@ -50,7 +51,7 @@ export function planCli(argv: string[], env: NodeJS.ProcessEnv = process.env): P
     const release = releaseFlag('--release', values.release, PLAN_USAGE);
     const root = env.BERTH_ROOT ?? process.cwd();
     const { report, renders } = await plan(
-      { root, env, gitCommit: () => gitShortHead(root), log },
+      { root, env, log },
       { apps: positionals, release, json: values.json, check: values.check },
     );
     if (values.remote) {

@@ -7,26 +7,31 @@ import { TRAEFIK_API_PORT } from '../names.ts';
 export const LOCK_HELD_EXIT = 3;
 export const RELEASE_TAR_MARK = '--berth-release-tar--';
 
+/**
+ * Take the lock if free. When held, print `held <host now> <heartbeat mtime>` (epoch seconds, the
+ * host's clock) and the holder's JSON; Berth judges staleness (src/plan/lock-policy.ts).
+ */
 const LOCK_ACQUIRE = `
 set -eu
-lock="$1"; holder="$2"; stale="$3"
+lock="$1"; holder="$2"
 mkdir -p "$(dirname "$lock")"
 if mkdir "$lock" 2>/dev/null; then printf '%s\\n' "$holder" > "$lock/holder.json"; echo acquired; exit 0; fi
-now=$(date +%s); beat=$(stat -c %Y "$lock/holder.json" 2>/dev/null || echo 0)
-if [ $((now - beat)) -gt "$stale" ]; then
-  # The holder stopped renewing its heartbeat: take over by renaming (atomic), then acquire.
-  mv "$lock" "$lock.stale.$$" 2>/dev/null && rm -rf "$lock.stale.$$"
-  if mkdir "$lock" 2>/dev/null; then printf '%s\\n' "$holder" > "$lock/holder.json"; echo taken-over; exit 0; fi
-fi
+beat=$(stat -c %Y "$lock/holder.json" 2>/dev/null || stat -c %Y "$lock" 2>/dev/null || echo 0)
+echo "held $(date +%s) $beat"
 cat "$lock/holder.json" 2>/dev/null || echo '{}'
 exit ${LOCK_HELD_EXIT}
 `;
 
-/** Take the lock only if it still has exactly the holder we saw (compare-and-swap on a dead holder). */
+/**
+ * Take the lock over only if it still has exactly the holder we judged dead and its heartbeat is
+ * still older than $4 seconds (compare-and-swap: a holder that beat again in between keeps it).
+ */
 const LOCK_TAKEOVER = `
 set -eu
-lock="$1"; expected="$2"; holder="$3"
-[ "$(cat "$lock/holder.json" 2>/dev/null)" = "$expected" ] || { cat "$lock/holder.json" 2>/dev/null; exit ${LOCK_HELD_EXIT}; }
+lock="$1"; expected="$2"; holder="$3"; stale="$4"
+[ "$(cat "$lock/holder.json" 2>/dev/null || echo '{}')" = "$expected" ] || { cat "$lock/holder.json" 2>/dev/null; exit ${LOCK_HELD_EXIT}; }
+beat=$(stat -c %Y "$lock/holder.json" 2>/dev/null || stat -c %Y "$lock" 2>/dev/null || echo 0)
+[ "$stale" -lt 0 ] || [ $(( $(date +%s) - beat )) -gt "$stale" ] || { cat "$lock/holder.json"; exit ${LOCK_HELD_EXIT}; }
 mv "$lock" "$lock.stale.$$" && rm -rf "$lock.stale.$$"
 mkdir "$lock" && printf '%s\\n' "$holder" > "$lock/holder.json" && echo taken-over
 `;
@@ -79,14 +84,21 @@ done
 echo "$out"; exit 1
 `;
 
-/** Read everything the planner needs about an app on a host in ONE round trip. */
+/**
+ * Read everything the planner needs about an app on a host in ONE round trip. The lock's holder is
+ * read before and after, so a read that overlapped a running deploy is known as such; `$3`, when
+ * given, is the image whose id the host would run.
+ */
 const OBSERVE_APP = `
-dir="$1"; app="$2"; route="\${3-}"
+dir="$1"; app="$2"; route="\${3-}"; image="\${4-}"
+echo '--lock'; [ -d "$dir/lock" ] && { cat "$dir/lock/holder.json" 2>/dev/null || echo '{}'; echo; }
 [ -z "$route" ] || { echo '--route'; grep -o -- '-web-[a-z]*:[0-9]*' "$route" 2>/dev/null | head -n 1; }
 echo '--retiring'; for c in blue green; do [ -f "$dir/retire-$c.pid" ] && kill -0 "$(cat "$dir/retire-$c.pid")" 2>/dev/null && echo "$c"; done
 echo '--current'; cat "$dir/current.json" 2>/dev/null && echo
 echo '--releases'; for f in "$dir"/releases/*/release.json; do [ -f "$f" ] && { tr -d '\\n' < "$f"; echo; }; done
 echo '--containers'; docker ps --all --filter "label=berth.app=$app" --format '{{json .}}' 2>/dev/null || true
+echo '--image'; [ -n "$image" ] && docker image inspect --format '{{.Id}}' "$image" 2>/dev/null
+echo '--lock'; [ -d "$dir/lock" ] && { cat "$dir/lock/holder.json" 2>/dev/null || echo '{}'; echo; }
 echo '--end'
 `;
 
@@ -185,10 +197,10 @@ tar -cf - -C "$1" . | base64
 `;
 
 export const hostScripts = {
-  lockAcquire: (t: SshTarget, lock: string, holder: string, staleSeconds: number): Cmd =>
-    sshScript(t, LOCK_ACQUIRE, [lock, holder, String(staleSeconds)]),
-  lockTakeover: (t: SshTarget, lock: string, expected: string, holder: string): Cmd =>
-    sshScript(t, LOCK_TAKEOVER, [lock, expected, holder]),
+  lockAcquire: (t: SshTarget, lock: string, holder: string): Cmd => sshScript(t, LOCK_ACQUIRE, [lock, holder]),
+  /** `staleSeconds` < 0: no heartbeat re-check (the holder's process is known to be gone). */
+  lockTakeover: (t: SshTarget, lock: string, expected: string, holder: string, staleSeconds: number): Cmd =>
+    sshScript(t, LOCK_TAKEOVER, [lock, expected, holder, String(staleSeconds)]),
   lockRelease: (t: SshTarget, lock: string, holder: string): Cmd => sshScript(t, LOCK_RELEASE, [lock, holder]),
   lockHeartbeat: (t: SshTarget, lock: string): Cmd => sshScript(t, LOCK_HEARTBEAT, [lock]),
   writeFile: (t: SshTarget, path: string, content: string, mode = '644'): Cmd =>
@@ -196,7 +208,9 @@ export const hostScripts = {
   /** `record`: release.json and current.json written right after Traefik confirms (same round trip). */
   switchRoute: (t: SshTarget, path: string, content: string, service: string, url: string, tries: number, record?: { releasePath: string; release: string; currentPath: string; current: string }): Cmd =>
     sshScript(t, SWITCH_ROUTE, [path, service, url, String(tries), ...(record ? [record.releasePath, record.release, record.currentPath, record.current] : [])], { input: content }),
-  observeApp: (t: SshTarget, dir: string, app: string, route?: string): Cmd => sshScript(t, OBSERVE_APP, [dir, app, ...(route ? [route] : [])], { mutates: false }),
+  /** `route`: the app's Traefik route file (which colour really serves); `image`: report the host's id for it. */
+  observeApp: (t: SshTarget, dir: string, app: string, opts: { route?: string; image?: string } = {}): Cmd =>
+    sshScript(t, OBSERVE_APP, [dir, app, ...(opts.route || opts.image ? [opts.route ?? ''] : []), ...(opts.image ? [opts.image] : [])], { mutates: false }),
   retireLater: (t: SshTarget, containerId: string, colour: string, currentJson: string, pidfile: string, delaySeconds: number, graceSeconds: number): Cmd =>
     sshScript(t, RETIRE_LATER, [containerId, String(delaySeconds), String(graceSeconds), colour, currentJson, pidfile]),
   cancelRetire: (t: SshTarget, pidfile: string): Cmd => sshScript(t, CANCEL_RETIRE, [pidfile]),

@@ -1,11 +1,13 @@
 // One deploy per app per host. The lock is a directory on the host (mkdir is atomic); its holder
-// file names who holds it and is touched as a heartbeat. A holder that stopped beating for
-// `staleSeconds`, or whose process on this machine is gone, is taken over safely.
+// file names who holds it and is touched as a heartbeat every few seconds while held. A holder
+// that missed a few beats (src/plan/lock-policy.ts), or whose process on this machine is gone, is
+// taken over safely (compare-and-swap on the holder).
 import { hostname, userInfo } from 'node:os';
 import { LockError } from '../errors.ts';
 import type { Runner } from '../docker/runner.ts';
 import type { SshTarget } from '../docker/ssh.ts';
 import { hostScripts, LOCK_HELD_EXIT } from './host-scripts.ts';
+import { DEFAULT_LOCK_POLICY, judgeLock, type LockPolicy, staleAfterSeconds } from '../plan/lock-policy.ts';
 
 export interface Holder {
   user: string;
@@ -36,37 +38,49 @@ export async function acquireLock(
   ssh: SshTarget,
   lockPath: string,
   command: string,
-  opts: { staleSeconds?: number; host: string; app: string; now: Date },
-): Promise<HeldLock & { takenOver: boolean }> {
+  opts: { policy?: LockPolicy; host: string; app: string; now: Date },
+): Promise<HeldLock & { takenOver: boolean; takeoverReason?: string }> {
+  const policy = opts.policy ?? DEFAULT_LOCK_POLICY;
   const me: Holder = { user: userInfo().username, machine: hostname(), pid: process.pid, command, since: opts.now.toISOString() };
   const mine = holderJson(me);
-  let res = await runner.run(hostScripts.lockAcquire(ssh, lockPath, mine, opts.staleSeconds ?? 900), { allowFailure: true });
+  let res = await runner.run(hostScripts.lockAcquire(ssh, lockPath, mine), { allowFailure: true });
+  let takeoverReason: string | undefined;
   if (res.exitCode === LOCK_HELD_EXIT) {
-    const seen = res.stdout.trim();
+    const [head = '', ...rest] = res.stdout.trim().split('\n');
+    const seen = rest.join('\n').trim();
+    const [, nowS, beatS] = head.split(' ');
     let other: Partial<Holder> = {};
     try {
       other = JSON.parse(seen) as Holder;
     } catch {
-      /* unreadable holder: treated as alive */
+      /* unreadable holder: judged by its heartbeat alone */
     }
-    // A holder on this very machine whose process is gone died mid-deploy: take over.
-    if (other.machine === me.machine && typeof other.pid === 'number' && !processAlive(other.pid)) {
-      res = await runner.run(hostScripts.lockTakeover(ssh, lockPath, seen, mine), { allowFailure: true });
+    const processGone = other.machine === me.machine && typeof other.pid === 'number' && !processAlive(other.pid);
+    const verdict = judgeLock({ nowSeconds: Number(nowS), beatSeconds: Number(beatS), holderProcessGone: processGone }, policy);
+    if (verdict.takeOver) {
+      takeoverReason = verdict.reason;
+      res = await runner.run(hostScripts.lockTakeover(ssh, lockPath, seen || '{}', mine, processGone ? -1 : staleAfterSeconds(policy)), { allowFailure: true });
     }
     if (res.exitCode !== 0) {
-      const who = other.user ? `${other.user}@${other.machine} (pid ${other.pid}, "${other.command}", since ${other.since})` : seen;
+      const who = `${other.user ? `${other.user}@${other.machine} (pid ${other.pid}, "${other.command}", since ${other.since})` : seen}; ${verdict.reason}`;
       throw new LockError(`${opts.app} on ${opts.host}`, who, `ssh -p ${ssh.port} ${ssh.user}@${ssh.address} rm -rf ${lockPath}`);
     }
   } else if (res.exitCode !== 0) {
     throw new LockError(`${opts.app} on ${opts.host}`, `unknown (lock script failed: ${res.stderr.trim()})`, `ssh -p ${ssh.port} ${ssh.user}@${ssh.address} rm -rf ${lockPath}`);
   }
+  const heartbeat = async () => {
+    await runner.run(hostScripts.lockHeartbeat(ssh, lockPath), { allowFailure: true });
+  };
+  // Beat while held, so another machine can tell a live holder from a dead one within seconds.
+  const timer = setInterval(() => void heartbeat().catch(() => {}), policy.heartbeatSeconds * 1000);
+  timer.unref();
   return {
     takenOver: res.stdout.includes('taken-over'),
+    takeoverReason: res.stdout.includes('taken-over') ? takeoverReason : undefined,
     release: async () => {
+      clearInterval(timer);
       await runner.run(hostScripts.lockRelease(ssh, lockPath, mine), { allowFailure: true });
     },
-    heartbeat: async () => {
-      await runner.run(hostScripts.lockHeartbeat(ssh, lockPath), { allowFailure: true });
-    },
+    heartbeat,
   };
 }

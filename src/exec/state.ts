@@ -45,6 +45,10 @@ export interface AppState {
   routedColour?: Colour;
   /** Colours with a pending retire timer on the host. */
   retiring?: Colour[];
+  /** The lock's holder (JSON text) when the lock was held before or after the read. */
+  lockHolder?: string;
+  /** Id of the image the host has for the requested reference (observeApp's `image`). */
+  imageId?: string;
 }
 
 const parseLabels = (s: string): Record<string, string> =>
@@ -99,6 +103,8 @@ export function parseObservation(out: string): AppState {
       const m = /-web-(blue|green):/.exec(line);
       if (m) state.routedColour = m[1] as Colour;
     } else if (section === 'retiring' && (line === 'blue' || line === 'green')) (state.retiring ??= []).push(line);
+    else if (section === 'image') state.imageId = line.trim();
+    else if (section === 'lock') state.lockHolder ??= line.trim();
   }
   if (currentLines.length) {
     try {

@@ -14,8 +14,7 @@ export type DeployDecision =
   | { kind: 'noop'; colour: Colour; reason: string; repair?: Repair }
   | { kind: 'deploy'; colour: Colour; live: { colour: Colour; release: string; containerId?: string } | null };
 
-/** Release id: image tag plus the rendered config's hash, so a config-only change is a new release. */
-export const releaseId = (tag: string, configHash: string) => `${tag}-${configHash.slice(0, 10)}`;
+export { releaseId } from './release-id.ts';
 
 /**
  * The state as it really is: when the route points at the other colour than current.json (a deploy
@@ -36,13 +35,19 @@ export function reconcile(state: AppState): { state: AppState; record?: Repair['
   return { state: { ...state, current: { ...record, switchedAt: cur.switchedAt } }, record };
 }
 
-export function planDeploy(observed: AppState, id: string, secretsHash: string): DeployDecision {
+/**
+ * `underLock`: the state was read while this deploy held the app's lock. Without it, "nothing
+ * changed" is only answered when no other deploy held the lock around the read (it may be
+ * replacing the very release we found live); otherwise the deploy takes the lock and decides again.
+ */
+export function planDeploy(observed: AppState, id: string, secretsHash: string, opts: { underLock?: boolean } = {}): DeployDecision {
   const { state, record } = reconcile(observed);
   const cur = state.current;
   if (!cur) return { kind: 'deploy', colour: 'blue', live: null };
   const live = containerFor(state, webService(cur.colour));
   const liveRecord = state.releases.find((r) => r.id === cur.release);
-  if (cur.release === id && liveRecord?.secretsHash === secretsHash && live?.state === 'running' && live.health !== 'unhealthy') {
+  const settled = opts.underLock || !state.lockHolder;
+  if (settled && cur.release === id && liveRecord?.secretsHash === secretsHash && live?.state === 'running' && live.health !== 'unhealthy') {
     // A deploy that lost its connection after the switch left the old colour running: retire it now.
     const idle = otherColour(cur.colour);
     const other = containerFor(state, webService(idle));

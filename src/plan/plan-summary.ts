@@ -6,7 +6,8 @@ import { formatDiff } from './diff.ts';
 import type { PlannedFile } from './plan-write.ts';
 import type { AppRender, EdgeRender } from './types.ts';
 
-export type ReleaseSource = 'flag' | 'image tag' | 'git' | 'default';
+export type { ReleaseTagSource as ReleaseSource } from './release-id.ts';
+import type { ReleaseTagSource as ReleaseSource } from './release-id.ts';
 export type SecretSource = 'env' | 'command' | 'missing';
 
 export interface AppSummary {

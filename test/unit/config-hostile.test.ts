@@ -161,7 +161,7 @@ describe('files: duplicate JSON keys, files the config names', () => {
     const lines = await loadLines(root);
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, /^apps\/a\/app\.yml: tls\.cert_file: expected a PEM certificate file \(relative to the app folder\), got no file at .*\/apps\/a\/certs\/origin\.pem; save the Cloudflare origin certificate there/);
-    await assert.rejects(plan({ root, env: {}, gitCommit: async () => 'abc1234', log: { output() {}, addSecrets() {} } }), ConfigError);
+    await assert.rejects(plan({ root, env: {}, log: { output() {}, addSecrets() {} } }), ConfigError);
     assert.throws(() => readdirSync(join(root, 'compose')), /ENOENT/);
     mkdirSync(join(root, 'apps/a/certs'));
     writeFileSync(join(root, 'apps/a/certs/origin.pem'), 'PEM');
@@ -200,7 +200,7 @@ describe('files: duplicate JSON keys, files the config names', () => {
   it('a release id that is not one path segment is refused by plan before anything is written', async () => {
     const root = project({ 'apps/a/app.yml': 'image: ghcr.io/acme/a\nhosts: [h1]\n' });
     for (const release of ['v1;id', '../../x', 'a b']) {
-      await assert.rejects(plan({ root, env: {}, gitCommit: async () => undefined, log: { output() {}, addSecrets() {} } }, { release }), (e: unknown) => {
+      await assert.rejects(plan({ root, env: {}, log: { output() {}, addSecrets() {} } }, { release }), (e: unknown) => {
         assert.ok(e instanceof ConfigError);
         assert.match(e.message, /^command line: --release: expected a Docker image tag/);
         return true;

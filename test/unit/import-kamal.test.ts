@@ -108,7 +108,7 @@ for (const [fixture, check] of Object.entries(EXPECT)) {
     const notes = text.split('\n').filter((l) => l.startsWith('#')).join('\n');
     check(app, hosts, notes);
     const out: string[] = [];
-    const p = await plan({ root, env: {}, gitCommit: async () => 'abc1234', log: { output: (t) => out.push(t), addSecrets: () => {} } }, { apps: [r.name] });
+    const p = await plan({ root, env: {}, log: { output: (t) => out.push(t), addSecrets: () => {} } }, { apps: [r.name] });
     assert.ok(p.files.some((f) => f.path === `compose/${r.name}/compose.yml`));
     // The build context points at the Kamal project (where the Dockerfile is).
     assert.ok(existsSync(join(root, 'apps', r.name, app.build.context, 'config', 'deploy.yml')));
@@ -252,7 +252,7 @@ test('config/deploy.staging.yml becomes app.staging.yml holding only what differ
   assert.deepEqual(override, { hosts: ['h-203-0-113-31'], domains: ['staging.shop.example.net'], env: { MODE: 'staging' } });
   const hosts = JSON.parse(readFileSync(join(root, 'hosts.json'), 'utf8')).hosts;
   assert.deepEqual(Object.keys(hosts), ['h-203-0-113-30', 'h-203-0-113-31']);
-  const p = await plan({ root, env: {}, gitCommit: async () => 'abc1234', log: { output: () => {}, addSecrets: () => {} } }, { apps: ['shop', 'shop-staging'] });
+  const p = await plan({ root, env: {}, log: { output: () => {}, addSecrets: () => {} } }, { apps: ['shop', 'shop-staging'] });
   assert.ok(p.files.some((f) => f.path === 'compose/shop-staging/compose.yml'));
 });
 

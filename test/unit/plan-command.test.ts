@@ -88,17 +88,23 @@ test('plan writes compose/, reports changes, and --json is machine-readable', ()
   assert.match(readFileSync(join(root, 'compose/zen_miner/compose.yml'), 'utf8'), /zen_miner:r2/, '--check writes nothing');
 });
 
-test('release falls back to the git commit of the project root, else "latest"', () => {
+test('plan never takes the release from git: a built image renders "build-context", a pulled one its tag or "latest"', () => {
   const root = tempProject();
   const r = runPlan(root, ['zen_miner', '--json']);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(JSON.parse(r.stdout).apps[0].release, 'latest');
+  assert.deepEqual([JSON.parse(r.stdout).apps[0].release, JSON.parse(r.stdout).apps[0].releaseSource], ['build-context', 'build context']);
+  const before = readFileSync(join(root, 'compose/zen_miner/compose.yml'), 'utf8');
+  // A commit in the project (Berth's own HEAD moving) changes nothing in compose/.
   spawnSync('git', ['init', '-q'], { cwd: root });
-  spawnSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-q', '--allow-empty', '-m', 'x'], { cwd: root });
-  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
-  const g = runPlan(root, ['zen_miner', '--json']);
-  assert.deepEqual([JSON.parse(g.stdout).apps[0].release, JSON.parse(g.stdout).apps[0].releaseSource], [head, 'git']);
-  // A tag written in the image wins over git.
+  spawnSync('git', ['add', '-A'], { cwd: root });
+  spawnSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-q', '-m', 'x'], { cwd: root });
+  const g = runPlan(root, ['zen_miner', '--check', '--json']);
+  assert.equal(g.status, 0, g.stdout);
+  assert.equal(JSON.parse(g.stdout).apps[0].release, 'build-context');
+  spawnSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-q', '--allow-empty', '-m', 'y'], { cwd: root });
+  assert.equal(runPlan(root, ['zen_miner', '--check']).status, 0, 'a new HEAD does not make compose/ stale');
+  assert.equal(readFileSync(join(root, 'compose/zen_miner/compose.yml'), 'utf8'), before);
+  // A tag written in the image is used as is.
   const cal = join(root, 'apps/running_calendar/app.yml');
   writeFileSync(cal, readFileSync(cal, 'utf8').replace(/^image: (.*)$/m, 'image: $1:2.4.1'));
   const t = runPlan(root, ['running_calendar', '--json']);

@@ -1,0 +1,3 @@
+import { pruneCli } from '../src/cli/releases.ts';
+
+await pruneCli(process.argv.slice(2));
