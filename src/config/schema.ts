@@ -18,9 +18,13 @@ const envName = z.string().regex(ENV_NAME, 'an environment variable name in UPPE
 
 const envValue = z.union([z.string(), z.number(), z.boolean()]);
 
-const hostname = z
+/** A domain an app serves: a DNS name, or a wildcard "*.example.com" (one label; needs a DNS-01 resolver). */
+const domainName = z
   .string()
-  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/, 'a lowercase DNS name such as "example.com"');
+  .regex(
+    /^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/,
+    'a lowercase DNS name such as "example.com", or a wildcard such as "*.example.com"',
+  );
 
 // ---------------------------------------------------------------- hosts.json
 
@@ -52,14 +56,35 @@ export const hostsFileSchema = z.strictObject({
 
 // ---------------------------------------------------------------- shared/edge.yml
 
+/** "host:port" of a DNS server (an IPv4 address, a bracketed IPv6 address or a host name). */
+const dnsServer = z
+  .string()
+  .regex(/^([a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:]+\]):\d{1,5}$/i, 'a DNS server "address:port" such as "1.1.1.1:53"');
+
 const acmeResolver = z.discriminatedUnion('challenge', [
   z.strictObject({ challenge: z.literal('http-01') }),
   z.strictObject({ challenge: z.literal('tls-alpn-01') }),
   z.strictObject({
     challenge: z.literal('dns-01'),
     provider: z.literal('cloudflare').describe('DNS provider (Cloudflare is the one supported).'),
-    token_secret: envName.describe('Name of the secret holding the Cloudflare API token (Zone:DNS:Edit).'),
-    resolvers: z.array(z.string()).optional().describe('DNS servers used to check propagation, e.g. "1.1.1.1:53".'),
+    token_secret: envName.describe('Name of the secret holding the Cloudflare API token (Zone:Read + DNS:Edit).'),
+    api_base_url: z
+      .url()
+      .regex(/^https?:\/\/[^\s"'$`\\]+$/, 'an http(s) URL without spaces, quotes or "$"')
+      .optional()
+      .describe("Cloudflare API base URL (CLOUDFLARE_BASE_URL); only to point lego at a stand-in, e.g. the sandbox's."),
+    resolvers: z
+      .array(dnsServer)
+      .optional()
+      .describe('DNS servers lego asks for the zone and checks propagation with, e.g. "1.1.1.1:53" (default: /etc/resolv.conf, then public resolvers).'),
+    propagation: z
+      .strictObject({
+        disable_ans_checks: z.boolean().default(false).describe("Skip asking the zone's authoritative servers (only the resolvers above)."),
+        delay_before_checks: duration.optional().describe('Wait this long before the first propagation check.'),
+        timeout: duration.optional().describe('Give up waiting for the TXT record after this long (lego default 2m).'),
+        polling_interval: duration.optional().describe('Time between propagation checks (lego default 2s).'),
+      })
+      .optional(),
   }),
 ]);
 
@@ -202,7 +227,10 @@ export const appSchema = z.strictObject({
   registry: registrySchema.optional(),
   hosts: z.array(name('host')).optional().describe('Hosts from hosts.json to deploy to.'),
   roles: z.array(name('role')).optional().describe('Deploy to every host having one of these roles.'),
-  domains: z.array(hostname).default([]).describe('Domains routed to the app. The first is canonical.'),
+  domains: z
+    .array(domainName)
+    .default([])
+    .describe('Domains routed to the app. The first is canonical. "*.example.com" needs a DNS-01 resolver (tls.resolver).'),
   www: z
     .enum(['none', 'alias', 'redirect-to-apex', 'redirect-to-www'])
     .default('none')

@@ -24,13 +24,19 @@ export const routerNames = (app: string) => {
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-const hostRule = (hosts: string[]) => hosts.map((h) => `Host(\`${h}\`)`).join(' || ');
+/** Host(`a`) per name; a wildcard "*.x" matches exactly one label under x (Traefik v3 Host() has no wildcards). */
+export const hostRule = (hosts: string[]) =>
+  hosts
+    .map((h) => (h.startsWith('*.') ? `HostRegexp(\`^[a-z0-9-]+\\.${escapeRegex(h.slice(2))}$\`)` : `Host(\`${h}\`)`))
+    .join(' || ');
 
 /** redirectRegex middleware for the www setting, or undefined when www is not redirected. */
 export function wwwRedirect(app: App): Record<string, unknown> | undefined {
   const c = app.config;
   if (c.www !== 'redirect-to-apex' && c.www !== 'redirect-to-www') return undefined;
-  const alt = c.domains.map(escapeRegex).join('|');
+  const named = c.domains.filter((d) => !d.startsWith('*.'));
+  if (!named.length) return undefined;
+  const alt = named.map(escapeRegex).join('|');
   // With TLS at the origin the target is always https (one hop from http://www.x to https://x);
   // with tls none the request's scheme is kept (the TLS terminator in front decides).
   const https = c.tls.mode !== 'none';

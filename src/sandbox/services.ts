@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PEBBLE, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_LABEL, SANDBOX_SERVICE_LABEL, SANDBOX_NETWORK, SANDBOX_STATE_DIR } from './config.ts';
+import { CFMOCK, PEBBLE, PEBBLE_DNS, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_LABEL, SANDBOX_SERVICE_LABEL, SANDBOX_NETWORK, SANDBOX_STATE_DIR } from './config.ts';
 import { sandboxRequest, waitFor } from './http.ts';
 import { run, step } from './proc.ts';
 import { EDGE_ACME_DIR, EDGE_PROJECT, TRAEFIK_SERVICE } from '../names.ts';
@@ -84,6 +84,43 @@ export async function ensureNetwork(): Promise<void> {
   ]);
 }
 
+/** The DNS-01 pair: cfmock (Cloudflare's API + the zone's DNS) and the Pebble that validates against it. */
+export function dnsChallengeSpecs(): ContainerSpec[] {
+  return [
+    {
+      name: CFMOCK.container,
+      image: CFMOCK.image,
+      aliases: ['cfmock'],
+      ports: ['127.0.0.1:8056:80', `${CFMOCK.hostDnsServer}:53/udp`, `${CFMOCK.hostDnsServer}:53/tcp`],
+      volumes: [],
+      // Names without a record resolve to the `berth` gateway, like challtestsrv's answers.
+      env: { ZONE: CFMOCK.zone, TOKEN: CFMOCK.token, DEFAULT_A: SANDBOX_NETWORK.gateway },
+      command: ['serve'],
+    },
+    {
+      name: PEBBLE_DNS.container,
+      image: PEBBLE_DNS.image,
+      aliases: ['pebble-dns'],
+      ports: ['127.0.0.1:14001:14000', '127.0.0.1:15001:15000'],
+      volumes: [],
+      env: {},
+      command: ['pebble', '-config', '/etc/pebble/pebble-config.json', '-dnsserver', CFMOCK.dnsServer],
+    },
+  ];
+}
+
+/** Start the DNS-01 pair (images built first when missing or stale); used by sandbox:up and by the tests that need it. */
+export async function ensureDnsChallengeServices(): Promise<void> {
+  const { buildAllImages } = await import('./images.ts');
+  await buildAllImages({ only: ['cfmock', 'pebble-dns'] });
+  for (const s of dnsChallengeSpecs()) await ensureContainer(s);
+  const minica = (await run(['docker', 'exec', PEBBLE_DNS.container, 'cat', '/etc/pebble/ca.pem'])).stdout;
+  await waitFor('pebble-dns directory', async () => (await sandboxRequest(PEBBLE_DNS.hostDirectoryUrl, { ca: minica, timeoutMs: 3000 })).status === 200, {
+    timeoutMs: 30_000,
+  });
+  await waitFor('cfmock', async () => (await sandboxRequest(`${CFMOCK.managementUrl}/up`, { timeoutMs: 3000 })).status === 200, { timeoutMs: 30_000 });
+}
+
 export function serviceSpecs(): ContainerSpec[] {
   return [
     {
@@ -124,6 +161,7 @@ export function serviceSpecs(): ContainerSpec[] {
       env: {},
       command: [],
     },
+    ...dnsChallengeSpecs(),
   ];
 }
 

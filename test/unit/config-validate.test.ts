@@ -82,7 +82,7 @@ describe('validateProject: schema errors name file, key path, expected and found
     {
       name: 'array element path',
       data: app({ domains: ['ok.example.com', 'Not A Domain'] }),
-      line: 'apps/shop/app.yml: domains[1]: expected a lowercase DNS name such as "example.com", got "Not A Domain"',
+      line: 'apps/shop/app.yml: domains[1]: expected a lowercase DNS name such as "example.com", or a wildcard such as "*.example.com", got "Not A Domain"',
     },
     {
       name: 'record key',
