@@ -1,6 +1,7 @@
 // The runtime schema of every file an operator writes: hosts.json, shared/edge.yml and apps/<name>/app.yml.
 // Objects are strict (an unknown key is an error: a typo must never be silently ignored), and the
 // editor JSON Schemas in schema/ are generated from these definitions (scripts/schema.ts).
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const NAME = /^[a-z][a-z0-9_-]*$/;
@@ -55,6 +56,13 @@ export const hostsFileSchema = z.strictObject({
 });
 
 // ---------------------------------------------------------------- shared/edge.yml
+
+/** An IPv4 or IPv6 range in CIDR notation ("203.0.113.0/24", "2400:cb00::/32"). */
+const cidr = z.string().refine((s) => {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
+  const v = m ? isIP(m[1]!) : 0;
+  return !!m && v !== 0 && Number(m[2]) <= (v === 4 ? 32 : 128);
+}, 'an IP range in CIDR notation such as "203.0.113.0/24" or "2400:cb00::/32", or "cloudflare"');
 
 /** "host:port" of a DNS server (an IPv4 address, a bracketed IPv6 address or a host name). */
 const dnsServer = z
@@ -124,9 +132,11 @@ export const edgeSchema = z.strictObject({
       .describe('Certificate resolvers apps may name in tls.resolver.'),
   }),
   trusted_ips: z
-    .array(z.string().regex(/^[0-9a-f.:]+\/\d{1,3}$/, 'an IP range in CIDR notation'))
+    .array(z.union([z.literal('cloudflare'), cidr]))
     .default([])
-    .describe('Ranges whose X-Forwarded-* headers are trusted (e.g. Cloudflare).'),
+    .describe(
+      'Sources whose X-Forwarded-* headers Traefik trusts: CIDR ranges, and "cloudflare" for Cloudflare\'s published IPv4 and IPv6 ranges (src/config/cloudflare-ips.ts). Others get their claims replaced by their own address.',
+    ),
   secrets: z.array(envName).default([]).describe('Secret names used by the edge (e.g. a DNS-01 token).'),
 });
 
@@ -164,7 +174,12 @@ const tlsSchema = z.discriminatedUnion('mode', [
     cert_file: z.string().describe('PEM certificate, relative to the app folder.'),
     key_secret: envName.describe('Secret holding the PEM private key.'),
   }),
-  z.strictObject({ mode: z.literal('none').describe('Plain HTTP at the origin (TLS terminated by e.g. Cloudflare).') }),
+  z.strictObject({
+    mode: z
+      .literal('self-signed')
+      .describe("Cloudflare Full: HTTPS at the origin with Traefik's self-signed certificate (Cloudflare encrypts to the origin without verifying it)."),
+  }),
+  z.strictObject({ mode: z.literal('none').describe('Cloudflare Flexible: plain HTTP at the origin (TLS terminated by e.g. Cloudflare).') }),
 ]);
 
 const volumes = z

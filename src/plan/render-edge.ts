@@ -26,6 +26,7 @@ import {
   TRAEFIK_SERVICE,
   TRAEFIK_STATIC_FILE,
 } from '../names.ts';
+import { CLOUDFLARE_RANGES } from '../config/cloudflare-ips.ts';
 import { collectEdgeSecretNames } from '../config/secrets.ts';
 import { EDGE_CONFIG_FILE } from './app-facts.ts';
 import { hashFiles, sha256 } from './hash.ts';
@@ -48,8 +49,15 @@ function caServer(edge: EdgeConfig): string {
   return a.ca_server ?? LETS_ENCRYPT[a.ca];
 }
 
+/** trusted_ips with "cloudflare" expanded to Cloudflare's published ranges (IPv4 and IPv6), without duplicates. */
+export function trustedIps(edge: EdgeConfig): string[] {
+  const out = edge.trusted_ips.flatMap((t) => (t === 'cloudflare' ? [...CLOUDFLARE_RANGES] : [t]));
+  return [...new Set(out)];
+}
+
 export function renderTraefikStatic(edge: EdgeConfig): string {
-  const forwarded = edge.trusted_ips.length ? { forwardedHeaders: { trustedIPs: [...edge.trusted_ips] } } : {};
+  const trusted = trustedIps(edge);
+  const forwarded = trusted.length ? { forwardedHeaders: { trustedIPs: trusted } } : {};
   const lifeCycle = { transport: { lifeCycle: { graceTimeOut: GRACE } } };
   const resolvers: Record<string, unknown> = {};
   for (const name of Object.keys(edge.acme.resolvers).sort()) {
