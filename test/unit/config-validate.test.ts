@@ -77,7 +77,7 @@ describe('validateProject: schema errors name file, key path, expected and found
     {
       name: 'discriminator',
       data: app({ tls: { mode: 'letsencrypt' } }),
-      line: 'apps/shop/app.yml: tls.mode: expected one of "acme", "origin-certificate", "none", got "letsencrypt"',
+      line: 'apps/shop/app.yml: tls.mode: expected one of "acme", "origin-certificate", "self-signed", "none", got "letsencrypt"',
     },
     {
       name: 'array element path',
