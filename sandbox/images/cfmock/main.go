@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -63,7 +64,7 @@ type store struct {
 func newStore() *store {
 	zone := strings.TrimSuffix(strings.ToLower(env("ZONE", "berth.test")), ".")
 	return &store{zone: zone, zoneID: "zone-" + strings.ReplaceAll(zone, ".", "-"), defaultA: env("DEFAULT_A", ""),
-		records: map[string]record{}, a: map[string][]string{}}
+		records: map[string]record{}, a: map[string][]string{}, calls: []call{}}
 }
 
 func (s *store) inZone(name string) bool {
@@ -130,6 +131,10 @@ func (s *store) api(token string) http.Handler {
 			rec.ID = fmt.Sprintf("rec%d", s.seq)
 			rec.ZoneID = s.zoneID
 			rec.Name = strings.TrimSuffix(strings.ToLower(rec.Name), ".")
+			// Cloudflare takes TXT content quoted ("\"value\"", as lego sends it) or bare, and serves the value.
+			if u, err := strconv.Unquote(rec.Content); err == nil && strings.HasPrefix(rec.Content, `"`) {
+				rec.Content = u
+			}
 			s.records[rec.ID] = rec
 			log.Printf("api: created TXT %s %q (%s)", rec.Name, rec.Content, rec.ID)
 			writeJSON(w, 200, envelope{Success: true, Errors: []interface{}{}, Messages: []interface{}{}, Result: rec})
