@@ -34,6 +34,7 @@ import { type Deps, phases } from './deps.ts';
 import { ensureContext, type HostHandle, hostHandle } from './host.ts';
 import { loadAppContext, runHook } from './app-context.ts';
 import { backupPreflight } from './backup-preflight.ts';
+import { tlsPreflight } from './tls-preflight.ts';
 import { StepError } from '../errors.ts';
 
 export interface DeployOptions {
@@ -62,6 +63,7 @@ export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutco
   deps.log.info(`release ${id}: ${render.image} → ${render.hosts.join(', ')} (${app.config.domains.join(', ') || 'no domains'})`);
 
   const hosts = render.hosts.map((n) => hostHandle(n, project.hosts[n]!));
+  await tlsPreflight(deps, project, app, render.hosts);
   if (!opts.skipImage) await prepareImageLocally(deps, app, render, secrets);
 
   const outcomes: HostOutcome[] = [];

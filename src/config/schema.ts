@@ -126,6 +126,15 @@ export const edgeSchema = z.strictObject({
     ca: z.enum(['production', 'staging', 'custom']).default('production').describe("Let's Encrypt production or staging, or a custom CA (tests)."),
     ca_server: z.url().optional().describe('ACME directory URL, required when ca is "custom".'),
     ca_root: z.string().optional().describe('PEM file (relative to shared/) of the custom CA directory root, trusted by Traefik.'),
+    preflight: z
+      .strictObject({
+        check: z
+          .enum(['refuse', 'warn', 'off'])
+          .default('refuse')
+          .describe("Before a deploy of an HTTP-01/TLS-ALPN-01 app: does each domain resolve to the host's public_ip? refuse stops the deploy (before any order can spend the CA's failed-validation limit)."),
+        dns_server: dnsServer.optional().describe('DNS server asked, "address:port" (default: the system resolver).'),
+      })
+      .default({ check: 'refuse' }),
     resolvers: z
       .record(name('resolver'), acmeResolver)
       .default({ letsencrypt: { challenge: 'http-01' } })
