@@ -2,8 +2,9 @@
 // Cloudflare's API and the zone's DNS, a second Pebble validates against that DNS. A certificate is
 // issued and served for a plain domain and for a wildcard (a random name under it gets the wildcard).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import YAML from 'yaml';
@@ -17,7 +18,7 @@ const RUN = randomBytes(3).toString('hex');
 // DNS-01 needs no port 80/443 reachable from the CA: the edge listens on ports of its own, so this
 // test also runs while other sandbox hosts hold this machine's 80/443.
 const EDGE = { http: 18080, https: 18443 };
-const APPS = ['tlsdns', 'tlswild'];
+const APPS = ['tlsdns', 'tlswild', 'tlsshort'];
 let p: TestProject;
 let minica = '';
 let issuingCa = '';
@@ -136,4 +137,28 @@ test('a wildcard domain gets one wildcard certificate; a random name under it is
   // Two labels deep is not under the wildcard.
   const deep = await httpsRequest(`https://a.b.${zone}:${EDGE.https}/`, { ca: issuingCa }).catch((e: Error) => e);
   assert.ok(deep instanceof Error || deep.status === 404, 'a.b.<zone> is not routed to the app');
+});
+
+test('status: certificate expiry per domain per host, red within 14 days of expiry', async () => {
+  // A certificate that expires in 5 days, served as an origin certificate next to the DNS-01 one.
+  const short = `short-${RUN}.berth.test`;
+  p.writeApp('tlsshort', { ...app([short]), secrets: ['SHORT_KEY'], tls: { mode: 'origin-certificate', cert_file: 'c.pem', key_secret: 'SHORT_KEY' } });
+  const dir = join(p.root, 'apps', 'tlsshort');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '5', '-subj', `/CN=${short}`,
+    '-addext', `subjectAltName=DNS:${short}`, '-keyout', join(dir, 'c.key'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+  const d = await p.berth('deploy', ['tlsshort'], { SHORT_KEY: readFileSync(join(dir, 'c.key'), 'utf8') });
+  assert.equal(d.code, 0, d.all);
+
+  const ok = await p.berth('status', ['tlsdns', '--json']);
+  assert.equal(ok.code, 0, ok.all);
+  const [row] = JSON.parse(ok.stdout) as { host: string; certificate: { domain: string; expires: string; state: string; fingerprint: string }[] }[];
+  assert.equal(row!.host, H1.name);
+  assert.equal(row!.certificate[0]!.domain, `dns-${RUN}.berth.test`);
+  assert.equal(row!.certificate[0]!.state, 'ok');
+  assert.ok(Date.parse(row!.certificate[0]!.expires) > Date.now() + 14 * 86_400_000, row!.certificate[0]!.expires);
+  assert.match(row!.certificate[0]!.fingerprint, /^[0-9A-F:]{95}$/);
+
+  const red = await p.berth('status', ['tlsshort']);
+  assert.equal(red.code, 1, red.all);
+  assert.match(red.stdout, new RegExp(`RED ${short.replace(/\./g, '\\.')}: expires in [45] days`));
 });
