@@ -20,6 +20,9 @@ import {
   appSecretsEnv,
   type Colour,
   currentFile,
+  EDGE_ACME_STORAGE,
+  fleetCertDynamicFile,
+  fleetCertHostFiles,
   litestreamConfigPath,
   lockDir,
   originCertHostFiles,
@@ -29,6 +32,7 @@ import {
   webService,
 } from '../names.ts';
 import { planDeploy, releaseId } from '../plan/deploy-plan.ts';
+import { type FleetCertificate, findStoredCertificate, fleetCertificate, renderFleetCertificate } from '../plan/fleet-certificate.ts';
 import { routingFile, type AppRender } from '../plan/types.ts';
 import { type Deps, phases } from './deps.ts';
 import { ensureContext, type HostHandle, hostHandle } from './host.ts';
@@ -66,10 +70,50 @@ export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutco
   await tlsPreflight(deps, project, app, render.hosts);
   if (!opts.skipImage) await prepareImageLocally(deps, app, render, secrets);
 
+  // One certificate for the fleet: hosts deploy in name order, the issuer (first) orders; every other host
+  // gets the issuer's certificate before its route is written, so its Traefik never orders one.
+  const shared = fleetCertificate(app, project.edge, render.hosts);
   const outcomes: HostOutcome[] = [];
-  for (const h of hosts) outcomes.push(await deployToHost(deps, { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage }));
+  for (const h of hosts) {
+    if (shared && h.name !== shared.issuer) await shareCertificate(deps, app, shared, hosts.find((x) => x.name === shared.issuer)!, h);
+    outcomes.push(await deployToHost(deps, { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage }));
+  }
   return outcomes;
 }
+
+/** Wait for the issuer's certificate (acme.json over SSH; never logged) and install it on `to`. */
+async function shareCertificate(deps: Deps, app: App, shared: FleetCertificate, issuer: HostHandle, to: HostHandle): Promise<void> {
+  const end = deps.log.step(`${to.name}: certificate from ${issuer.name}`);
+  const deadline = Date.now() + CERT_WAIT_MS;
+  let found: { cert: string; key: string } | undefined;
+  for (let i = 0; i < CERT_WAIT_MS / 1000 + 1 && Date.now() < deadline; i++) {
+    const r = await deps.runner.run(hostScripts.run(issuer.ssh, 'cat "$1" 2>/dev/null || true', [EDGE_ACME_STORAGE], false), { allowFailure: true });
+    found = findStoredCertificate(r.stdout, shared.resolver, shared.domains);
+    if (found) break;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  if (!found) {
+    end('not found');
+    throw new StepError(
+      'certificate',
+      `${issuer.name} holds no certificate for ${shared.domains.join(', ')} after ${CERT_WAIT_MS / 1000}s (resolver ${shared.resolver}); ` +
+        `${to.name} was not changed, so it does not order a duplicate. Check the issuer's Traefik log, then deploy again.`,
+      { app: app.name, host: to.name },
+    );
+  }
+  deps.log.addSecrets([found.key]);
+  const files = fleetCertHostFiles(app.name);
+  const stream = packUpload(undefined, undefined, [
+    { path: files.cert, content: found.cert, mode: 0o644 },
+    { path: files.key, content: found.key, mode: 0o600 },
+    { path: fleetCertDynamicFile(app.name), content: renderFleetCertificate(app), mode: 0o644 },
+  ]);
+  await deps.runner.run(hostScripts.untar(to.ssh), { stdinStream: stream });
+  end();
+}
+
+/** How long the other hosts wait for the issuer's first order (DNS-01 takes seconds to a few minutes). */
+const CERT_WAIT_MS = 180_000;
 
 interface HostJob {
   project: Project;

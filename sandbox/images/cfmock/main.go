@@ -59,12 +59,13 @@ type store struct {
 	a        map[string][]string // fqdn (no dot) → addresses
 	calls    []call
 	created  int
+	history  []string // name of every TXT record ever created (tests count orders per name)
 }
 
 func newStore() *store {
 	zone := strings.TrimSuffix(strings.ToLower(env("ZONE", "berth.test")), ".")
 	return &store{zone: zone, zoneID: "zone-" + strings.ReplaceAll(zone, ".", "-"), defaultA: env("DEFAULT_A", ""),
-		records: map[string]record{}, a: map[string][]string{}, calls: []call{}}
+		records: map[string]record{}, a: map[string][]string{}, calls: []call{}, history: []string{}}
 }
 
 func (s *store) inZone(name string) bool {
@@ -136,6 +137,7 @@ func (s *store) api(token string) http.Handler {
 				rec.Content = u
 			}
 			s.records[rec.ID] = rec
+			s.history = append(s.history, rec.Name)
 			log.Printf("api: created TXT %s %q (%s)", rec.Name, rec.Content, rec.ID)
 			writeJSON(w, 200, envelope{Success: true, Errors: []interface{}{}, Messages: []interface{}{}, Result: rec})
 		case r.Method == http.MethodDelete && len(parts) == 3:
@@ -184,7 +186,7 @@ func (s *store) management(w http.ResponseWriter, r *http.Request) {
 			recs = append(recs, rec)
 		}
 		sort.Slice(recs, func(i, j int) bool { return recs[i].ID < recs[j].ID })
-		writeJSON(w, 200, map[string]interface{}{"zone": s.zone, "records": recs, "created": s.created, "calls": s.calls, "a": s.a})
+		writeJSON(w, 200, map[string]interface{}{"zone": s.zone, "records": recs, "created": s.created, "history": s.history, "calls": s.calls, "a": s.a})
 	case "/set-a", "/clear-a":
 		if r.Method != http.MethodPost || json.NewDecoder(r.Body).Decode(&body) != nil || body.Host == "" {
 			http.Error(w, "POST {host, addresses}", 400)
