@@ -1,4 +1,5 @@
 // npm run bench: deploy benchmarks on the sandbox host (see src/bench/run.ts).
 import { benchMain } from '../src/bench/run.ts';
+import { main } from '../src/cli/main.ts';
 
-process.exitCode = await benchMain(process.argv.slice(2));
+await main(() => benchMain(process.argv.slice(2)));

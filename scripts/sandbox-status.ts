@@ -1,12 +1,17 @@
 // npm run sandbox:status [-- --json]
-import { parseArgs } from 'node:util';
+import { parseFlags, usage } from '../src/cli/args.ts';
+import { main } from '../src/cli/main.ts';
 import { formatStatus, writeStatus } from '../src/sandbox/status.ts';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean', default: false } }, strict: true });
-try {
+const U = 'usage: npm run sandbox:status [-- --json]';
+await main(async () => {
+  const { values } = parseFlags(
+    process.argv.slice(2),
+    { json: { type: 'boolean', default: false }, verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' } },
+    U,
+    { max: 0 },
+  );
+  usage(U, values);
   const st = await writeStatus();
   console.log(values.json ? JSON.stringify(st, null, 2) : formatStatus(st));
-} catch (e) {
-  console.error(`ERROR (${(e as Error).name}): ${(e as Error).message}`);
-  process.exit(1);
-}
+});

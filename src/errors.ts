@@ -1,5 +1,6 @@
 // The few error classes Berth throws on purpose. Each carries the data the CLI prints, so the one
 // top-level handler (formatError) can say what went wrong without knowing where it happened.
+import { shQuote as quote } from './docker/command.ts';
 
 /** One problem in one config file. `path` is a dotted key path ("accessories.postgres.port", "domains[1]"). */
 export interface Issue {
@@ -92,16 +93,38 @@ export class LockError extends Error {
   }
 }
 
-const quote = (w: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'"'"'`)}'`);
+/**
+ * A bad flag or argument on the command line: one line naming it plus the command's usage line.
+ * The CLI exits 2 for it (like `plan --check` finding a difference: "you asked for something wrong").
+ */
+export class UsageError extends Error {
+  constructor(problem: string, readonly usage: string) {
+    super(`${problem}; ${firstUsageLine(usage)}   (--help for more)`);
+    this.name = 'UsageError';
+  }
+}
+
+const firstUsageLine = (usage: string) => usage.split('\n')[0]!.trim();
+
+/** Errors Berth raises on purpose carry their own explanation; anything else is a bug or a surprise. */
+const EXPECTED_ERRORS = new Set(['ConfigError', 'CommandError', 'StepError', 'HealthError', 'LockError', 'UsageError']);
+export const isExpectedError = (err: unknown): boolean => err instanceof Error && EXPECTED_ERRORS.has(err.name);
 
 function lastLines(text: string, n: number): string {
   const lines = text.trimEnd().split('\n');
   return lines.slice(-n).join('\n');
 }
 
-/** What the CLI prints for an error: `ERROR (Class): message`, plus the stack (and causes) when verbose. */
+/**
+ * What the CLI prints for an error: `ERROR (Class): message`, plus the stack (and causes) when
+ * verbose. Never a stack otherwise: an unexpected error is its first line and a pointer to --verbose.
+ */
 export function formatError(err: unknown, verbose = false): string {
   if (!(err instanceof Error)) return `ERROR: ${String(err)}`;
+  if (!verbose && !isExpectedError(err)) {
+    const cause = err.cause instanceof Error ? ` (caused by ${err.cause.name}: ${firstLine(err.cause.message)})` : '';
+    return `ERROR (${err.name || err.constructor.name}): ${firstLine(err.message)}${cause}${VERBOSE_HINT}`;
+  }
   let out = `ERROR (${err.name || err.constructor.name}): ${err.message}`;
   if (verbose) {
     const stack = err.stack?.split('\n').slice(1).join('\n');
@@ -123,3 +146,6 @@ export function formatError(err: unknown, verbose = false): string {
   }
   return out;
 }
+
+const VERBOSE_HINT = ' — run with --verbose for details';
+const firstLine = (s: string) => s.trim().split('\n')[0] ?? '';

@@ -37,6 +37,8 @@ export const releasesDir = (app: string) => `${appDir(app)}/releases`;
 export const releaseDir = (app: string, release: string) => `${releasesDir(app)}/${release}`;
 export const lockDir = (app: string) => `${appDir(app)}/lock`;
 export const backupsDir = (app: string) => `${HOST_ROOT}/backups/${app}`;
+/** Host folder of one accessory's pg_dump files: `backup.dir` when set, else under backupsDir. */
+export const dumpDir = (app: string, accessory: string, dir?: string) => dir ?? `${backupsDir(app)}/${accessory}`;
 export const appSecretsDir = (app: string) => `/etc/berth/${app}`;
 export const appSecretsEnv = (app: string) => `${appSecretsDir(app)}/secrets.env`;
 export const appSecretFile = (app: string, secret: string) => `${appSecretsDir(app)}/files/${secret}`;
@@ -116,3 +118,22 @@ export const RESTORE_POINTS_KEPT = 3;
 /** Where a throwaway container sees host directories while verifying or restoring. */
 export const SAFETY_MOUNT = '/berth-safety';
 export const RESTORE_POINT_MOUNT = '/berth-restore-point';
+
+/** "s3://bucket/some/prefix" → { bucket, prefix } (prefix without leading/trailing slashes). */
+export function parseS3Url(url: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([^/]+)(\/.*)?$/.exec(url);
+  if (!m) throw new Error(`not an S3 URL: ${url}`);
+  return { bucket: m[1]!, prefix: (m[2] ?? '').replace(/^\/+|\/+$/g, '') };
+}
+
+/**
+ * Replica path of one database: `<prefix>/<app>/<database path without its leading "/">`. The app
+ * name keeps an app folder copied for staging (same replica URL, another domain) off the original's
+ * replica, and the full path keeps two databases with one file name in different folders apart:
+ * two writers on one replica corrupt it. (Config rule uniqueReplicaPaths refuses any overlap left.)
+ */
+export function replicaPath(app: string, replicaUrl: string, db: string): string {
+  const { prefix } = parseS3Url(replicaUrl);
+  const rest = `${app}/${db.replace(/^\/+/, '')}`;
+  return prefix ? `${prefix}/${rest}` : rest;
+}

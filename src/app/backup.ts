@@ -17,7 +17,7 @@ import { acquireLock } from '../exec/lock.ts';
 import {
   appProject,
   backupService,
-  backupsDir,
+  dumpDir,
   LITESTREAM_SERVICE,
   lockDir,
   NETWORK,
@@ -84,9 +84,11 @@ const observeSpec = (app: App) => ({
   app: app.name,
   project: appProject(app.name),
   verifyFile: verifyRecordFile(app.name),
-  dumpsDir: backupsDir(app.name),
   dbs: app.config.litestream?.databases ?? [],
-  accessories: Object.keys(app.config.accessories).filter((a) => app.config.accessories[a]!.backup).sort(),
+  accessories: Object.entries(app.config.accessories)
+    .filter(([, a]) => a.backup)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, a]) => ({ name, dir: dumpDir(app.name, name, a.backup!.dir) })),
 });
 
 // ---------------------------------------------------------------- verify
@@ -228,7 +230,7 @@ async function restoreOnHost(
       deps.log.info(`${hn}: restored ${outcome.restored.join(', ')}${at ? ` as of ${at}` : ' (latest)'}; safety copy in ${safety}`);
     } else {
       const acc = what.accessory;
-      const name = dump ?? (await newestDump(deps, h, app.name, acc));
+      const name = dump ?? (await newestDump(deps, h, app, acc));
       await phase('stop writers', () => deps.runner.run(backupScripts.stopWriters(h.ssh, project_)));
       const res = await phase(`restore ${acc}`, () =>
         deps.runner.run(backupScripts.backupExec(h.ssh, project_, backupService(acc), backupScript(), ['restore', name]), { allowFailure: true }),
@@ -248,12 +250,13 @@ async function restoreOnHost(
   }
 }
 
-async function newestDump(deps: Deps, h: HostHandle, app: string, acc: string): Promise<string> {
+async function newestDump(deps: Deps, h: HostHandle, app: App, acc: string): Promise<string> {
+  const dir = dumpDir(app.name, acc, app.config.accessories[acc]?.backup?.dir);
   const res = await deps.runner.run(
-    hostScripts.run(h.ssh, 'ls -1 "$1" 2>/dev/null | grep -E "^$2-[0-9]{8}T[0-9]{6}Z[.]sql[.]gz$" | sort | tail -n 1', [`${backupsDir(app)}/${acc}`, acc], false),
+    hostScripts.run(h.ssh, 'ls -1 "$1" 2>/dev/null | grep -E "^$2-[0-9]{8}T[0-9]{6}Z[.]sql[.]gz$" | sort | tail -n 1', [dir, acc], false),
   );
   const name = res.stdout.trim();
-  if (!name) throw new StepError('backup:restore', `${h.name}: no dump of ${acc} in ${backupsDir(app)}/${acc}`);
+  if (!name) throw new StepError('backup:restore', `${h.name}: no dump of ${acc} in ${dir}`);
   return name;
 }
 

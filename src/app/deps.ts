@@ -19,7 +19,8 @@ export interface Deps {
   /** git commit of the project root, if any. */
   gitCommit: () => Promise<string | undefined>;
   /** Run a hook or secret command on the operator machine. */
-  shell: (command: string, env: Record<string, string>) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** Run a shell command on the operator machine (hooks, secret commands); cwd defaults to the project root. */
+  shell: (command: string, env: Record<string, string>, cwd?: string) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
 }
 
 /** Timed phases of one host's deploy or rollback: each is logged and its duration kept. */

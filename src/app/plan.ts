@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import type { App, Project } from '../config/schema.ts';
 import { loadProject } from '../config/load.ts';
 import { secretEnvName } from '../config/secrets.ts';
+import { assertRelease } from '../config/release.ts';
 import { ConfigError } from '../errors.ts';
 import { COMPOSE_DIR, imageTag } from '../plan/app-facts.ts';
 import { planWrite, type PlannedFile } from '../plan/plan-write.ts';
@@ -111,6 +112,7 @@ export async function plan(deps: PlanDeps, opts: PlanOptions = {}): Promise<Plan
   const summaries = [];
   for (const app of apps) {
     const { release, source } = await chooseRelease(app, opts.release, deps.gitCommit);
+    assertRelease(release, app, source);
     const render = renderApp(project, app, { release });
     renders.push(render);
     summaries.push(summariseApp(app, render, source, secretSource(app.config.secret_commands)));

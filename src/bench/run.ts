@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../cli/args.ts';
+import { UsageError } from '../errors.ts';
 import { REPO_ROOT } from '../sandbox/paths.ts';
 import { makeContext, type BenchContext } from './context.ts';
 import { Recorder } from './record.ts';
@@ -25,12 +26,12 @@ scenarios: ${SCENARIOS.join(', ')}
   --only    run only these scenarios (latest.* and README are written by full runs only)`;
 
 export function parseBenchArgs(argv: string[]): { quick: boolean; only: Scenario[] | undefined; help: boolean } {
-  const { values } = parseArgs({ args: argv, strict: true, options: { quick: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseFlags(argv, { quick: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, USAGE, { max: 0 });
   let only: Scenario[] | undefined;
   if (values.only) {
     only = values.only.split(',').map((s) => s.trim()).filter(Boolean) as Scenario[];
     const bad = only.filter((s) => !SCENARIOS.includes(s));
-    if (bad.length) throw new Error(`unknown scenario ${bad.join(', ')}\n${USAGE}`);
+    if (bad.length) throw new UsageError(`--only: unknown scenario ${bad.join(', ')} (scenarios: ${SCENARIOS.join(', ')})`, USAGE);
   }
   return { quick: !!values.quick, only, help: !!values.help };
 }

@@ -1,105 +1,137 @@
 // CLI front ends for the use cases: parse flags (strict), build dependencies, call, print.
-import { parseArgs } from 'node:util';
 import { deploy } from '../app/deploy.ts';
 import { exec, formatStatus, logs, resolveAlias, status, statusRed } from '../app/ops.ts';
 import { rollback } from '../app/rollback.ts';
 import { setup } from '../app/setup.ts';
 import { findApp } from '../app/app-context.ts';
 import { loadProject } from '../config/load.ts';
-import { StepError } from '../errors.ts';
+import { StepError, UsageError } from '../errors.ts';
 import { createDeps } from './deps.ts';
-import { main } from './main.ts';
-import { common, needApp, usage } from './args.ts';
+import { main, type MainOptions } from './main.ts';
+import { common, intFlag, needApp, parseFlags, releaseFlag, usage } from './args.ts';
 
 export function deployCli(argv: string[]) {
   const U = 'usage: npm run deploy -- <app> [--release <tag>] [--verbose] [--json]';
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...common, release: { type: 'string' } } });
-  usage(U, values);
-  const deps = createDeps(values);
+  const run: MainOptions = {};
   return main(async () => {
-    const out = await deploy(deps, { app: needApp(positionals, U), release: values.release });
+    const { values, positionals } = parseFlags(argv, { ...common, release: { type: 'string' } }, U, { max: 1 });
+    usage(U, values);
+    const app = needApp(positionals, U);
+    const release = releaseFlag('--release', values.release, U);
+    const deps = createDeps(values);
+    Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });
+    const out = await deploy(deps, { app, release });
     if (values.json) deps.log.output(JSON.stringify(out, null, 2));
     else for (const o of out) deps.log.info(`${o.host}: ${o.result} ${o.release} (${o.colour}) — ${formatTimings(o.timings)}`);
-  }, { verbose: values.verbose, secrets: () => deps.log.secrets() });
+  }, run);
 }
 
 export function rollbackCli(argv: string[]) {
-  const U = 'usage: npm run rollback -- <app> [--to <release>]';
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...common, to: { type: 'string' } } });
-  usage(U, values);
-  const deps = createDeps(values);
+  const U = 'usage: npm run rollback -- <app> [--to <release>] [--verbose] [--json]';
+  const run: MainOptions = {};
   return main(async () => {
-    const out = await rollback(deps, { app: needApp(positionals, U), to: values.to });
+    const { values, positionals } = parseFlags(argv, { ...common, to: { type: 'string' } }, U, { max: 1 });
+    usage(U, values);
+    const app = needApp(positionals, U);
+    // A release id on the host is "<tag>-<config hash>": the same grammar as a tag.
+    const to = releaseFlag('--to', values.to, U, 128 + 11);
+    const deps = createDeps(values);
+    Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });
+    const out = await rollback(deps, { app, to });
     if (values.json) deps.log.output(JSON.stringify(out, null, 2));
     else for (const o of out) deps.log.info(`${o.host}: rolled back to ${o.release} (${o.colour}) — ${formatTimings(o.timings)}`);
-  }, { verbose: values.verbose, secrets: () => deps.log.secrets() });
+  }, run);
 }
 
 export function setupCli(argv: string[]) {
   const U = 'usage: npm run setup -- [<host>] [--harden]   (all hosts in hosts.json when omitted; --harden applies UFW, fail2ban, key-only SSH)';
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...common, harden: { type: 'boolean' } } });
-  usage(U, values);
-  const deps = createDeps(values);
+  const run: MainOptions = {};
   return main(async () => {
+    const { values, positionals } = parseFlags(argv, { ...common, harden: { type: 'boolean' } }, U, { max: 1 });
+    usage(U, values);
+    const deps = createDeps(values);
+    Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });
     const hosts = await setup(deps, { host: positionals[0], harden: values.harden });
     deps.log.info(`edge up on ${hosts.join(', ')}`);
-  }, { verbose: values.verbose, secrets: () => deps.log.secrets() });
+  }, run);
 }
 
 export function statusCli(argv: string[]) {
   const U = 'usage: npm run status -- [<app>] [--json]';
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: common });
-  usage(U, values);
-  const deps = createDeps(values);
+  const run: MainOptions = {};
   return main(async () => {
+    const { values, positionals } = parseFlags(argv, common, U, { max: 1 });
+    usage(U, values);
+    const deps = createDeps(values);
+    run.verbose = values.verbose;
     const rows = await status(deps, { app: positionals[0] });
     deps.log.output(values.json ? JSON.stringify(rows, null, 2) : formatStatus(rows));
     return rows.some(statusRed) ? 1 : 0;
-  }, { verbose: values.verbose });
+  }, run);
 }
 
 export function logsCli(argv: string[]) {
   const U = 'usage: npm run logs -- <app> [--follow] [--tail N] [--service NAME]';
-  const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true, strict: true,
-    options: { ...common, follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' }, service: { type: 'string' } },
-  });
-  usage(U, values);
-  const deps = createDeps(values);
+  const run: MainOptions = {};
   return main(async () => {
-    await logs(deps, { app: needApp(positionals, U), follow: values.follow, tail: values.tail ? Number(values.tail) : undefined, service: values.service });
-  }, { verbose: values.verbose });
+    const { values, positionals } = parseFlags(
+      argv,
+      { ...common, follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' }, service: { type: 'string' } },
+      U,
+      { max: 1 },
+    );
+    usage(U, values);
+    const app = needApp(positionals, U);
+    const tail = intFlag('--tail', values.tail, U);
+    if (values.service !== undefined && !/^[a-z0-9][a-z0-9_.-]*$/.test(values.service)) {
+      throw new UsageError(`--service expects a compose service name such as web-blue or worker-jobs, got ${JSON.stringify(values.service)}`, U);
+    }
+    const deps = createDeps(values);
+    run.verbose = values.verbose;
+    await logs(deps, { app, follow: values.follow, tail, service: values.service });
+  }, run);
 }
 
 export function execCli(argv: string[]) {
   const U = 'usage: npm run exec -- [--interactive] [--verbose] <app> <command…>';
-  // Flags come before <app>; everything after it is the command, verbatim (it has flags of its own).
-  const at = argv.findIndex((a) => !a.startsWith('-'));
-  const flags = at < 0 ? argv : argv.slice(0, at);
-  const { values } = parseArgs({ args: flags, strict: true, options: { ...common, interactive: { type: 'boolean', short: 'i' } } });
-  usage(U, values);
-  const deps = createDeps(values);
+  const run: MainOptions = {};
   return main(async () => {
+    // Flags come before <app>; everything after it is the command, verbatim (it has flags of its own).
+    const at = argv.findIndex((a) => !a.startsWith('-'));
+    const flags = at < 0 ? argv : argv.slice(0, at);
+    const { values } = parseFlags(flags, { ...common, interactive: { type: 'boolean', short: 'i' } }, U);
+    usage(U, values);
     const [app, ...command] = at < 0 ? [] : argv.slice(at);
-    if (!app || !command.length) throw new StepError('usage', U);
+    if (!app) throw new UsageError('missing <app>', U);
+    if (!command.length) throw new UsageError('missing <command…>', U);
+    const deps = createDeps(values);
+    Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });
     const r = await exec(deps, { app, command, interactive: !!values.interactive || !!process.stdin.isTTY });
     return r.exitCode;
-  }, { verbose: values.verbose, secrets: () => deps.log.secrets() });
+  }, run);
 }
 
-/** `npm run console -- <app>` and friends: the aliases from app config. */
+/** `npm run console -- <app>` and friends: the aliases from app config. Flags go before <app>. */
 export function aliasCli(alias: string, argv: string[]) {
-  const deps = createDeps({ verbose: argv.includes('--verbose') });
+  const U = `usage: npm run ${alias || 'alias -- <name>'} -- [--verbose] <app> [args…]`;
+  const run: MainOptions = {};
   return main(async () => {
-    const [appName, ...extra] = argv.filter((a) => a !== '--verbose');
-    if (!appName) throw new StepError('usage', `usage: npm run ${alias} -- <app> [args…]`);
+    if (alias === '--help' || alias === '-h') usage('usage: npm run alias -- <name> <app> [args…]   (console, shell and dbc are shortcuts)', { help: true });
+    if (!alias || alias.startsWith('-')) throw new UsageError(alias ? `unknown flag ${alias} before the alias name` : 'missing <name>', 'usage: npm run alias -- <name> <app> [args…]');
+    const at = argv.findIndex((a) => !a.startsWith('-'));
+    const { values } = parseFlags(at < 0 ? argv : argv.slice(0, at), { verbose: common.verbose, help: common.help }, U);
+    usage(U, values);
+    const [appName, ...extra] = at < 0 ? [] : argv.slice(at);
+    if (!appName) throw new UsageError('missing <app>', U);
+    const deps = createDeps({ verbose: values.verbose });
+    run.verbose = values.verbose;
     const app = findApp(await loadProject(deps.root), appName);
     const r = resolveAlias(app, alias, extra);
     if (r.kind === 'exec') return (await exec(deps, { app: appName, command: r.command, interactive: process.stdin.isTTY })).exitCode;
     const [sub, ...rest] = r.argv;
     if (sub === 'logs') return void (await logs(deps, { app: appName, follow: rest.includes('--follow') || rest.includes('-f') }));
     throw new StepError('alias', `alias ${alias} names an unknown Berth command "${sub}" (known: logs)`);
-  });
+  }, run);
 }
 
 const formatTimings = (t: Record<string, number>) =>

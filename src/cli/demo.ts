@@ -10,15 +10,21 @@ import { httpsRequest, sandboxCaBundle, waitFor } from '../sandbox/http.ts';
 import { REPO_ROOT } from '../sandbox/paths.ts';
 import { sandboxUp } from '../sandbox/up.ts';
 import { createDeps } from './deps.ts';
-import { main } from './main.ts';
+import { main, type MainOptions } from './main.ts';
+import { common, parseFlags, usage } from './args.ts';
 
 export const DEMO_ROOT = join(REPO_ROOT, 'examples', 'sandbox');
 const APP = 'wombatworkouts';
 const DOMAIN = 'wombatworkouts.berth.test';
 
+const DEMO_USAGE = 'usage: npm run demo [-- --verbose]   (sandbox host up, edge set up, the example app deployed over HTTPS)';
+
 export function demoCli(argv: string[]) {
-  const verbose = argv.includes('--verbose');
+  const run: MainOptions = {};
   return main(async () => {
+    const { values } = parseFlags(argv, { verbose: common.verbose, help: common.help }, DEMO_USAGE, { max: 0 });
+    usage(DEMO_USAGE, values);
+    const verbose = (run.verbose = !!values.verbose);
     await sandboxUp({});
     // The demo's secrets: the sandbox S3 credentials, and a fresh Rails secret unless one is set.
     const s3 = JSON.parse(readFileSync(join(SANDBOX_STATE_DIR, 's3', 'credentials.json'), 'utf8')) as { accessKeyId: string; secretAccessKey: string };
@@ -48,5 +54,5 @@ export function demoCli(argv: string[]) {
         `  BERTH_ROOT=examples/sandbox npm run status`,
       ].join('\n'),
     );
-  }, { verbose });
+  }, run);
 }

@@ -1,10 +1,10 @@
 // `npm run plan -- [<app>...] [--release <id>] [--json] [--check] [--verbose]`
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { parseArgs } from 'node:util';
 import { plan } from '../app/plan.ts';
 import { createLogger } from '../log/logger.ts';
-import { main } from './main.ts';
+import { main, type MainOptions } from './main.ts';
+import { parseFlags, releaseFlag } from './args.ts';
 
 export const PLAN_USAGE = `usage: npm run plan -- [<app>...] [--release <id>] [--json] [--check] [--verbose]
   Validate the config, render compose/ (all apps when none is named) and show what a deploy would change.
@@ -23,34 +23,31 @@ export async function gitShortHead(root: string): Promise<string | undefined> {
 }
 
 export function planCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<never> {
-  let verbose = argv.includes('--verbose') || argv.includes('-v');
-  const log = createLogger({ verbose });
-  return main(
-    async () => {
-      const { values, positionals } = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        strict: true,
-        options: {
-          release: { type: 'string' },
-          json: { type: 'boolean' },
-          check: { type: 'boolean' },
-          verbose: { type: 'boolean', short: 'v' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-      verbose = !!values.verbose;
-      if (values.help) {
-        log.output(PLAN_USAGE);
-        return 0;
-      }
-      const root = env.BERTH_ROOT ?? process.cwd();
-      const { report } = await plan(
-        { root, env, gitCommit: () => gitShortHead(root), log },
-        { apps: positionals, release: values.release, json: values.json, check: values.check },
-      );
-      return values.check && report.changed ? 2 : 0;
-    },
-    { verbose, secrets: () => log.secrets() },
-  );
+  const log = createLogger({ verbose: argv.includes('--verbose') || argv.includes('-v') });
+  const run: MainOptions = { secrets: () => log.secrets() };
+  return main(async () => {
+    const { values, positionals } = parseFlags(
+      argv,
+      {
+        release: { type: 'string' },
+        json: { type: 'boolean' },
+        check: { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      PLAN_USAGE,
+    );
+    run.verbose = !!values.verbose;
+    if (values.help) {
+      log.output(PLAN_USAGE);
+      return 0;
+    }
+    const release = releaseFlag('--release', values.release, PLAN_USAGE);
+    const root = env.BERTH_ROOT ?? process.cwd();
+    const { report } = await plan(
+      { root, env, gitCommit: () => gitShortHead(root), log },
+      { apps: positionals, release, json: values.json, check: values.check },
+    );
+    return values.check && report.changed ? 2 : 0;
+  }, run);
 }

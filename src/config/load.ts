@@ -1,6 +1,7 @@
 // The ONLY module that reads config files. It turns files into raw data (reporting files it cannot
 // read or parse, with line numbers) and hands everything to the pure validateProject.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
@@ -22,6 +23,8 @@ class SyntaxIssue extends Error {
     message: string,
     readonly line?: number,
     readonly column?: number,
+    readonly path = '',
+    readonly hint?: string,
   ) {
     super(message);
   }
@@ -51,8 +54,9 @@ const loadModule: Loader = async (filepath) => {
 const LOADERS = { '.yml': loadYaml, '.yaml': loadYaml, '.json': loadJson, '.ts': loadModule, '.js': loadModule, '.mjs': loadModule };
 
 function parseJson(content: string): unknown {
+  let data: unknown;
   try {
-    return JSON.parse(content);
+    data = JSON.parse(content);
   } catch (e) {
     const msg = (e as Error).message;
     const m = /position (\d+)/.exec(msg);
@@ -64,6 +68,68 @@ function parseJson(content: string): unknown {
     }
     throw new SyntaxIssue('valid JSON', firstLine(msg));
   }
+  // JSON.parse keeps the last of two equal keys: the first would be ignored without a word.
+  const dup = findDuplicateKey(content);
+  if (dup) {
+    throw new SyntaxIssue(
+      'each key once',
+      `duplicate key ${JSON.stringify(dup.key)}`,
+      dup.line,
+      dup.column,
+      dup.path,
+      `it is already set on line ${dup.firstLine}; delete one (JSON would silently keep only the last)`,
+    );
+  }
+  return data;
+}
+
+/**
+ * The first key that appears twice in one JSON object, with its key path and positions. Runs on
+ * text JSON.parse accepted, so the scan only has to track strings, objects and arrays.
+ */
+export function findDuplicateKey(text: string): { key: string; path: string; line: number; column: number; firstLine: number } | undefined {
+  interface Frame { keys: Map<string, number> | undefined; name: string | number | undefined; index: number }
+  const stack: Frame[] = [];
+  let line = 1;
+  let lineStart = 0;
+  let pendingKey: string | undefined;
+  const pathOf = (extra: string) => {
+    let out = '';
+    for (const f of stack.slice(1)) out += typeof f.name === 'number' ? `[${f.name}]` : out ? `.${f.name}` : String(f.name);
+    return extra ? (out ? `${out}.${extra}` : extra) : out;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === '\n') {
+      line++;
+      lineStart = i + 1;
+    } else if (ch === '"') {
+      const start = i;
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const str = JSON.parse(text.slice(start, j + 1)) as string;
+      i = j;
+      let k = j + 1;
+      while (/\s/.test(text[k] ?? '')) k++;
+      const top = stack[stack.length - 1];
+      if (text[k] === ':' && top?.keys) {
+        const first = top.keys.get(str);
+        if (first !== undefined) return { key: str, path: pathOf(str), line, column: start - lineStart + 1, firstLine: first };
+        top.keys.set(str, line);
+        pendingKey = str;
+      }
+    } else if (ch === '{' || ch === '[') {
+      const top = stack[stack.length - 1];
+      const name = top ? (top.keys ? pendingKey : top.index) : undefined;
+      stack.push({ keys: ch === '{' ? new Map() : undefined, name, index: 0 });
+    } else if (ch === '}' || ch === ']') {
+      stack.pop();
+    } else if (ch === ',') {
+      const top = stack[stack.length - 1];
+      if (top && !top.keys) top.index++;
+    }
+  }
+  return undefined;
 }
 
 const firstLine = (s: string) => s.split('\n')[0]!.trim();
@@ -102,7 +168,17 @@ export async function loadProject(root: string, options: LoadOptions = {}): Prom
     apps.push({ ...raw, name, dir });
   }
 
-  return validateProject({ root, hostsFile, edge, apps }, issues);
+  return validateProject({ root, hostsFile, edge, apps, exists: pathExists }, issues);
+}
+
+/** Whether a file or folder exists on this machine (config rules check the files config names). */
+export function pathExists(path: string, kind: 'file' | 'dir'): boolean {
+  try {
+    const st = statSync(path.startsWith('~/') ? join(homedir(), path.slice(2)) : path);
+    return kind === 'dir' ? st.isDirectory() : st.isFile();
+  } catch {
+    return false;
+  }
 }
 
 function readHostsFile(root: string, name: string, issues: Issue[]): RawFile {
@@ -158,6 +234,7 @@ async function searchOne(root: string, dir: string, places: string[], moduleName
 
 function syntaxIssue(file: string, e: unknown): Issue {
   if (e instanceof SyntaxIssue) {
+    if (e.path) return { file, path: e.path, expected: e.expected, found: e.message, hint: e.hint, line: e.line, column: e.column };
     return { file, path: '', expected: e.expected, found: `a syntax error (${e.message})`, line: e.line, column: e.column };
   }
   return { file, path: '', expected: 'a config file that loads', found: `an error: ${firstLine((e as Error)?.message ?? String(e))}` };

@@ -3,11 +3,14 @@
 import type { Issue } from '../errors.ts';
 import type { App, HostConfig, Project } from './schema.ts';
 import { closest } from './validate.ts';
+import { parseS3Url, replicaPath, TRAEFIK_API_PORT } from '../names.ts';
 
 /** Where the shared files came from (load.ts may find edge.yaml or edge.json, or BERTH_HOSTS_FILE). */
 export interface RuleFiles {
   hosts: string;
   edge: string;
+  /** Whether a file (absolute path) exists on the operator machine; file checks are skipped without it. */
+  exists?: (path: string, kind: 'file' | 'dir') => boolean;
 }
 export const DEFAULT_FILES: RuleFiles = { hosts: 'hosts.json', edge: 'shared/edge.yml' };
 
@@ -134,6 +137,60 @@ export const litestreamOnVolume: Rule = ({ apps }) => {
   return issues;
 };
 
+/**
+ * A named volume lives on one server. An app on several hosts would get one copy per host: for
+ * SQLite, a separate database on each, silently diverging. Berth has no shared storage, so such a
+ * config is refused unless the volume is declared a per-host cache; accessories (e.g. Postgres)
+ * likewise, since each host would run its own server with its own data.
+ */
+export const stateOnOneHost: Rule = ({ apps, hosts }) => {
+  const issues: Issue[] = [];
+  for (const app of apps) {
+    const on = selectHosts(app, hosts);
+    if (on.length < 2) continue;
+    const fix = `deploy the app to one host (the primary, e.g. hosts: [${q(on[0]!)}]) and keep the other hosts for stateless apps, or keep the data in a database server every host reaches (e.g. env DB_HOST) instead of a volume`;
+    const dbs = app.config.litestream?.databases ?? [];
+    for (const [vol, path] of Object.entries(app.config.volumes)) {
+      const perHost = app.config.per_host_volumes.includes(vol);
+      const holdsDb = dbs.some((db) => isUnder(db, path));
+      if (perHost && !holdsDb) continue;
+      issues.push({
+        file: app.file,
+        path: `volumes.${vol}`,
+        expected: 'a volume on one host: volumes are local to a server',
+        found: `${q(path)} on ${list(on)}, each host with its own copy${holdsDb ? ' of the Litestream-replicated databases (and all of them writing one replica)' : ''}`,
+        hint: holdsDb ? fix : `${fix}; or, for a cache that may differ per host, list it in per_host_volumes`,
+      });
+    }
+    for (const [name, acc] of Object.entries(app.config.accessories)) {
+      if (!Object.keys(acc.volumes).length && !acc.backup) continue;
+      issues.push({
+        file: app.file,
+        path: `accessories.${name}`,
+        expected: 'a stateful accessory on one host',
+        found: `${q(name)} would run on ${list(on)}, each with its own data`,
+        hint: `run it in an app deployed to one host and reach it from the others, or ${fix}`,
+      });
+    }
+  }
+  return issues;
+};
+
+/** per_host_volumes names volumes the app declares. */
+export const perHostVolumesDeclared: Rule = ({ apps }) =>
+  apps.flatMap((app) =>
+    app.config.per_host_volumes
+      .map((v, i) => ({ v, i }))
+      .filter(({ v }) => !(v in app.config.volumes))
+      .map(({ v, i }) => ({
+        file: app.file,
+        path: `per_host_volumes[${i}]`,
+        expected: `one of the app's volumes (${list(Object.keys(app.config.volumes)) || 'none declared'})`,
+        found: q(v),
+        hint: didYouMean(v, Object.keys(app.config.volumes)) ?? 'declare it under volumes, or remove it here',
+      })),
+  );
+
 export interface PortBinding {
   ip: string; // "0.0.0.0" when the binding names no address
   hostPort: number;
@@ -168,20 +225,58 @@ export const accessoryPortsPrivate: Rule = ({ apps }) => {
   return issues;
 };
 
-/** Two services publishing one host port on one host: the second container would fail to start. */
+/** The SSH port of a host ("user@address:port", default 22). */
+export const sshPort = (host: HostConfig) => Number(/:(\d+)$/.exec(host.ssh)?.[1] ?? 22);
+
+/**
+ * Two listeners on one host port of one host: the second container would fail to start (or sshd
+ * would lose its port). Claims: sshd, Traefik's entrypoints and its API (127.0.0.1 only), then
+ * every published accessory port of every app on that host.
+ */
 export const uniqueHostPorts: Rule = ({ apps, hosts, edge }, files) => {
   interface Claim extends PortBinding {
     who: string;
-    app?: App;
   }
   const issues: Issue[] = [];
+  const overlaps = (a: PortBinding, b: PortBinding) => a.hostPort === b.hostPort && (a.ip === b.ip || a.ip === '0.0.0.0' || b.ip === '0.0.0.0');
+  const edgeClaims = (): Claim[] => [
+    { ip: '127.0.0.1', hostPort: TRAEFIK_API_PORT, containerPort: TRAEFIK_API_PORT, who: `Traefik's API (127.0.0.1:${TRAEFIK_API_PORT}, fixed)` },
+    { ip: '0.0.0.0', hostPort: edge.entrypoints.http, containerPort: 0, who: `Traefik's http entrypoint (${files.edge}: entrypoints.http)` },
+    { ip: '0.0.0.0', hostPort: edge.entrypoints.https, containerPort: 0, who: `Traefik's https entrypoint (${files.edge}: entrypoints.https)` },
+  ];
+  // The edge's own ports, once (they are the same on every host).
+  const edgeSeen: Claim[] = [];
+  for (const c of edgeClaims()) {
+    const clash = edgeSeen.find((p) => overlaps(p, c));
+    if (clash) {
+      const key = c.who.includes('https') ? 'entrypoints.https' : 'entrypoints.http';
+      issues.push({
+        file: files.edge,
+        path: key,
+        expected: `a host port no other listener of the edge uses`,
+        found: String(c.hostPort),
+        hint: `${clash.who} already listens on ${clash.ip}:${clash.hostPort}; pick another port (e.g. ${c.hostPort === 8080 ? 8000 : c.hostPort + 1})`,
+      });
+    }
+    edgeSeen.push(c);
+  }
   const byHost = new Map<string, Claim[]>();
-  // Traefik publishes its entrypoints on every host.
-  for (const h of Object.keys(hosts)) {
-    byHost.set(h, [
-      { ip: '0.0.0.0', hostPort: edge.entrypoints.http, containerPort: 0, who: `Traefik's http entrypoint (${files.edge})` },
-      { ip: '0.0.0.0', hostPort: edge.entrypoints.https, containerPort: 0, who: `Traefik's https entrypoint (${files.edge})` },
-    ]);
+  for (const [h, host] of Object.entries(hosts)) {
+    const ssh: Claim = { ip: '0.0.0.0', hostPort: sshPort(host), containerPort: 0, who: `sshd (${files.hosts}: hosts.${h}.ssh)` };
+    const claims = [ssh];
+    for (const c of edgeClaims()) {
+      if (overlaps(c, ssh) && !c.who.startsWith("Traefik's API")) {
+        issues.push({
+          file: files.edge,
+          path: c.who.includes('https') ? 'entrypoints.https' : 'entrypoints.http',
+          expected: `a port other than ${h}'s SSH port`,
+          found: String(c.hostPort),
+          hint: `${files.hosts}: hosts.${h}.ssh connects to port ${ssh.hostPort}; pick another entrypoint port`,
+        });
+      }
+      claims.push(c);
+    }
+    byHost.set(h, claims);
   }
   for (const app of apps) {
     for (const [name, acc] of Object.entries(app.config.accessories)) {
@@ -192,7 +287,7 @@ export const uniqueHostPorts: Rule = ({ apps, hosts, edge }, files) => {
       const reported = new Set<string>();
       for (const host of selectHosts(app, hosts)) {
         const claims = byHost.get(host)!;
-        const clash = claims.find((c) => c.hostPort === b.hostPort && (c.ip === b.ip || c.ip === '0.0.0.0' || b.ip === '0.0.0.0'));
+        const clash = claims.find((c) => overlaps(c, b));
         if (clash && !reported.has(clash.who)) {
           reported.add(clash.who);
           issues.push({
@@ -203,7 +298,7 @@ export const uniqueHostPorts: Rule = ({ apps, hosts, edge }, files) => {
             hint: `${clash.who} publishes ${clash.ip}:${clash.hostPort} there; pick another host port`,
           });
         }
-        claims.push({ ...b, who: `${app.file}: ${path}`, app });
+        claims.push({ ...b, who: `${app.file}: ${path}` });
       }
     }
   }
@@ -341,6 +436,90 @@ export const localBuildHasRegistry: Rule = ({ apps }) => {
   return issues;
 };
 
+const joinPath = (...parts: string[]) => parts.reduce((a, b) => (b.startsWith('/') ? b : `${a.replace(/\/+$/, '')}/${b}`));
+
+/**
+ * Files the config names exist now, at plan time, not when a deploy reaches the step that reads
+ * them: the origin certificate, the SSH identity files and the custom ACME CA root. (The build context and Dockerfile are
+ * checked by buildFileIssues when the app is deployed: see there.)
+ */
+export const namedFilesExist: Rule = ({ apps, edge, root, hosts }, files) => {
+  const exists = files.exists;
+  if (!exists) return [];
+  const issues: Issue[] = [];
+  for (const app of apps) {
+    const tls = app.config.tls;
+    if (tls.mode !== 'origin-certificate') continue;
+    const abs = joinPath(app.dir, tls.cert_file);
+    if (!exists(abs, 'file')) {
+      issues.push({ file: app.file, path: 'tls.cert_file', expected: 'a PEM certificate file (relative to the app folder)', found: `no file at ${abs}`, hint: 'save the Cloudflare origin certificate there, or fix the path' });
+    }
+  }
+  for (const [name, host] of Object.entries(hosts)) {
+    if (!host.identity_file) continue;
+    // "~/" is expanded by the exists check (the operator's home), like ssh does.
+    const abs = host.identity_file.startsWith('~/') ? host.identity_file : joinPath(root, host.identity_file);
+    if (!exists(abs, 'file')) {
+      issues.push({ file: files.hosts, path: `hosts.${name}.identity_file`, expected: 'a private key file for SSH', found: `no file at ${abs}`, hint: 'fix the path, or remove identity_file to use the SSH agent and ~/.ssh/config' });
+    }
+  }
+  if (edge.acme.ca_root) {
+    const abs = joinPath(root, 'shared', edge.acme.ca_root);
+    if (!exists(abs, 'file')) {
+      issues.push({ file: files.edge, path: 'acme.ca_root', expected: 'a PEM file (relative to shared/)', found: `no file at ${abs}`, hint: 'export the CA root there (the sandbox does it in sandbox:up), or fix the path' });
+    }
+  }
+  return issues;
+};
+
+/**
+ * The build context folder and its Dockerfile exist. Run for the app being deployed, before
+ * anything is built or written (the example apps in this repository build from their own
+ * repositories, which are not checked out here, so `plan` of every app cannot require them).
+ */
+export function buildFileIssues(app: App, exists: (path: string, kind: 'file' | 'dir') => boolean): Issue[] {
+  const b = app.config.build;
+  if (!b) return [];
+  const context = joinPath(app.dir, b.context);
+  if (!exists(context, 'dir')) {
+    return [{ file: app.file, path: 'build.context', expected: 'a build context folder (relative to the app folder)', found: `no folder at ${context}`, hint: "point build.context at the app's source folder" }];
+  }
+  const dockerfile = joinPath(context, b.dockerfile);
+  if (!exists(dockerfile, 'file')) {
+    return [{ file: app.file, path: 'build.dockerfile', expected: 'a Dockerfile (relative to build.context)', found: `no file at ${dockerfile}`, hint: 'fix build.dockerfile, or add the file' }];
+  }
+  return [];
+}
+
+/**
+ * Two writers on one Litestream replica corrupt it: every database of every app replicates to its
+ * own place (bucket and path on one endpoint), and no replica path lies inside another.
+ */
+export const uniqueReplicaPaths: Rule = ({ apps }) => {
+  const issues: Issue[] = [];
+  const seen: { key: string; who: string; app: App }[] = [];
+  for (const app of apps) {
+    const ls = app.config.litestream;
+    if (!ls) continue;
+    const { bucket } = parseS3Url(ls.replica.url);
+    ls.databases.forEach((db, i) => {
+      const path = replicaPath(app.name, ls.replica.url, db);
+      const key = `${ls.replica.endpoint ?? 'aws'} ${bucket}/${path}`;
+      const clash = seen.find((s) => s.key === key || s.key.startsWith(`${key}/`) || key.startsWith(`${s.key}/`));
+      if (clash) {
+        issues.push({
+          file: app.file,
+          path: `litestream.databases[${i}]`,
+          expected: 'a replica no other database writes to',
+          found: `${q(db)} → s3://${bucket}/${path}`,
+          hint: `${clash.who} replicates there too; give one of them another database path or litestream.replica.url`,
+        });
+      } else seen.push({ key, who: `${app.file}: litestream.databases (${app.name})`, app });
+    });
+  }
+  return issues;
+};
+
 /** A wildcard certificate can only be ordered by DNS-01 (HTTP-01 and TLS-ALPN-01 cannot prove "*."). */
 export const wildcardNeedsDns01: Rule = ({ apps, edge }, files) => {
   const issues: Issue[] = [];
@@ -403,6 +582,8 @@ export const RULES: readonly Rule[] = [
   uniqueDomains,
   appHostsExist,
   litestreamOnVolume,
+  stateOnOneHost,
+  perHostVolumesDeclared,
   accessoryPortsPrivate,
   uniqueHostPorts,
   secretsDeclared,
@@ -410,6 +591,8 @@ export const RULES: readonly Rule[] = [
   customCaHasServer,
   backupOnPostgres,
   localBuildHasRegistry,
+  namedFilesExist,
+  uniqueReplicaPaths,
 ];
 
 export function runRules(project: Project, files: RuleFiles = DEFAULT_FILES, rules: readonly Rule[] = RULES): Issue[] {

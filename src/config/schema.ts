@@ -19,6 +19,39 @@ const envName = z.string().regex(ENV_NAME, 'an environment variable name in UPPE
 
 const envValue = z.union([z.string(), z.number(), z.boolean()]);
 
+const validPort = (n: number) => Number.isInteger(n) && n >= 1 && n <= 65535;
+
+/** "127.0.0.1:5432:5432" or "5432:5432": an IPv4 address (each part ≤ 255) and two ports in 1–65535. */
+export function portBindingProblem(binding: string): string | undefined {
+  if (!/^(\d{1,3}(\.\d{1,3}){3}:)?\d{1,5}:\d{1,5}$/.test(binding)) return undefined; // the regex reports it
+  const parts = binding.split(':');
+  const [ip, host, container] = parts.length === 3 ? parts : [undefined, parts[0], parts[1]];
+  if (ip !== undefined && ip.split('.').some((o) => Number(o) > 255)) return `an IPv4 address whose parts are 0–255 (${ip} is not)`;
+  for (const p of [host, container]) if (!validPort(Number(p))) return `ports from 1 to 65535 (${p} is out of range)`;
+  return undefined;
+}
+
+/**
+ * An image reference as Docker reads it: registry[:port]/path[:tag][@sha256:digest]. Never starting
+ * with "-" (it is an argument of docker run / pull) and without shell or YAML syntax.
+ */
+const IMAGE_REF = /^[a-z0-9]+([._\/:-][a-z0-9]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const imageRef = (example: string) => z.string().regex(IMAGE_REF, `an image reference such as ${JSON.stringify(example)}`);
+
+/**
+ * A path inside a container that Berth also hands to host scripts and compose's `name:path` volume
+ * syntax: absolute, letters, digits and . _ - + @ / only (no spaces, ":", "," or shell syntax), no "..".
+ */
+const containerPath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._@+\/-]*$/, 'an absolute container path of letters, digits and . _ - + @ / (no spaces, ":", "," or quotes)')
+  .refine((p) => !p.split('/').includes('..'), 'an absolute container path without ".." segments');
+
+/** The URL path of the health check: URL characters that carry no meaning in a shell word once quoted. */
+const healthPath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._~%\/?=&+:@-]*$/, 'a URL path such as "/up" (letters, digits and . _ ~ % / ? = & + : @ -; no spaces, quotes, ";", "$" or backticks)');
+
 /** A domain an app serves: a DNS name, or a wildcard "*.example.com" (one label; needs a DNS-01 resolver). */
 const domainName = z
   .string()
@@ -33,7 +66,8 @@ export const hostSchema = z
   .strictObject({
     ssh: z
       .string()
-      .regex(/^[a-z_][a-z0-9_-]*@[^\s@:]+(:\d{1,5})?$/, 'an SSH target "user@address" or "user@address:port"')
+      .regex(/^[a-z_][a-z0-9_-]*@[^\s@:'"`$;|&<>()\\]+(:\d{1,5})?$/, 'an SSH target "user@address" or "user@address:port"')
+      .refine((t) => validPort(Number(/:(\d+)$/.exec(t)?.[1] ?? 22)), 'an SSH port from 1 to 65535')
       .describe('SSH target of the host: user@address[:port].'),
     identity_file: z.string().min(1).optional().describe('Private key for SSH (default: the SSH agent and ~/.ssh/config).'),
     context: name('Docker context').optional().describe('Docker context Berth creates for this host (default "berth-<host>").'),
@@ -113,7 +147,7 @@ export const edgeSchema = z.strictObject({
     })
     .default({ image: 'traefik:v3.6.15', log_level: 'INFO', access_log: false }),
   socket_proxy: z
-    .strictObject({ image: z.string().default('tecnativa/docker-socket-proxy:v0.4.1') })
+    .strictObject({ image: imageRef('tecnativa/docker-socket-proxy:v0.4.1').default('tecnativa/docker-socket-proxy:v0.4.1') })
     .default({ image: 'tecnativa/docker-socket-proxy:v0.4.1' }),
   entrypoints: z
     .strictObject({
@@ -152,7 +186,7 @@ export const edgeSchema = z.strictObject({
 // ---------------------------------------------------------------- apps/<name>/app.yml
 
 const healthcheck = z.strictObject({
-  path: z.string().startsWith('/').default('/up'),
+  path: healthPath.default('/up'),
   interval: duration.default('2s'),
   timeout: duration.default('2s'),
   retries: z.number().int().min(1).default(15),
@@ -163,13 +197,17 @@ const healthcheck = z.strictObject({
 const buildSchema = z.strictObject({
   context: z.string().default('.').describe('Build context, relative to the app folder.'),
   dockerfile: z.string().default('Dockerfile'),
-  args: z.record(z.string(), z.string()).default({}),
+  args: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a build argument name (letters, digits, "_")'), z.string()).default({}),
   on: z.enum(['local', 'host']).default('local').describe('"local": build here and push; "host": build on the host engine, no registry.'),
 });
 
 const registrySchema = z.strictObject({
-  server: z.string().min(1).describe('Registry address, e.g. ghcr.io or docker.io.'),
-  username: z.string().min(1),
+  // Both are arguments of `docker login`: never a flag, no spaces.
+  server: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/, 'a registry address such as "ghcr.io" or "registry.example.com:5000"')
+    .describe('Registry address, e.g. ghcr.io or docker.io.'),
+  username: z.string().regex(/^[A-Za-z0-9_.@+][A-Za-z0-9_.@+-]*$/, 'a registry user name (letters, digits, "_", ".", "@", "+", "-"; not starting with "-")'),
   password_secret: envName.describe('Secret holding the registry password or token.'),
 });
 
@@ -192,24 +230,39 @@ const tlsSchema = z.discriminatedUnion('mode', [
 ]);
 
 const volumes = z
-  .record(name('volume'), z.string().startsWith('/', 'an absolute container path'))
+  .record(name('volume'), containerPath)
   .default({})
   .describe('Named volume → container path.');
 
 const backupSchema = z.strictObject({
   schedule: z
     .string()
-    .regex(/^(daily|hourly|\d{2}:\d{2}|every:\d+(s|m|h))$/, '"daily", "hourly", a daily time "HH:MM" (UTC) or an interval "every:<N>s|m|h"')
+    .regex(/^(daily|hourly|([01]\d|2[0-3]):[0-5]\d|every:\d+(s|m|h))$/, '"daily", "hourly", a daily time "HH:MM" or an interval "every:<N>s|m|h"')
     .default('daily')
-    .describe('When pg_dump runs: "daily" (00:00 UTC), "hourly", "HH:MM" (UTC) or a fixed interval "every:30m" (tests use "every:2s").'),
+    .describe('When pg_dump runs: "daily" (00:00), "hourly", a daily time "HH:MM" (in `timezone`) or a fixed interval "every:30m" (tests use "every:2s").'),
+  timezone: z
+    .string()
+    .regex(/^(host|UTC|[A-Z][A-Za-z_]+(\/[A-Za-z0-9_+-]+){1,2})$/, '"host" (the server\'s own clock, like cron), "UTC" or a zone such as "Europe/Berlin"')
+    .default('host')
+    .describe('Time zone of "daily" and "HH:MM": "host" (the server\'s /etc/localtime, as cron would), "UTC", or an IANA zone from the host\'s /usr/share/zoneinfo.'),
+  dir: z
+    .string()
+    .regex(/^\/(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._\/-]+$/, 'an absolute host path of letters, digits, ".", "_", "-" and "/" without ".." segments, e.g. "/opt/backups/postgres"')
+    .refine((d) => !d.endsWith('/') && d.split('/').length > 2, 'a folder below the root, e.g. "/opt/backups/postgres" (no trailing "/")')
+    .optional()
+    .describe('Host folder for the dumps (default /var/lib/berth/backups/<app>/<accessory>).'),
   keep: z.number().int().min(1).default(7).describe('How many dumps to keep.'),
 });
 
 const accessorySchema = z.strictObject({
-  image: z.string().min(1),
+  image: imageRef('postgres:16'),
   port: z
     .string()
     .regex(/^(\d{1,3}(\.\d{1,3}){3}:)?\d{1,5}:\d{1,5}$/, 'a port binding "127.0.0.1:5432:5432"')
+    .superRefine((b, ctx) => {
+      const problem = portBindingProblem(b);
+      if (problem) ctx.addIssue({ code: 'custom', message: `a port binding "127.0.0.1:5432:5432" with ${problem}` });
+    })
     .optional()
     .describe('Published port; bind it to 127.0.0.1 unless it must be public.'),
   volumes,
@@ -221,10 +274,14 @@ const accessorySchema = z.strictObject({
 });
 
 const litestreamSchema = z.strictObject({
-  image: z.string().default('litestream/litestream:0.5.17'),
-  databases: z.array(z.string().startsWith('/', 'an absolute container path')).min(1).describe('SQLite files to replicate (container paths on a declared volume).'),
+  image: imageRef('litestream/litestream:0.5.17').default('litestream/litestream:0.5.17'),
+  databases: z.array(containerPath).min(1).describe('SQLite files to replicate (container paths on a declared volume).'),
   replica: z.strictObject({
-    url: z.string().regex(/^s3:\/\/[^/]+(\/.*)?$/, 'an S3 URL such as "s3://bucket/prefix"'),
+    // The prefix becomes every replica's object path: plain segments only (no spaces, quotes or "..").
+    url: z
+      .string()
+      .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]*(\/[A-Za-z0-9._-]+)*\/?$/, 'an S3 URL such as "s3://bucket/prefix" (bucket: lowercase letters, digits, "." and "-"; prefix: letters, digits, ".", "_", "-" and "/")')
+      .refine((u) => !u.slice(5).split('/').includes('..'), 'an S3 URL without ".." segments'),
     endpoint: z.url().optional().describe('S3-compatible endpoint (B2, Spaces, MinIO…); omit for AWS.'),
     region: z.string().default('us-east-1'),
     force_path_style: z.boolean().default(false),
@@ -269,6 +326,10 @@ export const appSchema = z.strictObject({
     .default({})
     .describe('Commands printing a secret value (e.g. "gh auth token"), run on the operator machine.'),
   volumes,
+  per_host_volumes: z
+    .array(name('volume'))
+    .default([])
+    .describe('Volumes that may exist separately on each host of a multi-host app (caches). Never a database: each host would get its own copy.'),
   release_command: z.string().optional().describe('Run once in the new image before cutover (migrations).'),
   command: z.string().optional().describe('Override the image command.'),
   restart: z.enum(['no', 'always', 'on-failure', 'unless-stopped']).default('unless-stopped'),

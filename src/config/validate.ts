@@ -21,6 +21,8 @@ export interface RawApp extends RawFile {
 
 export interface RawProject {
   root: string;
+  /** Whether a file or folder exists (load.ts passes the real check; pure tests a fake or nothing). */
+  exists?: (path: string, kind: 'file' | 'dir') => boolean;
   hostsFile: RawFile;
   edge: RawFile;
   apps: RawApp[];
@@ -70,7 +72,7 @@ export function validateProject(raw: RawProject, priorIssues: Issue[] = []): Pro
   // Cross-file rules need hosts.json and edge.yml; they run over every app that parsed, so one
   // broken app does not hide a rule violation between two others.
   if (hosts && edge) {
-    issues.push(...runRules({ root: raw.root, hosts: hosts.hosts, edge, apps }, { hosts: raw.hostsFile.file, edge: raw.edge.file }));
+    issues.push(...runRules({ root: raw.root, hosts: hosts.hosts, edge, apps }, { hosts: raw.hostsFile.file, edge: raw.edge.file, exists: raw.exists }));
   }
   if (issues.length > 0) throw new ConfigError(sortByFile(issues));
   return { root: raw.root, hosts: hosts!.hosts, edge: edge!, apps };
@@ -101,6 +103,7 @@ export function formatPath(path: readonly Key[]): string {
   let out = '';
   for (const k of path) {
     if (typeof k === 'number') out += `[${k}]`;
+    else if (!/^[A-Za-z0-9_$-]+$/.test(String(k))) out += `[${JSON.stringify(String(k))}]`;
     else out += out ? `.${String(k)}` : String(k);
   }
   return out;
@@ -159,17 +162,27 @@ function issuesFromZod(schema: z.ZodType, file: string, data: unknown, zi: ZodIs
         };
       });
     }
-    case 'invalid_key':
+    case 'invalid_key': {
+      const key = String(path[path.length - 1]);
+      // `volumes: { ./data: /data }` or `{ /srv/data: /data }`: a bind mount where a named volume goes.
+      const bind = path[path.length - 2] === 'volumes' && /^[./~]/.test(key);
       return [
         {
           file,
           path: formatPath(path),
           expected: zi.issues[0]?.message ?? 'a valid key',
-          found: `key ${JSON.stringify(path[path.length - 1])}`,
+          found: `key ${JSON.stringify(key)}`,
+          hint: bind ? 'volumes are named Docker volumes (name: container path), not host folders; e.g. data: /data' : undefined,
         },
       ];
-    default:
-      return [{ file, path: formatPath(path), expected: expectedText(zi), found: formatFound(valueAt(data, path)) }];
+    }
+    default: {
+      const value = valueAt(data, path);
+      // `storage: ./data:/rails/storage`: compose's bind-mount syntax where a container path goes.
+      const bind = path[path.length - 2] === 'volumes' && typeof value === 'string' && (value.includes(':') || !value.startsWith('/'));
+      const hint = bind ? 'write name: /container/path; Berth mounts named volumes, not host folders' : undefined;
+      return [{ file, path: formatPath(path), expected: expectedText(zi), found: formatFound(value), ...(hint ? { hint } : {}) }];
+    }
   }
 }
 

@@ -24,7 +24,7 @@ credentials() {
 
 /**
  * Everything backup:status needs about several apps on one host. Each argument is one app:
- * `app|project|verifyFile|dumpsDir|db1,db2…|acc1,acc2…`. The remote listings (`litestream ltx`,
+ * `app|project|verifyFile|db1,db2…|acc1:/dump/dir1,acc2:/dump/dir2…` (dump folders are validated paths). The remote listings (`litestream ltx`,
  * the direct signal that the storage answers) run in parallel, each bounded by `timeout`.
  */
 const OBSERVE = `${REPLICATOR}
@@ -34,7 +34,6 @@ for spec in "$@"; do
   app=\${spec%%|*}; rest=\${spec#*|}
   project=\${rest%%|*}; rest=\${rest#*|}
   verify=\${rest%%|*}; rest=\${rest#*|}
-  dumps=\${rest%%|*}; rest=\${rest#*|}
   dbs=\${rest%%|*}; accs=\${rest#*|}
   echo "--app $app"
   if [ -n "$dbs" ]; then
@@ -56,10 +55,11 @@ for spec in "$@"; do
     fi
     echo "--verify"; cat "$verify" 2>/dev/null; echo
   fi
-  for acc in $(echo "$accs" | tr ',' ' '); do
+  for pair in $(echo "$accs" | tr ',' ' '); do
+    acc=\${pair%%:*}; dumps=\${pair#*:}
     echo "--backup-service $acc $(docker ps -a --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$acc-backup" --format '{{.State}}' | head -n 1)"
     echo "--dumps $acc"
-    ls -1 "$dumps/$acc" 2>/dev/null | grep -E "^$acc-[0-9]{8}T[0-9]{6}Z[.]sql[.]gz$" | while read -r f; do echo "$(stat -c '%s %Y' "$dumps/$acc/$f") $f"; done
+    ls -1 "$dumps" 2>/dev/null | grep -E "^$acc-[0-9]{8}T[0-9]{6}Z[.]sql[.]gz$" | while read -r f; do echo "$(stat -c '%s %Y' "$dumps/$f") $f"; done
   done
 done
 echo "--end"
@@ -200,13 +200,13 @@ export interface ObserveSpec {
   app: string;
   project: string;
   verifyFile: string;
-  dumpsDir: string;
   dbs: string[];
-  accessories: string[];
+  /** Accessories with a pg_dump loop, each with its host dump folder. */
+  accessories: { name: string; dir: string }[];
 }
 
 export const formatObserveSpec = (s: ObserveSpec) =>
-  [s.app, s.project, s.verifyFile, s.dumpsDir, s.dbs.join(','), s.accessories.join(',')].join('|');
+  [s.app, s.project, s.verifyFile, s.dbs.join(','), s.accessories.map((a) => `${a.name}:${a.dir}`).join(',')].join('|');
 
 export const backupScripts = {
   observe: (t: SshTarget, specs: ObserveSpec[]): Cmd => sshScript(t, OBSERVE, specs.map(formatObserveSpec), { mutates: false }),

@@ -3,6 +3,7 @@
 import type { Log } from '../app/deps.ts';
 import { formatEvent, type LogEvent, type Style } from './events.ts';
 import { redact } from './redact.ts';
+import { shQuote } from '../docker/command.ts';
 
 export interface Sink {
   /** Progress and messages (stderr). */
@@ -41,7 +42,7 @@ const processSink: Sink = {
   out: (line) => process.stdout.write(line + '\n'),
 };
 
-const quoteWord = (w: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'"'"'`)}'`);
+const quoteWord = shQuote;
 
 export function defaultStyle(env: NodeJS.ProcessEnv = process.env, isTTY = !!process.stderr.isTTY): 'terminal' | 'ci' {
   return env.CI || !isTTY ? 'ci' : 'terminal';

@@ -4,13 +4,17 @@
 // Contract (tested end to end elsewhere):
 // - The service runs `sh -c <script> berth-backup <mode>`; mode `loop` (the default command)
 //   sleeps until the next scheduled time, dumps, prunes, forever; mode `once` dumps and prunes
-//   right away and exits with pg_dump's status:
+//   right away and exits with pg_dump's status (mode `next` prints the seconds until the next
+//   scheduled dump, for checks):
 //     docker compose -p berth-<app> -f compose.yml run --rm --no-deps <acc>-backup once
 //   Mode `restore <file>` replays one dump of /backups into the database (psql, one transaction,
 //   stop at the first error); the app's writers are stopped first by `backup:restore`:
 //     docker exec <acc>-backup container: sh -c <script> berth-backup restore <acc>-<stamp>.sql.gz
-// - Schedule (env BERTH_BACKUP_SCHEDULE): "hourly" (at :00), "daily" (00:00 UTC), "HH:MM" (UTC) or
+// - Schedule (env BERTH_BACKUP_SCHEDULE): "hourly" (at :00), "daily" (00:00), "HH:MM" or
 //   "every:<N>s|m|h" (a fixed interval aligned on the epoch; short ones make the loop testable).
+//   "daily" and "HH:MM" are wall-clock times of the container's /etc/localtime (the host's zone
+//   file is mounted there, see backup.timezone), like cron; TZ=UTC pins UTC. The offset is read
+//   with `date +%z` at each wait, so a DST change moves the next dump with the clock.
 // - Connection: PGHOST = the accessory service; PGUSER = POSTGRES_USER (default postgres);
 //   PGDATABASE = POSTGRES_DB (default the user); the password comes from the file named by
 //   POSTGRES_PASSWORD_FILE (a compose secret), or POSTGRES_PASSWORD when the accessory's env sets
@@ -55,16 +59,20 @@ dump() {
 }
 seconds_to_next() {
   now="$(date -u +%s)"
+  # Local offset in seconds from "+HHMM"/"-HHMM" (busybox and GNU date both print it).
+  z="$(date +%z)"; zs="\${z%\${z#?}}"; zh="\${z#?}"; zm="\${zh#??}"; zh="\${zh%??}"; zh="\${zh#0}"; zm="\${zm#0}"
+  off=$(( (\${zh:-0} * 3600 + \${zm:-0} * 60) ))
+  [ "$zs" = "-" ] && off=$((0 - off))
   case "$schedule" in
     every:*)
       n="\${schedule#every:}"
       case "$n" in *h) p=$((\${n%h} * 3600)) ;; *m) p=$((\${n%m} * 60)) ;; *) p="\${n%s}" ;; esac
       t=$((now - now % p + p)) ;;
     hourly) t=$((now - now % 3600 + 3600)) ;;
-    daily) t=$((now - now % 86400 + 86400)) ;;
     *)
-      h="\${schedule%%:*}"; m="\${schedule##*:}"; h="\${h#0}"; m="\${m#0}"
-      t=$((now - now % 86400 + h * 3600 + m * 60))
+      if [ "$schedule" = daily ]; then h=0; m=0; else h="\${schedule%%:*}"; m="\${schedule##*:}"; h="\${h#0}"; m="\${m#0}"; fi
+      l=$((now + off))
+      t=$((l - l % 86400 + h * 3600 + m * 60 - off))
       if [ "$t" -le "$now" ]; then t=$((t + 86400)); fi ;;
   esac
   echo $((t - now))
@@ -72,6 +80,7 @@ seconds_to_next() {
 mkdir -p "$dir"
 case "\${1:-loop}" in
   once) dump ;;
+  next) seconds_to_next ;;
   restore)
     f="$dir/\${2:-}"
     case "\${2:-}" in "$name"-*.sql.gz) ;; *) echo "berth-backup: not a dump of $name: \${2:-}" >&2; exit 2 ;; esac

@@ -301,7 +301,7 @@ export function evaluateAppBackups(app: App, host: string, obs: AppBackupObserva
     const { bucket } = parseS3Url(ls.replica.url);
     for (const db of ls.databases) {
       const problems: string[] = [];
-      const row: DbStatus = { host, app: app.name, db, replica: `s3://${bucket}/${replicaPath(ls, db)}`, replicator: 'unknown', storage: 'unknown', ok: false, problems };
+      const row: DbStatus = { host, app: app.name, db, replica: `s3://${bucket}/${replicaPath(app.name, ls, db)}`, replicator: 'unknown', storage: 'unknown', ok: false, problems };
       const r = obs?.replicator;
       if (!obs || !r || r === 'missing') {
         row.replicator = 'missing';
@@ -358,7 +358,10 @@ export function evaluateAppBackups(app: App, host: string, obs: AppBackupObserva
     if (service !== 'running') problems.push(`backup service ${service}`);
     const newest = list[0];
     const period = schedulePeriodSeconds(cfg.backup.schedule);
-    if (newest && now - iso(newest.at) > 2 * period * 1000 + 60_000) problems.push(`newest dump older than twice the schedule (${cfg.backup.schedule})`);
+    // No dump at all is red: a loop whose every pg_dump fails leaves nothing behind, and a
+    // database without a single restorable dump is not backed up, however young it is.
+    if (!newest) problems.push(`no successful dump yet (schedule ${cfg.backup.schedule}; the backup service logs say why a dump failed)`);
+    else if (now - iso(newest.at) > 2 * period * 1000 + 60_000) problems.push(`newest dump older than twice the schedule (${cfg.backup.schedule})`);
     dumps.push({ host, app: app.name, accessory: acc, service, schedule: cfg.backup.schedule, keep: cfg.backup.keep, dumps: list, ok: problems.length === 0, problems });
   }
   return { dbs, dumps };

@@ -8,7 +8,7 @@ import {
   appSecretFile,
   appSecretsEnv,
   backupService,
-  backupsDir,
+  dumpDir,
   COLOURS,
   type Colour,
   LABEL,
@@ -21,6 +21,7 @@ import {
   LITESTREAM_CONFIG_MOUNT,
   runSecret,
 } from '../names.ts';
+import { shQuote } from '../docker/command.ts';
 import { BACKUP_SCRIPT_NAME, backupScript } from './backup-script.ts';
 import { composeLiteral, generatedHeader, quoted, sortedRecord, toYaml } from './yaml.ts';
 
@@ -112,6 +113,12 @@ function resources(input: ComposeInput): Record<string, unknown> {
   return out;
 }
 
+/**
+ * The default health check: curl the path on the container port. The path is config text reaching
+ * a shell (CMD-SHELL), so it is one quoted word: whatever it holds cannot change the command.
+ */
+export const healthCommand = (port: number, path: string) => `curl -fsS ${shQuote(`http://127.0.0.1:${port}${path}`)} > /dev/null || exit 1`;
+
 function webService_(input: ComposeInput, colour: Colour): Record<string, unknown> {
   const { svc, labels, c } = webLike(input, 'web', colour);
   if (c.command) svc.command = composeLiteral(c.command);
@@ -119,7 +126,7 @@ function webService_(input: ComposeInput, colour: Colour): Record<string, unknow
   svc.labels = labels;
   const hc = c.healthcheck;
   svc.healthcheck = {
-    test: ['CMD-SHELL', composeLiteral(hc.command ?? `curl -fsS http://127.0.0.1:${c.port}${hc.path} > /dev/null || exit 1`)],
+    test: ['CMD-SHELL', composeLiteral(hc.command ?? healthCommand(c.port, hc.path))],
     interval: hc.interval,
     timeout: hc.timeout,
     retries: hc.retries,
@@ -190,6 +197,13 @@ function accessoryService(app: string, name: string, acc: AccessoryConfig): Reco
   return svc;
 }
 
+/** The host's zone file as the container's /etc/localtime (read-only), so "03:00" means the server's 03:00. */
+function localtimeMount(timezone: string): string[] {
+  if (timezone === 'UTC') return [];
+  const src = timezone === 'host' ? '/etc/localtime' : `/usr/share/zoneinfo/${timezone}`;
+  return [`${src}:/etc/localtime:ro`];
+}
+
 function backupServiceDef(app: string, name: string, acc: AccessoryConfig): Record<string, unknown> {
   const b = acc.backup!;
   const env: Env = {
@@ -198,6 +212,8 @@ function backupServiceDef(app: string, name: string, acc: AccessoryConfig): Reco
     BERTH_BACKUP_KEEP: String(b.keep),
     BERTH_BACKUP_NAME: name,
     BERTH_BACKUP_SCHEDULE: b.schedule,
+    // "UTC" pins the clock; "host" and a named zone come from the mounted /etc/localtime.
+    ...(b.timezone === 'UTC' ? { TZ: 'UTC' } : {}),
   };
   const svc: Record<string, unknown> = {
     image: acc.image,
@@ -207,7 +223,7 @@ function backupServiceDef(app: string, name: string, acc: AccessoryConfig): Reco
   };
   if (acc.secrets.length) svc.secrets = [...acc.secrets].sort();
   svc.labels = accessoryLabels(app, `backup:${name}`);
-  svc.volumes = [`${backupsDir(app)}/${name}:${BACKUP_MOUNT}`];
+  svc.volumes = [`${dumpDir(app, name, b.dir)}:${BACKUP_MOUNT}`, ...localtimeMount(b.timezone)];
   svc.restart = 'unless-stopped';
   svc.logging = LOGGING;
   return svc;

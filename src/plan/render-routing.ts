@@ -24,10 +24,16 @@ export const routerNames = (app: string) => {
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Host(`a`) per name; a wildcard "*.x" matches exactly one label under x (Traefik v3 Host() has no wildcards). */
+/**
+ * Host(`a`) || Host(`b`); a wildcard "*.x" matches exactly one label under x (Traefik v3 Host() has no
+ * wildcards). Config validation admits DNS names only; a backtick here would end the rule's string.
+ */
 export const hostRule = (hosts: string[]) =>
   hosts
-    .map((h) => (h.startsWith('*.') ? `HostRegexp(\`^[a-z0-9-]+\\.${escapeRegex(h.slice(2))}$\`)` : `Host(\`${h}\`)`))
+    .map((h) => {
+      if (!/^(\*\.)?[a-z0-9.-]+$/.test(h)) throw new Error(`not a DNS name, refused in a Traefik rule: ${JSON.stringify(h)}`);
+      return h.startsWith('*.') ? `HostRegexp(\`^[a-z0-9-]+\\.${escapeRegex(h.slice(2))}$\`)` : `Host(\`${h}\`)`;
+    })
     .join(' || ');
 
 /** redirectRegex middleware for the www setting, or undefined when www is not redirected. */

@@ -256,7 +256,7 @@ test('backup:status turns red within 10 s of the storage stopping, green again a
 });
 
 test('backup:verify catches a corrupted replica', async () => {
-  const dir = `/var/lib/docker/volumes/berth-sandbox-s3-data/_data/${S3.bucket}/${PREFIX}/testapp/app.sqlite3`;
+  const dir = `/var/lib/docker/volumes/berth-sandbox-s3-data/_data/${S3.bucket}/${PREFIX}/testapp/${APP}/data/app.sqlite3`; // <prefix>/<app>/<database path>
   const files = onHost(`find ${dir} -name '*.ltx' | sort`).split('\n').filter(Boolean);
   assert.ok(files.length > 0, 'replica objects on the S3 backend');
   // Garbage over the middle of every object (the restore reads a snapshot plus later files).

@@ -59,7 +59,8 @@ test('build on the host engine through the SSH context, then deploy it', async (
   assert.equal(r.code, 0, r.all);
   assert.match(r.all, /docker --context berth-sandbox-h1 build -t berth-e2e\/bhost:b1/);
   assert.equal((await served('bhost')).headers['x-release'], 'built-on-host');
-  assert.match(readFileSync(join(p.root, 'prebuild.log'), 'utf8'), /^bhost berth-e2e\/bhost:b1$/m);
+  // Hooks run in the app's source tree (its build context), as Kamal runs them in the app's repository.
+  assert.match(readFileSync(join(p.root, 'apps', 'bhost', 'prebuild.log'), 'utf8'), /^bhost berth-e2e\/bhost:b1$/m);
 });
 
 test('build here, push to the registry, the host pulls it', async () => {

@@ -92,7 +92,8 @@ test('first deploy pulls from the registry, runs the release command and serves 
 test('hooks run around the deploy; the worker, limits and restart policy reach the containers', async () => {
   const release = (await p.berth('status', ['hello', '--json'], env)).stdout;
   const id = (JSON.parse(release) as { release: string }[])[0]!.release;
-  const hooks = readFileSync(join(p.root, 'hooks.log'), 'utf8');
+  // No build context: hooks run in the app folder.
+  const hooks = readFileSync(join(p.root, 'apps', 'hello', 'hooks.log'), 'utf8');
   assert.match(hooks, new RegExp(`^pre_deploy hello ${id}$`, 'm'));
   assert.match(hooks, new RegExp(`^post_deploy hello ${id}$`, 'm'));
   const live = docker('ps', '-q', '--filter', 'label=com.docker.compose.project=berth-hello', '--filter', 'label=com.docker.compose.service=web-blue');

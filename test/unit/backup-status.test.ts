@@ -85,7 +85,7 @@ test('status: green when current, verified recently and dumps fresh', () => {
   assert.deepEqual(dbs[0]!.problems, []);
   assert.equal(dbs[0]!.ok, true);
   assert.equal(dbs[0]!.lagSeconds, 0);
-  assert.equal(dbs[0]!.replica, 's3://bkt/shop/app.sqlite3');
+  assert.equal(dbs[0]!.replica, 's3://bkt/shop/shop/data/app.sqlite3'); // <prefix>/<app>/<database path>
   assert.equal(dbs[0]!.lastSnapshotAt, '2026-11-23T09:00:00Z');
   assert.equal(dumps[0]!.ok, true);
   assert.deepEqual(dumps[0]!.dumps.map((d) => d.name), ['db-20261123T095959Z.sql.gz', 'db-20261123T095957Z.sql.gz']);
@@ -113,6 +113,12 @@ test('status thresholds → red', () => {
 test('status: pg_dump sets red when the loop is down or the newest dump is stale', () => {
   assert.match(evaluate({ service: 'exited' }).dumps[0]!.problems.join(), /backup service exited/);
   assert.match(evaluate({ dumps: [`10 ${NOW - 3600} db-20261123T090000Z.sql.gz`] }).dumps[0]!.problems.join(), /older than twice/);
+  // A Postgres accessory whose dumps never succeeded (none on the host, the loop running) is red.
+  const never = evaluate({ dumps: [] }).dumps[0]!;
+  assert.equal(never.service, 'running');
+  assert.equal(never.ok, false);
+  assert.match(never.problems.join(), /no successful dump yet/);
+  assert.match(formatBackupStatus([], [never], NOW * 1000), /^RED\s+h1\s+shop\s+db\b/m);
   assert.equal(schedulePeriodSeconds('every:2s'), 2);
   assert.equal(schedulePeriodSeconds('every:30m'), 1800);
   assert.equal(schedulePeriodSeconds('hourly'), 3600);
@@ -122,7 +128,7 @@ test('status: pg_dump sets red when the loop is down or the newest dump is stale
 test('status table names every red problem', () => {
   const { dbs, dumps } = evaluate({ ltxError: 'Error: no such host' });
   const text = formatBackupStatus(dbs, dumps, NOW * 1000);
-  assert.match(text, /^RED\s+h1\s+shop\s+\/data\/app\.sqlite3\s+s3:\/\/bkt\/shop\/app\.sqlite3/m);
+  assert.match(text, /^RED\s+h1\s+shop\s+\/data\/app\.sqlite3\s+s3:\/\/bkt\/shop\/shop\/data\/app\.sqlite3/m);
   assert.match(text, /RED h1 shop \/data\/app\.sqlite3: storage unreachable/);
 });
 
@@ -181,12 +187,12 @@ test('pre-flight output → current or not', () => {
 
 test('host-script builders pass values as arguments, never inside the script', () => {
   const t = { user: 'root', address: '10.0.0.1', port: 22 };
-  const spec = { app: 'shop', project: 'berth-shop', verifyFile: '/v.json', dumpsDir: '/b/shop', dbs: ['/data/a.sqlite3', '/data/b.sqlite3'], accessories: ['db'] };
-  assert.equal(formatObserveSpec(spec), 'shop|berth-shop|/v.json|/b/shop|/data/a.sqlite3,/data/b.sqlite3|db');
+  const spec = { app: 'shop', project: 'berth-shop', verifyFile: '/v.json', dbs: ['/data/a.sqlite3', '/data/b.sqlite3'], accessories: [{ name: 'db', dir: '/b/shop/db' }] };
+  assert.equal(formatObserveSpec(spec), 'shop|berth-shop|/v.json|/data/a.sqlite3,/data/b.sqlite3|db:/b/shop/db');
   const obs = backupScripts.observe(t, [spec]);
   assert.equal(obs.mutates, false);
   const remote = obs.argv.at(-1)!;
-  assert.ok(remote.endsWith(" berth 'shop|berth-shop|/v.json|/b/shop|/data/a.sqlite3,/data/b.sqlite3|db'"), remote.slice(-120));
+  assert.ok(remote.endsWith(" berth 'shop|berth-shop|/v.json|/data/a.sqlite3,/data/b.sqlite3|db:/b/shop/db'"), remote.slice(-120));
   const r = backupScripts.restore(t, 'berth-shop', 'litestream/litestream:0.5.17', 'berth', '/safety/x', '2026-11-23T09:40:00.000Z', ['/data/a.sqlite3']);
   assert.equal(r.mutates, true);
   assert.ok(r.argv.at(-1)!.endsWith(' berth berth-shop litestream/litestream:0.5.17 berth /safety/x 2026-11-23T09:40:00.000Z /data/a.sqlite3'));
@@ -214,4 +220,38 @@ test('the pg_dump loop script parses, and every:<N> schedules are accepted by th
   assert.equal(acc('every:30m'), true);
   assert.equal(acc('every:2d'), false);
   assert.equal(acc('daily'), true);
+});
+
+test('pg_dump schedule: "HH:MM" and "daily" follow the container clock\'s zone (host-local, like cron)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, chmodSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { backupScript } = await import('../../src/plan/backup-script.ts');
+  // A `date` that answers a fixed instant (2026-12-01T17:00:00Z) and a given zone offset.
+  const bin = mkdtempSync(join(tmpdir(), 'berth-date-'));
+  writeFileSync(join(bin, 'date'), '#!/bin/sh\ncase "$*" in *%z*) echo "$FAKE_Z" ;; *%s*) echo 1796144400 ;; *) exec /bin/date "$@" ;; esac\n');
+  chmodSync(join(bin, 'date'), 0o755);
+  const next = (schedule: string, z: string) =>
+    Number(
+      execFileSync('sh', ['-c', backupScript(), 'berth-backup', 'next'], {
+        env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_Z: z, BERTH_BACKUP_SCHEDULE: schedule, BERTH_BACKUP_NAME: 'db', BERTH_BACKUP_KEEP: '7', BERTH_BACKUP_HOST: 'db' },
+        encoding: 'utf8',
+      }).trim().split('\n').pop(),
+    );
+  assert.equal(next('03:00', '+0000'), 10 * 3600); // 17:00Z → 03:00Z
+  assert.equal(next('03:00', '+0900'), 3600); // 02:00 in Tokyo → 03:00 local
+  assert.equal(next('03:00', '-0500'), 15 * 3600); // 12:00 in New York → 03:00 local
+  assert.equal(next('03:00', '+0530'), 4 * 3600 + 30 * 60); // 22:30 in India → 03:00 local
+  assert.equal(next('daily', '+0900'), 22 * 3600); // 02:00 local → midnight local
+  assert.equal(next('hourly', '+0530'), 3600); // on the hour of the epoch clock
+  assert.equal(next('every:2s', '+0900'), 2);
+});
+
+test('backup.timezone and backup.dir: mounts and validation', () => {
+  const parse = (backup: Record<string, unknown>) => appSchema.safeParse({ image: 'x', accessories: { db: { image: 'postgres:16', backup } } });
+  assert.equal(parse({ schedule: '03:00', timezone: 'Europe/Berlin', dir: '/opt/backups/postgres' }).success, true);
+  assert.equal(parse({ schedule: '24:00' }).success, false);
+  for (const dir of ['/opt/../etc', 'opt/backups', '/', '/opt/backups/', '/opt/back ups', '/opt/$(id)', '/opt/a,b', '/opt/a:b']) assert.equal(parse({ dir }).success, false, dir);
+  for (const timezone of ['../../etc/passwd', 'Europe/Berlin;id', 'local']) assert.equal(parse({ timezone }).success, false, timezone);
 });

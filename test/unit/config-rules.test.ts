@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { envReferences, parsePortBinding, selectHosts } from '../../src/config/rules.ts';
-import { edgeData, linesOf, rawProject, valid } from '../fixtures/config/project.ts';
+import { edgeData, hostsData, linesOf, rawProject, valid } from '../fixtures/config/project.ts';
 
 const web = (over: Record<string, unknown> = {}) => ({ image: 'ghcr.io/acme/app', hosts: ['h1'], ...over });
 
@@ -41,6 +41,29 @@ describe('cross-file rules', () => {
     assert.deepEqual(selectHosts(p.apps[0]!, p.hosts), ['db', 'h1', 'h2']);
   });
 
+  it('state on several hosts: a volume or a stateful accessory would be one copy per host', () => {
+    const ls = {
+      secrets: ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY'],
+      volumes: { storage: '/rails/storage', cache: '/rails/tmp/cache' },
+      litestream: { databases: ['/rails/storage/production.sqlite3'], replica: { url: 's3://bucket/app' } },
+    };
+    assert.deepEqual(linesOf(rawProject({ a: { image: 'ghcr.io/acme/app', roles: ['web'], ...ls } })), [
+      'apps/a/app.yml: volumes.storage: expected a volume on one host: volumes are local to a server, got "/rails/storage" on h1, h2, each host with its own copy of the Litestream-replicated databases (and all of them writing one replica); deploy the app to one host (the primary, e.g. hosts: ["h1"]) and keep the other hosts for stateless apps, or keep the data in a database server every host reaches (e.g. env DB_HOST) instead of a volume',
+      'apps/a/app.yml: volumes.cache: expected a volume on one host: volumes are local to a server, got "/rails/tmp/cache" on h1, h2, each host with its own copy; deploy the app to one host (the primary, e.g. hosts: ["h1"]) and keep the other hosts for stateless apps, or keep the data in a database server every host reaches (e.g. env DB_HOST) instead of a volume; or, for a cache that may differ per host, list it in per_host_volumes',
+    ]);
+    // A per-host cache is fine; the database volume is not, even when listed.
+    assert.equal(linesOf(rawProject({ a: { image: 'ghcr.io/acme/app', roles: ['web'], ...ls, per_host_volumes: ['cache', 'storage'] } })).length, 1);
+    // One host (the primary): the same config is valid.
+    valid(rawProject({ a: { image: 'ghcr.io/acme/app', hosts: ['h1'], ...ls } }));
+    // A Postgres accessory with a volume on two hosts.
+    assert.deepEqual(linesOf(rawProject({ a: { image: 'ghcr.io/acme/app', hosts: ['h1', 'h2'], accessories: { pg: { image: 'postgres:16', volumes: { pgdata: '/var/lib/postgresql/data' } } } } })), [
+      'apps/a/app.yml: accessories.pg: expected a stateful accessory on one host, got "pg" would run on h1, h2, each with its own data; run it in an app deployed to one host and reach it from the others, or deploy the app to one host (the primary, e.g. hosts: ["h1"]) and keep the other hosts for stateless apps, or keep the data in a database server every host reaches (e.g. env DB_HOST) instead of a volume',
+    ]);
+    assert.deepEqual(linesOf(rawProject({ a: web({ volumes: { cache: '/c' }, per_host_volumes: ['cahce'] }) })), [
+      'apps/a/app.yml: per_host_volumes[0]: expected one of the app\'s volumes (cache), got "cahce"; did you mean "cache"?',
+    ]);
+  });
+
   it('a Litestream database outside every volume', () => {
     const ls = (dbs: string[]) => ({
       secrets: ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY'],
@@ -76,7 +99,7 @@ describe('cross-file rules', () => {
   it("an accessory port colliding with Traefik's entrypoints", () => {
     const lines = linesOf(rawProject({ a: web({ accessories: { proxy: { image: 'nginx:1', port: '127.0.0.1:443:443' } } }) }));
     assert.deepEqual(lines, [
-      `apps/a/app.yml: accessories.proxy.port: expected a host port not already published on h1, got "127.0.0.1:443:443"; Traefik's https entrypoint (shared/edge.yml) publishes 0.0.0.0:443 there; pick another host port`,
+      `apps/a/app.yml: accessories.proxy.port: expected a host port not already published on h1, got "127.0.0.1:443:443"; Traefik's https entrypoint (shared/edge.yml: entrypoints.https) publishes 0.0.0.0:443 there; pick another host port`,
     ]);
   });
 
@@ -151,6 +174,82 @@ describe('cross-file rules', () => {
     assert.equal(lines.length, 2);
     assert.match(lines[0]!, /^apps\/b\/app\.yml: domains\[0\]/);
     assert.match(lines[1]!, /^apps\/c\/app\.yml: image: expected a string, got 42/);
+  });
+});
+
+describe('Litestream replicas', () => {
+  const ls = (url: string, dbs: string[]) =>
+    web({ secrets: ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY'], volumes: { d: '/d' }, litestream: { databases: dbs, replica: { url } } });
+
+  it('an app folder copied with only the domain changed gets its own replica paths', () => {
+    valid(rawProject({ shop: { ...ls('s3://bucket/apps', ['/d/app.db']), domains: ['shop.example.com'] }, shop_staging: { ...ls('s3://bucket/apps', ['/d/app.db']), domains: ['staging.shop.example.com'] } }));
+  });
+
+  it('two databases with one file name in different folders get their own replica paths', () => {
+    valid(rawProject({ a: ls('s3://bucket/p', ['/d/one/app.db', '/d/two/app.db']) }));
+  });
+
+  it('a database listed twice, or a replica path another app also reaches, is refused', () => {
+    assert.deepEqual(linesOf(rawProject({ a: ls('s3://bucket/p', ['/d/app.db', '/d/app.db']) })), [
+      'apps/a/app.yml: litestream.databases[1]: expected a replica no other database writes to, got "/d/app.db" → s3://bucket/p/a/d/app.db; apps/a/app.yml: litestream.databases (a) replicates there too; give one of them another database path or litestream.replica.url',
+    ]);
+    // b's prefix reaches into a's namespace: p/b/x + a/d/app.db = p/b/x/a/d/app.db = b's own /x/a/d/app.db.
+    const lines = linesOf(rawProject({ a: ls('s3://bucket/p/b/x', ['/d/app.db']), b: { ...ls('s3://bucket/p', ['/x/a/d/app.db']), volumes: { x: '/x' } } }));
+    assert.deepEqual(lines, [
+      'apps/b/app.yml: litestream.databases[0]: expected a replica no other database writes to, got "/x/a/d/app.db" → s3://bucket/p/b/x/a/d/app.db; apps/a/app.yml: litestream.databases (a) replicates there too; give one of them another database path or litestream.replica.url',
+    ]);
+  });
+});
+
+describe('ports', () => {
+  const withEdge = (entrypoints: object, apps: Record<string, unknown> = {}) =>
+    rawProject(apps, { edge: { file: 'shared/edge.yml', data: { ...edgeData(), entrypoints } } });
+
+  it("an entrypoint on Traefik's API port (127.0.0.1:8080) is refused, naming the key and the fix", () => {
+    assert.deepEqual(linesOf(withEdge({ http: 8080, https: 8443 })), [
+      "shared/edge.yml: entrypoints.http: expected a host port no other listener of the edge uses, got 8080; Traefik's API (127.0.0.1:8080, fixed) already listens on 127.0.0.1:8080; pick another port (e.g. 8000)",
+    ]);
+    valid(withEdge({ http: 8000, https: 8443 }));
+  });
+
+  it('the two entrypoints on one port', () => {
+    assert.match(linesOf(withEdge({ http: 8443, https: 8443 })).join('\n'), /shared\/edge\.yml: entrypoints\.https: expected a host port no other listener of the edge uses, got 8443; Traefik's http entrypoint/);
+  });
+
+  it("an entrypoint on a host's SSH port", () => {
+    const hosts = { hosts: { h1: { ssh: 'root@203.0.113.10:2222' } } };
+    const lines = linesOf(rawProject({}, { hostsFile: { file: 'hosts.json', data: hosts }, edge: { file: 'shared/edge.yml', data: { ...edgeData(), entrypoints: { http: 2222, https: 443 } } } }));
+    assert.deepEqual(lines, ["shared/edge.yml: entrypoints.http: expected a port other than h1's SSH port, got 2222; hosts.json: hosts.h1.ssh connects to port 2222; pick another entrypoint port"]);
+  });
+
+  it("an accessory publishing Traefik's API port or an entrypoint", () => {
+    const pg = (port: string) => web({ accessories: { postgres: { image: 'postgres:16', port } } });
+    assert.deepEqual(linesOf(rawProject({ a: pg('127.0.0.1:8080:5432') })), [
+      `apps/a/app.yml: accessories.postgres.port: expected a host port not already published on h1, got "127.0.0.1:8080:5432"; Traefik's API (127.0.0.1:8080, fixed) publishes 127.0.0.1:8080 there; pick another host port`,
+    ]);
+    assert.match(linesOf(rawProject({ a: pg('127.0.0.1:443:5432') })).join('\n'), /https entrypoint \(shared\/edge\.yml: entrypoints\.https\)/);
+    valid(rawProject({ a: pg('127.0.0.1:8081:5432') }));
+  });
+
+  it('port ranges: SSH port, accessory host and container ports, binding address', () => {
+    const hosts = hostsData();
+    (hosts.hosts.h1 as { ssh: string }).ssh = 'root@203.0.113.10:70000';
+    assert.deepEqual(linesOf(rawProject({}, { hostsFile: { file: 'hosts.json', data: hosts } })), [
+      'hosts.json: hosts.h1.ssh: expected an SSH port from 1 to 65535, got "root@203.0.113.10:70000"',
+    ]);
+    const pg = (port: string) => web({ accessories: { postgres: { image: 'postgres:16', port } } });
+    for (const [port, why] of [
+      ['127.0.0.1:99999:5432', '99999 is out of range'],
+      ['127.0.0.1:5432:0', '0 is out of range'],
+      ['127.0.0.1:5432:65536', '65536 is out of range'],
+      ['127.0.0.300:5432:5432', '127.0.0.300 is not'],
+    ] as const) {
+      assert.deepEqual(linesOf(rawProject({ a: pg(port) })), [
+        `apps/a/app.yml: accessories.postgres.port: expected a port binding "127.0.0.1:5432:5432" with ${why.includes('not') ? `an IPv4 address whose parts are 0–255 (${why})` : `ports from 1 to 65535 (${why})`}, got "${port}"`,
+      ]);
+    }
+    assert.match(linesOf(rawProject({ a: web({ port: 0 }) })).join('\n'), /apps\/a\/app\.yml: port: expected a number >= 1, got 0/);
+    assert.match(linesOf(withEdge({ http: 70000, https: 443 })).join('\n'), /shared\/edge\.yml: entrypoints\.http: expected a number <= 65535, got 70000/);
   });
 });
 

@@ -67,8 +67,12 @@ test('plan writes compose/, reports changes, and --json is machine-readable', ()
   ]);
   assert.equal(report.apps[0].release, 'r1');
   assert.equal(report.apps[0].releaseSource, 'flag');
-  assert.deepEqual(report.apps[0].hosts, ['web1', 'web2']);
-  assert.ok(report.apps[0].secrets.every((s: { source: string }) => s.source === 'missing'));
+  assert.deepEqual(report.apps[0].hosts, ['web1']);
+  // plan never runs a secret command; it says where each value would come from.
+  assert.deepEqual(
+    report.apps[0].secrets.map((s: { name: string; source: string }) => `${s.name}:${s.source}`),
+    ['KAMAL_REGISTRY_PASSWORD:missing', 'RAILS_MASTER_KEY:command'],
+  );
 
   const again = runPlan(root, ['zen_miner', '--release', 'r2']);
   assert.equal(again.status, 0, again.stderr);
@@ -76,7 +80,7 @@ test('plan writes compose/, reports changes, and --json is machine-readable', ()
   assert.match(again.stdout, /- +image: docker\.io\/zenminer\/zen_miner:r1/);
   assert.match(again.stdout, /\+ +image: docker\.io\/zenminer\/zen_miner:r2/);
   assert.match(again.stdout, /= compose\/zen_miner\/routing\.blue\.yml unchanged/);
-  assert.match(again.stdout, /RAILS_LOG_TO_STDOUT=…/);
+  assert.match(again.stdout, /RAILS_LOG_LEVEL=…/);
   assert.match(again.stdout, /No server was contacted/);
 
   const check = runPlan(root, ['zen_miner', '--release', 'r3', '--check']);
@@ -95,6 +99,8 @@ test('release falls back to the git commit of the project root, else "latest"', 
   const g = runPlan(root, ['zen_miner', '--json']);
   assert.deepEqual([JSON.parse(g.stdout).apps[0].release, JSON.parse(g.stdout).apps[0].releaseSource], [head, 'git']);
   // A tag written in the image wins over git.
+  const cal = join(root, 'apps/running_calendar/app.yml');
+  writeFileSync(cal, readFileSync(cal, 'utf8').replace(/^image: (.*)$/m, 'image: $1:2.4.1'));
   const t = runPlan(root, ['running_calendar', '--json']);
   assert.equal(JSON.parse(t.stdout).apps[0].release, '2.4.1');
 });
@@ -115,6 +121,6 @@ test('an unknown app or flag is an error', () => {
   assert.equal(app.status, 1);
   assert.match(app.stderr, /nope/);
   const flag = runPlan(root, ['--bogus']);
-  assert.equal(flag.status, 1);
-  assert.match(flag.stderr, /bogus/);
+  assert.equal(flag.status, 2); // a usage error, like every command (test/unit/cli-usage.test.ts)
+  assert.match(flag.stderr, /^ERROR \(UsageError\): unknown flag --bogus; usage: npm run plan/);
 });

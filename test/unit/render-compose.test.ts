@@ -100,11 +100,25 @@ test('postgres backup service: same image, loop script, bind mount of the backup
   assert.match(b.entrypoint[2], /pg_dump/);
   assert.doesNotMatch(b.entrypoint[2].replace(/\$\$/g, ''), /\$/, 'every $ of the script is escaped for compose');
   assert.deepEqual(b.command, ['loop']);
-  assert.deepEqual(b.volumes, ['/var/lib/berth/backups/shop_app/db:/backups']);
+  // timezone defaults to "host": the server's own zone file, read-only, so 03:30 is the server's 03:30.
+  assert.deepEqual(b.volumes, ['/var/lib/berth/backups/shop_app/db:/backups', '/etc/localtime:/etc/localtime:ro']);
+  assert.equal(b.environment.TZ, undefined);
   assert.equal(b.environment.BERTH_BACKUP_SCHEDULE, '03:30');
   assert.equal(b.environment.BERTH_BACKUP_KEEP, '3');
   assert.equal(b.environment.BERTH_BACKUP_HOST, 'db');
   assert.deepEqual(b.secrets, ['DB_PASSWORD']);
+});
+
+test('postgres backup service: backup.dir and backup.timezone', () => {
+  const backupOf = (backup: Record<string, unknown>) => {
+    const a = makeApp('cal', { image: 'x/cal', hosts: ['h1'], accessories: { pg: { image: 'postgres:16', backup } } });
+    return composeOf(renderApp(makeProject([a]), a, { release: 'r1' }).files).services['pg-backup']!;
+  };
+  const berlin = backupOf({ schedule: '03:00', timezone: 'Europe/Berlin', dir: '/opt/backups/postgres' });
+  assert.deepEqual(berlin.volumes, ['/opt/backups/postgres:/backups', '/usr/share/zoneinfo/Europe/Berlin:/etc/localtime:ro']);
+  const utc = backupOf({ timezone: 'UTC' });
+  assert.deepEqual(utc.volumes, ['/var/lib/berth/backups/cal/pg:/backups']);
+  assert.equal(utc.environment.TZ, 'UTC');
 });
 
 test('litestream: one service, same volumes, config mounted read-only, labelled with its hash', () => {
@@ -115,7 +129,12 @@ test('litestream: one service, same volumes, config mounted read-only, labelled 
   assert.equal(ls.restart, 'unless-stopped');
   const yml = render.files.find((f) => f.path === 'litestream.yml')!.content;
   const conf = YAML.parse(yml);
-  assert.deepEqual(conf.dbs.map((d: { replica: { path: string } }) => d.replica.path), ['prefix/production.sqlite3', 'prefix/cache.sqlite3']);
+  // <prefix>/<app>/<full database path>: a copy of the app under another name, or a database with the
+  // same file name in another folder, never shares a replica.
+  assert.deepEqual(conf.dbs.map((d: { replica: { path: string } }) => d.replica.path), ['prefix/shop_app/rails/storage/production.sqlite3', 'prefix/shop_app/rails/storage/cache.sqlite3']);
+  const twin = renderApp(makeProject([{ ...full, name: 'shop_staging' }]), { ...full, name: 'shop_staging' }, { release: 'abc1234' });
+  const twinConf = YAML.parse(twin.files.find((f) => f.path === 'litestream.yml')!.content);
+  assert.deepEqual(twinConf.dbs.map((d: { replica: { path: string } }) => d.replica.path), ['prefix/shop_staging/rails/storage/production.sqlite3', 'prefix/shop_staging/rails/storage/cache.sqlite3']);
   assert.equal(conf.dbs[0].replica['force-path-style'], true);
   assert.equal(conf.dbs[0].replica.endpoint, 'http://s3.local:9000');
   assert.doesNotMatch(yml, /access-key|secret-access/);
@@ -156,14 +175,16 @@ test('edge: traefik without the docker socket, socket proxy read-only on an inte
       ca_root: 'pebble.pem',
       resolvers: { le: { challenge: 'http-01' }, cf: { challenge: 'dns-01', provider: 'cloudflare', token_secret: 'CF_TOKEN' } },
     },
-    entrypoints: { http: 8080, https: 8443 },
+    // Not 8080: Traefik's API listens on 127.0.0.1:8080 (config rule uniqueHostPorts refuses it).
+    entrypoints: { http: 8000, https: 8443 },
   });
   const r = renderEdge(p);
   const c = composeOf(r.files);
   assert.equal(c.name, 'berth-edge');
   const t = c.services.traefik!;
   assert.deepEqual(t.command, ['--configFile=/etc/traefik/traefik.yml']);
-  assert.deepEqual(t.ports, ['8080:80', '8443:443', '127.0.0.1:8080:8080']);
+  assert.deepEqual(t.ports, ['8000:80', '8443:443', '127.0.0.1:8080:8080']);
+  assert.equal(new Set(t.ports.map((p: string) => p.split(':').at(-2))).size, t.ports.length, 'two host ports collide');
   assert.ok(!t.volumes.some((v: string) => v.includes('docker.sock')));
   assert.ok(t.volumes.includes('/var/lib/berth/edge/ca/root.pem:/etc/traefik/ca/root.pem:ro'));
   assert.deepEqual(t.environment, { CF_DNS_API_TOKEN_FILE: '/run/secrets/CF_TOKEN', LEGO_CA_CERTIFICATES: '/etc/traefik/ca/root.pem' });

@@ -110,3 +110,9 @@ test('an app without domains has a service but no routers', () => {
   assert.deepEqual(r.http.routers, {});
   assert.equal(r.http.services['worker-only']!.loadBalancer.servers[0]!.url, 'http://worker-only-web-green:80');
 });
+
+test('a domain that is not a DNS name never reaches a Traefik rule, even past validation', () => {
+  const app = makeApp('evil', { ...base, tls: { mode: 'none' } });
+  app.config.domains = ['a.example.com`) || Host(`b.example.com']; // bypasses the schema on purpose
+  assert.throws(() => renderRouting(app, 'blue'), /not a DNS name, refused in a Traefik rule/);
+});

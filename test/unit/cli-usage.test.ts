@@ -1,0 +1,141 @@
+// Every npm script reports a bad flag or argument as one line naming it and the usage, exits 2,
+// and never prints a JavaScript stack; unexpected errors are one line pointing at --verbose.
+// Child processes (the CLI exits), on an empty project root so nothing real is touched.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { describeParseError } from '../../src/cli/args.ts';
+import { checkRelease } from '../../src/config/release.ts';
+import { formatError, UsageError } from '../../src/errors.ts';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = mkdtempSync(join(tmpdir(), 'berth-usage-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+interface Run { code: number; stdout: string; stderr: string }
+
+function run(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', ...args], {
+      cwd: repo,
+      env: { PATH: process.env.PATH, HOME: root, BERTH_ROOT: root, CI: '1' },
+      timeout: 60_000,
+    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
+  });
+}
+
+/** At most `n` child processes at once (two cores, shared). */
+async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  let i = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (i < items.length) {
+      const k = i++;
+      out[k] = await fn(items[k]!);
+    }
+  }));
+  return out;
+}
+
+/** Every npm script that runs a file in scripts/, as the argv after `tsx`. */
+const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+const entries = Object.entries(pkg.scripts)
+  .map(([name, cmd]) => ({ name, m: /^tsx (scripts\/\S+\.ts)((?: \S+)*)$/.exec(cmd) }))
+  .filter((e) => e.m)
+  .map((e) => ({ name: e.name, argv: [e.m![1]!, ...e.m![2]!.split(' ').filter(Boolean)] }));
+
+const noStack = (text: string) => assert.doesNotMatch(text, /^\s+at /m, `a stack trace:\n${text}`);
+
+function assertUsage(r: Run, name: string, mentions: RegExp) {
+  assert.equal(r.code, 2, `${name}: exit ${r.code}\n${r.stderr}`);
+  noStack(r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `${name}: one line expected:\n${r.stderr}`);
+  assert.match(lines[0]!, /^ERROR \(UsageError\): /);
+  assert.match(lines[0]!, mentions, `${name}: ${lines[0]}`);
+  assert.match(lines[0]!, /usage: npm run /, `${name}: no usage in ${lines[0]}`);
+}
+
+describe('bad flags on every script', () => {
+  it('covers every script in scripts/', () => {
+    const files = readdirSync(join(repo, 'scripts')).filter((f) => f.endsWith('.ts')).map((f) => `scripts/${f}`);
+    const covered = new Set(entries.map((e) => e.argv[0]));
+    assert.deepEqual(files.filter((f) => !covered.has(f)), []);
+  });
+
+  it('--bogus: exit 2, one line naming the flag and the usage, no stack', async () => {
+    const results = await pool(entries, 4, (e) => run([...e.argv, '--bogus']));
+    entries.forEach((e, i) => assertUsage(results[i]!, e.name, /--bogus/));
+  });
+
+  it('a missing value, a value on a switch, an extra argument, a bad number, a bad release', async () => {
+    const cases: [string[], RegExp][] = [
+      [['scripts/deploy.ts', 'app', '--release'], /--release needs a value/],
+      [['scripts/deploy.ts', 'app', '--json=yes'], /--json takes no value/],
+      [['scripts/deploy.ts'], /missing <app>/],
+      [['scripts/status.ts', 'a', 'b'], /unexpected argument "b"/],
+      [['scripts/logs.ts', 'app', '--tail', 'ten'], /--tail expects a whole number/],
+      [['scripts/exec.ts', 'app'], /missing <command…>/],
+      [['scripts/logs.ts', 'app', '--service', 'x;id'], /--service expects a compose service name/],
+      [['scripts/deploy.ts', 'app', '--release', 'v1;touch /tmp/x'], /--release "v1;touch \/tmp\/x": expected a Docker image tag.*contains ";"/],
+      [['scripts/rollback.ts', 'app', '--to', '../../etc'], /--to "..\/..\/etc".*outside the release folder/],
+      [['scripts/plan.ts', '--release', 'a b'], /--release "a b".*contains " "/],
+      [['scripts/backup-restore.ts', 'app', '--dump', '../x.sql.gz'], /--dump expects a dump file name/],
+      [['scripts/bench.ts', '--only', 'nope'], /--only: unknown scenario nope/],
+    ];
+    const results = await pool(cases, 4, ([argv]) => run(argv));
+    cases.forEach(([argv, re], i) => assertUsage(results[i]!, argv.join(' '), re));
+  });
+});
+
+describe('unexpected errors', () => {
+  it('formatError: first line of an unexpected error plus a pointer to --verbose; the stack only when verbose', () => {
+    const err = new TypeError("Cannot read properties of undefined (reading 'x')\nmore detail");
+    assert.equal(formatError(err), "ERROR (TypeError): Cannot read properties of undefined (reading 'x') — run with --verbose for details");
+    assert.match(formatError(err, true), /\n\s+at /);
+  });
+
+  it('main(): a thrown error and an error escaping the command both print one line and exit 1', async () => {
+    const thrown = await run(['-e', "import('./src/cli/main.ts').then(({ main }) => main(async () => { throw new RangeError('boom\\nsecond line'); }))"]);
+    assert.equal(thrown.code, 1);
+    assert.equal(thrown.stderr.trim(), 'ERROR (RangeError): boom — run with --verbose for details');
+    const escaped = await run(['-e', "import('./src/cli/main.ts').then(({ main }) => main(async () => { setTimeout(() => { throw new Error('late'); }, 1); await new Promise((r) => setTimeout(r, 2000)); }))"]);
+    assert.equal(escaped.code, 1);
+    assert.equal(escaped.stderr.trim(), 'ERROR (Error): late — run with --verbose for details');
+  });
+});
+
+describe('usage helpers', () => {
+  it('describeParseError names the flag', () => {
+    assert.equal(describeParseError({ code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION', message: "Unknown option '--nope'. To specify…" }), 'unknown flag --nope');
+    assert.equal(describeParseError({ code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', message: "Option '--to <value>' argument missing" }), '--to needs a value');
+    assert.equal(new UsageError('x', 'usage: a\n  more').message, 'x; usage: a   (--help for more)');
+  });
+
+  it('checkRelease accepts Docker tags and refuses what is not one safe path segment', () => {
+    for (const ok of ['v1', 'v1.2.3', 'a1b2c3d', 'release_2026-01-01', 'x'.repeat(128), '0', '_x']) assert.equal(checkRelease(ok), undefined, ok);
+    const bad: [string, RegExp][] = [
+      ['v1;rm -rf /', /contains ";"/],
+      ['../../etc', /outside the release folder/],
+      ['a/b', /outside the release folder/],
+      ['..', /outside the release folder/],
+      ['.hidden', /starts with "\."/],
+      ['-rf', /starts with "-"/],
+      ['v 1', /contains " "/],
+      ['x'.repeat(129), /129 characters/],
+      ['', /empty/],
+      ['v1`id`', /contains "`"/],
+      ['$(id)', /contains "\$"/],
+      ['tag:1', /contains ":"/],
+    ];
+    for (const [v, re] of bad) assert.match(checkRelease(v) ?? 'accepted', re, JSON.stringify(v));
+    // A deployed release id (rollback --to) is "<tag>-<10 hex>": up to 139 characters.
+    assert.equal(checkRelease(`${'x'.repeat(128)}-0123456789`, 139), undefined);
+    assert.match(checkRelease(`${'x'.repeat(129)}-0123456789`, 139) ?? 'accepted', /140 characters/);
+    assert.match(checkRelease('../x', 139) ?? 'accepted', /outside the release folder/);
+  });
+});
