@@ -106,7 +106,7 @@ async function shareCertificate(deps: Deps, app: App, shared: FleetCertificate, 
   const stream = packUpload(undefined, undefined, [
     { path: files.cert, content: found.cert, mode: 0o644 },
     { path: files.key, content: found.key, mode: 0o600 },
-    { path: fleetCertDynamicFile(app.name), content: renderFleetCertificate(app), mode: 0o644 },
+    { path: fleetCertDynamicFile(app.name), content: renderFleetCertificate(app, found.cert), mode: 0o644 },
   ]);
   await deps.runner.run(hostScripts.untar(to.ssh), { stdinStream: stream });
   end();

@@ -5,6 +5,7 @@
 import type { App, EdgeConfig } from '../config/schema.ts';
 import { fleetCertTraefikFiles } from '../names.ts';
 import { routedDomains } from './app-facts.ts';
+import { sha256 } from './hash.ts';
 import { generatedHeader, toYaml } from './yaml.ts';
 
 export interface FleetCertificate {
@@ -42,11 +43,15 @@ export function findStoredCertificate(acmeJson: string, resolver: string, domain
   return undefined;
 }
 
-/** dynamic/<app>.certificate.yml on the hosts that do not order: the issuer's certificate, by file. */
-export function renderFleetCertificate(app: App): string {
+/**
+ * dynamic/<app>.certificate.yml on the hosts that do not order: the issuer's certificate, by file. It
+ * names the certificate's hash, so a renewed certificate changes this file and Traefik (which watches
+ * dynamic/, not certs/) reloads it.
+ */
+export function renderFleetCertificate(app: App, certPem: string): string {
   const f = fleetCertTraefikFiles(app.name);
   return toYaml(
     { tls: { certificates: [{ certFile: f.cert, keyFile: f.key }] } },
-    generatedHeader(app.file, `The certificate of ${app.name}, ordered once by its issuer host and copied here.`),
+    generatedHeader(app.file, `The certificate of ${app.name} (sha256 ${sha256(certPem).slice(0, 16)}), ordered once by its issuer host and copied here.`),
   );
 }

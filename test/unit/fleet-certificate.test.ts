@@ -42,7 +42,10 @@ test("finds the stored certificate for exactly the app's names in Traefik's acme
 
 test('the other hosts load the copied certificate through the file provider', () => {
   const p = project({ hosts: ['h1', 'h2'], domains: ['example.com'], tls: { mode: 'acme', resolver: 'cloudflare' } });
-  assert.deepEqual(YAML.parse(renderFleetCertificate(p.apps[0]!)), {
+  const one = renderFleetCertificate(p.apps[0]!, 'CERT-1');
+  assert.deepEqual(YAML.parse(one), {
     tls: { certificates: [{ certFile: '/etc/traefik/certs/a.fleet.crt', keyFile: '/etc/traefik/certs/a.fleet.key' }] },
   });
+  // A renewed certificate changes the watched file, so Traefik reloads it.
+  assert.notEqual(renderFleetCertificate(p.apps[0]!, 'CERT-2'), one);
 });
