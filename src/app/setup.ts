@@ -1,6 +1,7 @@
-// `berth setup <host>`: check Docker and Compose through the host's SSH context, create the shared
-// network, upload and start (or update) the shared edge: Traefik + ACME + read-only socket proxy.
-// Idempotent: an unchanged edge is left running untouched (compose sees the same config).
+// `berth setup <host>`: install Docker Engine + the Compose plugin on the host when missing (over
+// SSH, with its package manager), check their versions on the host, create the shared network,
+// upload and start (or update) the shared edge: Traefik + ACME + read-only socket proxy.
+// Idempotent: a provisioned host and an unchanged edge are left untouched.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadProject } from '../config/load.ts';
@@ -12,6 +13,7 @@ import { type MemoryEntry, packUpload } from '../exec/transfer.ts';
 import { EDGE_ACME_DIR, EDGE_CERTS_DIR, EDGE_DIR, EDGE_DYNAMIC_DIR, EDGE_PROJECT, EDGE_SECRETS_DIR, NETWORK } from '../names.ts';
 import { renderEdge } from '../plan/render-edge.ts';
 import { renderHardening } from '../plan/render-hardening.ts';
+import { parseProvisionReport, renderDockerInstall, versionProblems } from '../plan/render-provision.ts';
 import type { Deps } from './deps.ts';
 import { ensureContext, hostHandle } from './host.ts';
 
@@ -32,13 +34,21 @@ export async function setup(deps: Deps, opts: { host?: string; harden?: boolean 
 
   for (const n of names) {
     const h = hostHandle(n, project.hosts[n]!);
-    let end = deps.log.step(`${n}: check docker`);
+    let end = deps.log.step(`${n}: docker engine + compose plugin`);
+    const prov = await deps.runner.run(hostScripts.run(h.ssh, renderDockerInstall()), { allowFailure: true });
+    if (prov.exitCode !== 0) {
+      throw new StepError('setup', `installing Docker on ${n} failed (exit ${prov.exitCode}): ${prov.stderr.trim().split('\n').slice(-5).join('\n')}\nCheck that "ssh ${h.config.ssh}" works and the host's apt can reach its mirror; then rerun setup.`);
+    }
+    const report = parseProvisionReport(prov.stdout);
+    const problems = versionProblems(report);
+    if (problems.length) throw new StepError('setup', `${n}: ${problems.join('; ')}.\nInstall a newer Docker Engine and the Compose v2 plugin on the host (e.g. from Docker's apt repository), then rerun setup.`);
+    end(`${report.installed ? 'installed, ' : ''}engine ${report.engine}, compose ${report.compose} (on the host)`);
+
+    end = deps.log.step(`${n}: docker context ${h.context}`);
     await ensureContext(deps.runner, h);
     const engine = await deps.runner.run(dockerCmd.info(h.context), { allowFailure: true });
-    if (engine.exitCode !== 0) throw new StepError('setup', `Docker is not reachable on ${n} through context ${h.context}: ${engine.stderr.trim()}\nInstall Docker on the host and check that "ssh ${h.config.ssh} docker info" works.`);
-    const cv = await deps.runner.run(dockerCmd.composeVersion(h.context), { allowFailure: true });
-    if (cv.exitCode !== 0) throw new StepError('setup', `Docker Compose v2 is missing (docker compose version failed): install the compose plugin`);
-    end(`engine ${engine.stdout.trim()}, compose ${cv.stdout.trim()}`);
+    if (engine.exitCode !== 0) throw new StepError('setup', `Docker is not reachable on ${n} through context ${h.context}: ${engine.stderr.trim()}\nCheck that "ssh ${h.config.ssh} docker info" works.`);
+    end();
 
     if (opts.harden) {
       end = deps.log.step(`${n}: harden (ufw, fail2ban, key-only ssh)`);

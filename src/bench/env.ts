@@ -1,7 +1,6 @@
 // The bench's view of the sandbox: a throwaway Berth project (built exactly as the e2e tests build
 // one), the host's Docker engine, sshd's log and the Berth CLI run as a child process.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
 import { makeProject, resetApps, H1, type BerthRun, type TestProject } from '../../test/e2e/support/project.ts';
 import { run } from '../sandbox/proc.ts';
 import { countAcceptedConnections } from './analyze.ts';
@@ -11,11 +10,11 @@ export { H1, makeProject, resetApps, type BerthRun, type TestProject };
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * Docker on the sandbox host without SSH: the sandbox host and this machine share one engine, so
- * observing through the local socket keeps the bench's own reads out of the SSH connection count.
+ * Docker on the sandbox host without SSH (docker exec into the host machine, its console), so the
+ * bench's own reads stay out of the SSH connection count.
  */
 export const dockerLocal = (args: string[], timeoutMs = 60_000) =>
-  execFileSync('docker', args, { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  execFileSync('docker', ['exec', H1.container, 'docker', ...args], { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 
 /** `docker compose` of a baseline project, run over the host's SSH Docker context like Berth. */
 export async function composeOnHost(project: string, file: string, args: string[], env: Record<string, string> = {}, timeoutMs = 120_000) {
@@ -32,17 +31,12 @@ export async function closeSshMasters() {
 
 /** Count new SSH connections (sshd `Accepted publickey` lines) while `fn` runs. */
 export async function countSshConnections<T>(fn: () => Promise<T>): Promise<{ value: T; connections: number }> {
-  const size = () => {
-    try {
-      return statSync(H1.sshdLog).size;
-    } catch {
-      return 0;
-    }
-  };
+  // sshd logs to /var/log/auth.log inside the host machine; read it out of band (docker exec), not over SSH.
+  const size = () => Number(execFileSync('docker', ['exec', H1.container, 'sh', '-c', 'stat -c %s /var/log/auth.log 2>/dev/null || echo 0'], { encoding: 'utf8' }).trim()) || 0;
   const from = size();
   const value = await fn();
   await sleep(200); // sshd writes the line right after auth; let it land
-  const chunk = readFileSync(H1.sshdLog).subarray(from).toString('utf8');
+  const chunk = execFileSync('docker', ['exec', H1.container, 'tail', '-c', `+${from + 1}`, '/var/log/auth.log'], { encoding: 'utf8', maxBuffer: 64 << 20 });
   return { value, connections: countAcceptedConnections(chunk) };
 }
 

@@ -50,7 +50,7 @@ export function demoCli(argv: string[]) {
         res.body,
         '',
         'Try it yourself:',
-        `  curl --cacert ${SANDBOX_CA_DIR}/bundle.pem --resolve ${DOMAIN}:443:127.0.0.1 ${url}`,
+        `  curl --cacert ${SANDBOX_CA_DIR}/bundle.pem --resolve ${DOMAIN}:443:127.0.1.1 ${url}`,
         `  BERTH_ROOT=examples/sandbox npm run status`,
       ].join('\n'),
     );

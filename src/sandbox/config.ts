@@ -14,43 +14,73 @@ export const SANDBOX_SERVICE_LABEL = 'berth.sandbox.service';
 /** Label on locally built images: hash of the image directory's files. */
 export const SANDBOX_HASH_LABEL = 'berth.sandbox.input-hash';
 
-/** Test hosts. Adding a second host is one entry here ("h2" → sshd on 127.0.0.1:2223). */
-export const SANDBOX_HOSTS: readonly string[] = (process.env.BERTH_SANDBOX_HOSTS ?? 'h1')
+/**
+ * Test hosts: each is a machine (a privileged system container with its own sshd, dockerd,
+ * iptables, filesystem and address). `hN` → container berth-sandbox-host-hN at 10.77.0.(10+N) on
+ * the fleet network, reached from this machine only on loopback 127.0.1.N (ssh :22, edge :80/:443).
+ * Hosts in SANDBOX_BARE_HOSTS start without Docker (as a new server does); `npm run setup` installs it.
+ */
+export const SANDBOX_HOSTS: readonly string[] = (process.env.BERTH_SANDBOX_HOSTS ?? 'h1,h2,h3')
   .split(',')
   .map((h) => h.trim())
   .filter(Boolean);
+export const SANDBOX_BARE_HOSTS: readonly string[] = (process.env.BERTH_SANDBOX_BARE_HOSTS ?? 'h3').split(',').map((h) => h.trim()).filter(Boolean);
+
+/** The machines' own bridge network (fixed small subnet, clear of Docker's default pools). */
+export const FLEET_NETWORK = { name: 'berth-sandbox-fleet', subnet: '10.77.0.0/24', gateway: '10.77.0.1' } as const;
+
+/** Machine images (sandbox/images/machine, machine-docker). */
+export const MACHINE_IMAGE = { bare: 'berth/machine:trixie', docker: 'berth/machine-docker:trixie' } as const;
+/** Label on machine containers (value: host name). */
+export const SANDBOX_MACHINE_LABEL = 'berth.sandbox.machine';
 
 export interface SandboxHostSpec {
   name: string;
   /** Docker context name: berth-sandbox-<name>. */
   context: string;
+  /** Where this machine reaches the host's sshd: 127.0.1.N port 22. */
   sshHost: string;
   sshPort: number;
   sshUser: string;
-  /** ssh://root@127.0.0.1:2222 */
+  /** ssh://root@127.0.1.N */
   sshTarget: string;
-  dir: string;
-  sshdLog: string;
+  /** The machine container on this machine's engine. */
+  container: string;
+  /** Named volume holding the machine's /var/lib/docker. */
+  dockerVolume: string;
+  /** The host's address on the fleet network (what other hosts, Pebble and challtestsrv use). */
+  address: string;
+  /** Loopback address on this machine where the host's published 80/443 answer. */
+  edgeAddress: string;
+  /** Machine image: bare hosts start without Docker. */
+  image: string;
+  bare: boolean;
 }
 
 export function hostSpec(name: string): SandboxHostSpec {
-  const m = /^h(\d+)$/.exec(name);
-  if (!m) throw new Error(`sandbox host name must look like h1, h2…, got ${JSON.stringify(name)}`);
-  const port = 2221 + Number(m[1]);
-  const dir = join(SANDBOX_STATE_DIR, name);
+  const m = /^h([1-9]\d?)$/.exec(name);
+  if (!m || Number(m[1]) > 99) throw new Error(`sandbox host name must look like h1, h2… h99, got ${JSON.stringify(name)}`);
+  const n = Number(m[1]);
+  const loop = `127.0.1.${n}`;
+  const bare = SANDBOX_BARE_HOSTS.includes(name);
+  const prefix = process.env.BERTH_SANDBOX_CONTEXT_PREFIX ?? 'berth-sandbox-';
   return {
     name,
-    context: `berth-sandbox-${name}`,
-    sshHost: '127.0.0.1',
-    sshPort: port,
+    context: `${prefix}${name}`,
+    sshHost: loop,
+    sshPort: 22,
     sshUser: 'root',
-    sshTarget: `ssh://root@127.0.0.1:${port}`,
-    dir,
-    sshdLog: join(dir, 'sshd.log'),
+    sshTarget: `ssh://root@${loop}`,
+    container: `berth-sandbox-host-${name}`,
+    dockerVolume: `berth-sandbox-host-${name}-docker`,
+    address: `10.77.0.${10 + n}`,
+    edgeAddress: loop,
+    image: bare ? MACHINE_IMAGE.bare : MACHINE_IMAGE.docker,
+    bare,
   };
 }
 
-/** Shared external Docker network used by the edge, apps and the sandbox's ACME CA. */
+/** This machine's network of the sandbox services (Pebble, challtestsrv, S3, registries); they join the fleet network too. */
 export const SANDBOX_NETWORK = { name: 'berth', subnet: '172.30.0.0/24', gateway: '172.30.0.1' } as const;
 
 export const PEBBLE = {
@@ -102,6 +132,19 @@ export const S3 = {
   region: 'us-east-1',
   accessKeyId: 'berthsandbox',
   secretAccessKey: 'berthsandboxsecret',
+} as const;
+
+/** The fleet's resolver (dnsmasq → this engine's DNS): what containers inside a host use (daemon.json "dns"). */
+export const FLEET_DNS = { container: 'berth-sandbox-dns', image: 'berth/dns:latest', address: '10.77.0.2' } as const;
+
+/** Docker Hub stand-in: hosts pull production names (traefik:v3.6.15, postgres:16, berth/testapp:v1…) through it. */
+export const MIRROR = {
+  container: 'berth-sandbox-mirror',
+  image: 'berth/registry:latest',
+  /** Push address from this machine. */
+  address: '127.0.0.1:5001',
+  /** What hosts' daemon.json names (alias on the fleet network). */
+  networkUrl: 'http://mirror:5000',
 } as const;
 
 export const REGISTRY = {

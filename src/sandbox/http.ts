@@ -22,7 +22,7 @@ export interface SandboxRequestOptions {
   method?: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
-  /** Connect here instead of resolving the URL's host name (default 127.0.0.1 for *.berth.test). */
+  /** Connect here instead of resolving the URL's host name (default: setDomainHost's address, else h1's edge 127.0.1.1 for *.berth.test). */
   resolveTo?: string;
   /** PEM CA bundle for HTTPS (default: Pebble's current issuing roots + the directory's minica). */
   ca?: string | Buffer | Array<string | Buffer>;
@@ -42,9 +42,24 @@ export function fixedLookup(address: string): LookupFunction {
   }) as LookupFunction;
 }
 
-/** Default address for a host name: *.berth.test and localhost → 127.0.0.1 (the test host's published edge). */
+/** Where h1's edge (80/443) is published on this machine: the default for every test domain. */
+export const DEFAULT_EDGE_ADDRESS = '127.0.1.1';
+const domainAddresses = new Map<string, string>();
+
+/**
+ * Send requests for `domain` (and its subdomains' exact names only when listed) to another host's
+ * published edge, e.g. setDomainHost('fleet.berth.test', H2.edgeAddress); undefined forgets it.
+ */
+export function setDomainHost(domain: string, edgeAddress: string | undefined): void {
+  if (edgeAddress) domainAddresses.set(domain.toLowerCase(), edgeAddress);
+  else domainAddresses.delete(domain.toLowerCase());
+}
+
+/** Default address for a host name: a domain set with setDomainHost, else *.berth.test → h1's edge (127.0.1.1). */
 export function defaultResolve(hostname: string): string | undefined {
-  return hostname === 'berth.test' || hostname.endsWith('.berth.test') ? '127.0.0.1' : undefined;
+  const set = domainAddresses.get(hostname.toLowerCase());
+  if (set) return set;
+  return hostname === 'berth.test' || hostname.endsWith('.berth.test') ? DEFAULT_EDGE_ADDRESS : undefined;
 }
 
 let cachedCa: string | undefined;

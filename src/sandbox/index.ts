@@ -1,6 +1,6 @@
 // Sandbox helpers for end-to-end tests and scripts.
 export * from './config.ts';
-export { httpRequest, httpsRequest, sandboxRequest, sandboxCaBundle, fixedLookup, defaultResolve, waitFor } from './http.ts';
+export { httpRequest, httpsRequest, sandboxRequest, sandboxCaBundle, fixedLookup, defaultResolve, setDomainHost, DEFAULT_EDGE_ADDRESS, waitFor } from './http.ts';
 export type { SandboxRequestOptions, SandboxResponse } from './http.ts';
 export { runLoad, startLoad, planMix, summarize } from './load.ts';
 export type { LoadHandle, LoadMixEntry, LoadOptions, LoadResult, LoadSample } from './load.ts';
@@ -11,3 +11,6 @@ export type { RunOptions, RunResult } from './proc.ts';
 export { REGISTRY_CREDENTIALS, S3_CREDENTIALS, PEBBLE_MINICA, PEBBLE_ROOT, PEBBLE_INTERMEDIATE } from './services.ts';
 export { startFront, startEchoOrigin, ensureFrontImage, FRONT_IMAGE, FRONT_LABEL } from './front.ts';
 export type { FrontContainer, FrontOptions } from './front.ts';
+export {
+  onConsole, onHost, restartDocker, rebootHost, cutNetwork, restoreNetwork, cutSsh, restoreSsh, resetHost, engineId, routeDomainToHost, unrouteDomain,
+} from './fleet.ts';

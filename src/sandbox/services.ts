@@ -2,12 +2,15 @@
 // Each container carries a hash of its spec; an unchanged, running container is left alone.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CFMOCK, PEBBLE, PEBBLE_DNS, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_LABEL, SANDBOX_SERVICE_LABEL, SANDBOX_NETWORK, SANDBOX_STATE_DIR } from './config.ts';
+import {
+  CFMOCK, FLEET_DNS, FLEET_NETWORK, MIRROR, PEBBLE, PEBBLE_DNS, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_HOSTS, SANDBOX_LABEL, SANDBOX_SERVICE_LABEL, SANDBOX_NETWORK, SANDBOX_STATE_DIR, hostSpec,
+} from './config.ts';
 import { sandboxRequest, waitFor } from './http.ts';
 import { run, step } from './proc.ts';
 import { EDGE_ACME_DIR, EDGE_PROJECT, TRAEFIK_SERVICE } from '../names.ts';
+import { machineRunning } from './hosts.ts';
 
 export const REGISTRY_DIR = join(SANDBOX_STATE_DIR, 'registry');
 export const REGISTRY_CREDENTIALS = join(REGISTRY_DIR, 'credentials.json');
@@ -25,13 +28,17 @@ export interface ContainerSpec {
   volumes: string[];
   env: Record<string, string>;
   command: string[];
+  /** Aliases on the fleet network (the machines reach the service by these names). */
+  fleetAliases: string[];
+  /** Run on the fleet network at this address instead of on `berth` (the fleet's DNS). */
+  fleetIp?: string;
 }
 
 export function containerRunArgv(s: ContainerSpec, specHash: string): string[] {
   return [
     'docker', 'run', '-d', '--name', s.name, '--restart', 'unless-stopped',
     '--label', `${SANDBOX_SERVICE_LABEL}=${s.name}`, '--label', `berth.sandbox.spec=${specHash}`,
-    '--network', SANDBOX_NETWORK.name,
+    ...(s.fleetIp ? ['--network', FLEET_NETWORK.name, '--ip', s.fleetIp] : ['--network', SANDBOX_NETWORK.name]),
     ...s.aliases.flatMap((a) => ['--network-alias', a]),
     ...s.ports.flatMap((p) => ['-p', p]),
     ...s.volumes.flatMap((v) => ['-v', v]),
@@ -84,6 +91,17 @@ export async function ensureNetwork(): Promise<void> {
   ]);
 }
 
+/** What challtestsrv answers for a name without its own record: h1's address on the fleet network. */
+export const DEFAULT_ACME_ADDRESS = hostSpec(SANDBOX_HOSTS[0] ?? 'h1').address;
+
+/** Join the fleet network under the service's aliases (kept outside the spec: joining restarts nothing). */
+export async function ensureFleetAttachment(s: ContainerSpec): Promise<void> {
+  if (s.fleetAliases.length === 0 || s.fleetIp) return;
+  const r = await run(['docker', 'container', 'inspect', '--format', `{{with index .NetworkSettings.Networks "${FLEET_NETWORK.name}"}}yes{{end}}`, s.name]);
+  if (r.stdout.trim() === 'yes') return;
+  await run(['docker', 'network', 'connect', ...s.fleetAliases.flatMap((a) => ['--alias', a]), FLEET_NETWORK.name, s.name]);
+}
+
 /** The DNS-01 pair: cfmock (Cloudflare's API + the zone's DNS) and the Pebble that validates against it. */
 export function dnsChallengeSpecs(): ContainerSpec[] {
   return [
@@ -93,8 +111,9 @@ export function dnsChallengeSpecs(): ContainerSpec[] {
       aliases: ['cfmock'],
       ports: ['127.0.0.1:8056:80', `${CFMOCK.hostDnsServer}:53/udp`, `${CFMOCK.hostDnsServer}:53/tcp`],
       volumes: [],
-      // Names without a record resolve to the `berth` gateway, like challtestsrv's answers.
-      env: { ZONE: CFMOCK.zone, TOKEN: CFMOCK.token, DEFAULT_A: SANDBOX_NETWORK.gateway },
+      // Names without a record resolve to h1 (its edge), like challtestsrv's answers.
+      env: { ZONE: CFMOCK.zone, TOKEN: CFMOCK.token, DEFAULT_A: DEFAULT_ACME_ADDRESS },
+      fleetAliases: ['cfmock'],
       command: ['serve'],
     },
     {
@@ -104,6 +123,7 @@ export function dnsChallengeSpecs(): ContainerSpec[] {
       ports: ['127.0.0.1:14001:14000', '127.0.0.1:15001:15000'],
       volumes: [],
       env: {},
+      fleetAliases: ['pebble-dns'],
       command: ['pebble', '-config', '/etc/pebble/pebble-config.json', '-dnsserver', CFMOCK.dnsServer],
     },
   ];
@@ -113,7 +133,10 @@ export function dnsChallengeSpecs(): ContainerSpec[] {
 export async function ensureDnsChallengeServices(): Promise<void> {
   const { buildAllImages } = await import('./images.ts');
   await buildAllImages({ only: ['cfmock', 'pebble-dns'] });
-  for (const s of dnsChallengeSpecs()) await ensureContainer(s);
+  for (const s of dnsChallengeSpecs()) {
+    await ensureContainer(s);
+    await ensureFleetAttachment(s);
+  }
   const minica = (await run(['docker', 'exec', PEBBLE_DNS.container, 'cat', '/etc/pebble/ca.pem'])).stdout;
   await waitFor('pebble-dns directory', async () => (await sandboxRequest(PEBBLE_DNS.hostDirectoryUrl, { ca: minica, timeoutMs: 3000 })).status === 200, {
     timeoutMs: 30_000,
@@ -124,14 +147,26 @@ export async function ensureDnsChallengeServices(): Promise<void> {
 export function serviceSpecs(): ContainerSpec[] {
   return [
     {
+      name: FLEET_DNS.container,
+      image: FLEET_DNS.image,
+      aliases: [],
+      ports: [],
+      volumes: [],
+      env: {},
+      fleetAliases: [],
+      fleetIp: FLEET_DNS.address,
+      command: [],
+    },
+    {
       name: PEBBLE.challContainer,
       image: PEBBLE.image,
       aliases: ['challtestsrv'],
       ports: ['127.0.0.1:8055:8055'],
       volumes: [],
       env: {},
-      // Every name resolves to the `berth` gateway, where the test host's published 80/443 (Traefik) answer.
-      command: ['pebble-challtestsrv', '-defaultIPv4', SANDBOX_NETWORK.gateway, '-defaultIPv6', '', '-management', ':8055',
+      // Every name resolves to h1's fleet address (its edge's 80/443); a test routes a domain to another host with add-a.
+      fleetAliases: ['challtestsrv'],
+      command: ['pebble-challtestsrv', '-defaultIPv4', DEFAULT_ACME_ADDRESS, '-defaultIPv6', '', '-management', ':8055',
         '-dns01', ':8053', '-http01', '', '-https01', '', '-tlsalpn01', ''],
     },
     {
@@ -141,6 +176,7 @@ export function serviceSpecs(): ContainerSpec[] {
       ports: ['127.0.0.1:14000:14000', '127.0.0.1:15000:15000'],
       volumes: [],
       env: {},
+      fleetAliases: ['pebble'],
       command: ['pebble', '-config', '/etc/pebble/pebble-config.json', '-dnsserver', 'challtestsrv:8053'],
     },
     {
@@ -150,6 +186,7 @@ export function serviceSpecs(): ContainerSpec[] {
       ports: ['127.0.0.1:9000:9000'],
       volumes: ['berth-sandbox-s3-data:/data', 'berth-sandbox-s3-meta:/var/lib/versitygw/meta'],
       env: { ROOT_ACCESS_KEY: S3.accessKeyId, ROOT_SECRET_KEY: S3.secretAccessKey, S3_BUCKETS: S3.bucket },
+      fleetAliases: ['s3'],
       command: [],
     },
     {
@@ -159,9 +196,20 @@ export function serviceSpecs(): ContainerSpec[] {
       ports: [`${REGISTRY.address}:5000`],
       volumes: ['berth-sandbox-registry:/var/lib/registry', `${join(REGISTRY_DIR, 'htpasswd')}:/auth/htpasswd:ro`],
       env: {},
+      fleetAliases: ['registry'],
       command: [],
     },
     ...dnsChallengeSpecs(),
+    {
+      name: MIRROR.container,
+      image: MIRROR.image,
+      aliases: ['mirror'],
+      ports: [`${MIRROR.address}:5000`],
+      volumes: ['berth-sandbox-mirror:/var/lib/registry'],
+      env: {},
+      fleetAliases: ['mirror'],
+      command: ['serve', '/etc/docker/registry/mirror.yml'],
+    },
   ];
 }
 
@@ -211,16 +259,22 @@ export async function exportPebbleCas(): Promise<void> {
 }
 
 /**
- * Pebble makes a new root at every start (a restarted engine restarts it): certificates the edge
- * obtained from the previous one no longer verify against the exported roots. The sandbox hosts'
- * edge (they share this machine's filesystem) drops its ACME storage and Traefik restarts, so it
- * orders new certificates from the running CA.
+ * Pebble makes a new root at every start (a restarted engine restarts it): certificates an edge
+ * obtained from the previous one no longer verify against the exported roots. Each running host's
+ * edge drops its ACME storage and Traefik restarts, so it orders new certificates from the running CA.
  */
 async function forgetCertificatesOfOldRoot(): Promise<void> {
-  const acme = join(EDGE_ACME_DIR, 'acme.json');
-  if (existsSync(acme)) await rm(acme);
-  const ids = (await run(['docker', 'ps', '-q', '--filter', `label=com.docker.compose.project=${EDGE_PROJECT}`, '--filter', `label=com.docker.compose.service=${TRAEFIK_SERVICE}`], { allowFail: true })).stdout.trim();
-  if (ids) await run(['docker', 'restart', '-t', '5', ...ids.split('\n')], { allowFail: true });
+  for (const name of SANDBOX_HOSTS) {
+    const h = hostSpec(name);
+    if (!(await machineRunning(h))) continue;
+    const script = [
+      `rm -f ${EDGE_ACME_DIR}/acme.json`,
+      'command -v docker >/dev/null || exit 0',
+      `ids=$(docker ps -q --filter label=com.docker.compose.project=${EDGE_PROJECT} --filter label=com.docker.compose.service=${TRAEFIK_SERVICE})`,
+      '[ -z "$ids" ] || docker restart -t 5 $ids >/dev/null',
+    ].join('; ');
+    await run(['docker', 'exec', h.container, 'sh', '-c', script], { allowFail: true, timeoutMs: 60_000 });
+  }
 }
 
 export async function ensureServices(): Promise<void> {
@@ -230,6 +284,7 @@ export async function ensureServices(): Promise<void> {
     await step(`container ${s.name}`, async () => {
       const r = await ensureContainer(s);
       if (r === 'started') console.log(`[sandbox]   started ${s.name}`);
+      await ensureFleetAttachment(s);
     });
   }
   await step('services ready (pebble, registry, s3)', async () => {
@@ -238,6 +293,9 @@ export async function ensureServices(): Promise<void> {
       timeoutMs: 30_000,
     });
     await waitFor('registry /v2/', async () => (await sandboxRequest(`http://${REGISTRY.address}/v2/`, { timeoutMs: 3000 })).status === 401, {
+      timeoutMs: 30_000,
+    });
+    await waitFor('mirror /v2/', async () => (await sandboxRequest(`http://${MIRROR.address}/v2/`, { timeoutMs: 3000 })).status === 200, {
       timeoutMs: 30_000,
     });
     await waitFor('s3', async () => (await sandboxRequest(`${S3.hostEndpoint}/`, { timeoutMs: 3000 })).status > 0, { timeoutMs: 30_000 });
@@ -251,4 +309,10 @@ export async function stopServices(): Promise<string[]> {
   const ids = r.stdout.split('\n').filter(Boolean);
   if (ids.length) await run(['docker', 'rm', '-f', ...ids]);
   return names;
+}
+
+/** challtestsrv's answer for names without a record (also its start flag; set again in case it was changed at runtime). */
+export async function setAcmeDefault(address = DEFAULT_ACME_ADDRESS): Promise<void> {
+  const r = await sandboxRequest(`${PEBBLE.challManagementUrl}/set-default-ipv4`, { method: 'POST', body: JSON.stringify({ ip: address }) });
+  if (r.status !== 200) throw new Error(`challtestsrv set-default-ipv4: HTTP ${r.status}`);
 }

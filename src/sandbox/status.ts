@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
-  PEBBLE, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_HOSTS, SANDBOX_SERVICE_LABEL, SANDBOX_NETWORK, SANDBOX_SSH_KEY,
+  FLEET_NETWORK, MIRROR, PEBBLE, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_HOSTS, SANDBOX_SERVICE_LABEL, SANDBOX_NETWORK, SANDBOX_SSH_KEY,
   SANDBOX_STATE_DIR, SANDBOX_STATUS_FILE, hostSpec,
 } from './config.ts';
-import { contextWorks, sshdRunning } from './hosts.ts';
+import { contextWorks, machineHasDocker, machineRunning, sshWorks } from './hosts.ts';
 import { discoverImages } from './images.ts';
 import { run } from './proc.ts';
 import {
@@ -21,20 +21,29 @@ export interface SandboxHostStatus {
   sshPort: number;
   sshUser: string;
   sshKey: string;
-  sshdLog: string;
-  /** Addresses at which the host's published ports (Traefik 80/443) answer: from the machine, and from network `berth`. */
+  /** The machine container on this machine's engine, and its image (bare hosts start without Docker). */
+  container: string;
+  image: string;
+  /** Addresses at which the host's published ports (Traefik 80/443) answer: from this machine (loopback), and on the fleet network. */
   addresses: { machine: string; network: string };
+  running: boolean;
+  /** sshd answers (a key login over the published port). */
   sshd: boolean;
   contextOk: boolean;
+  /** The host's own engine (`docker info`), absent while Docker is not installed. */
+  docker?: { id: string; serverVersion: string; compose?: string };
 }
 
 export interface SandboxStatus {
   version: 1;
   updatedAt: string;
   stateDir: string;
-  engine: { up: boolean; serverVersion?: string; clientVersion?: string; compose?: string };
+  engine: { up: boolean; id?: string; serverVersion?: string; clientVersion?: string; compose?: string };
   hosts: SandboxHostStatus[];
   network: { name: string; subnet: string; gateway: string; present: boolean };
+  fleetNetwork: { name: string; subnet: string; gateway: string; present: boolean };
+  /** The hosts' Docker Hub mirror (daemon.json registry-mirrors). */
+  mirror: { up: boolean; address: string; networkUrl: string };
   ca: { dir: string; pebbleRoot: string; pebbleIntermediate: string; pebbleMinica: string; bundle: string };
   pebble: {
     up: boolean;
@@ -65,7 +74,8 @@ async function engineInfo(): Promise<SandboxStatus['engine']> {
   if (r.code !== 0) return { up: false };
   const [clientVersion, serverVersion] = r.stdout.trim().split(' ');
   const c = await run(['docker', 'compose', 'version', '--short'], { allowFail: true });
-  return { up: true, clientVersion, serverVersion, compose: c.stdout.trim() || undefined };
+  const id = (await run(['docker', 'info', '--format', '{{.ID}}'], { allowFail: true })).stdout.trim();
+  return { up: true, id: id || undefined, clientVersion, serverVersion, compose: c.stdout.trim() || undefined };
 }
 
 /** Look at the world and describe the sandbox (refreshes Pebble's issuing roots when it runs). */
@@ -74,7 +84,17 @@ export async function observeStatus(): Promise<SandboxStatus> {
   const hosts: SandboxHostStatus[] = [];
   for (const name of SANDBOX_HOSTS) {
     const h = hostSpec(name);
-    const sshd = await sshdRunning(h);
+    const running = engine.up && (await machineRunning(h));
+    const sshd = running && (await sshWorks(h));
+    let docker: SandboxHostStatus['docker'];
+    let contextOk = false;
+    if (sshd && (await machineHasDocker(h))) {
+      contextOk = await contextWorks(h);
+      const info = await run(['docker', '--context', h.context, 'info', '--format', '{{.ID}} {{.ServerVersion}}'], { allowFail: true, timeoutMs: 30_000 });
+      const cv = await run(['ssh', `${h.sshUser}@${h.sshHost}`, 'docker compose version --short'], { allowFail: true, timeoutMs: 20_000 });
+      const [id = '', serverVersion = ''] = info.stdout.trim().split(' ');
+      if (info.code === 0) docker = { id, serverVersion, compose: cv.stdout.trim() || undefined };
+    }
     hosts.push({
       name: h.name,
       context: h.context,
@@ -83,14 +103,18 @@ export async function observeStatus(): Promise<SandboxStatus> {
       sshPort: h.sshPort,
       sshUser: h.sshUser,
       sshKey: SANDBOX_SSH_KEY,
-      sshdLog: h.sshdLog,
-      addresses: { machine: '127.0.0.1', network: SANDBOX_NETWORK.gateway },
+      container: h.container,
+      image: h.image,
+      addresses: { machine: h.edgeAddress, network: h.address },
+      running,
       sshd,
-      contextOk: engine.up && sshd ? await contextWorks(h) : false,
+      contextOk,
+      docker,
     });
   }
   const containers: SandboxStatus['containers'] = [];
   let networkPresent = false;
+  let fleetPresent = false;
   const tags: string[] = [];
   const images: SandboxStatus['images'] = [];
   if (engine.up) {
@@ -98,6 +122,7 @@ export async function observeStatus(): Promise<SandboxStatus> {
     const states = new Map(ps.stdout.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
     for (const s of serviceSpecs()) containers.push({ name: s.name, running: states.get(s.name) === 'running' });
     networkPresent = (await run(['docker', 'network', 'inspect', SANDBOX_NETWORK.name], { allowFail: true })).code === 0;
+    fleetPresent = (await run(['docker', 'network', 'inspect', FLEET_NETWORK.name], { allowFail: true })).code === 0;
     for (const d of await discoverImages()) tags.push(...d.tags);
     const ls = await run(['docker', 'image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'], { allowFail: true });
     const have = new Set(ls.stdout.split('\n').filter(Boolean));
@@ -113,6 +138,8 @@ export async function observeStatus(): Promise<SandboxStatus> {
     engine,
     hosts,
     network: { ...SANDBOX_NETWORK, present: networkPresent },
+    fleetNetwork: { ...FLEET_NETWORK, present: fleetPresent },
+    mirror: { up: running(MIRROR.container), address: MIRROR.address, networkUrl: MIRROR.networkUrl },
     ca: {
       dir: SANDBOX_CA_DIR,
       pebbleRoot: PEBBLE_ROOT,
@@ -167,13 +194,16 @@ const mark = (b: boolean) => (b ? 'up' : 'DOWN');
 
 export function formatStatus(st: SandboxStatus): string {
   const rows: [string, string, string][] = [];
-  rows.push(['engine', mark(st.engine.up), st.engine.up ? `server ${st.engine.serverVersion}, client ${st.engine.clientVersion}, compose ${st.engine.compose}` : '']);
+  rows.push(['engine', mark(st.engine.up), st.engine.up ? `id ${st.engine.id}, server ${st.engine.serverVersion}, client ${st.engine.clientVersion}, compose ${st.engine.compose}` : '']);
   for (const h of st.hosts) {
-    rows.push([`host ${h.name}`, mark(h.sshd && h.contextOk), `context ${h.context} → ${h.sshTarget} (sshd ${mark(h.sshd)}, log ${h.sshdLog})`]);
+    const eng = h.docker ? `docker ${h.docker.serverVersion} id ${h.docker.id}, compose ${h.docker.compose ?? '?'}` : 'no Docker (bare: npm run setup)';
+    rows.push([`host ${h.name}`, mark(h.running && h.sshd && (h.contextOk || !h.docker)), `${h.container} ${h.addresses.network}, ssh ${h.sshTarget}, edge ${h.addresses.machine}:80/443, context ${h.context}; ${eng}`]);
   }
   rows.push([`network ${st.network.name}`, mark(st.network.present), `${st.network.subnet} gw ${st.network.gateway}`]);
   rows.push(['pebble (ACME)', mark(st.pebble.up), `${st.pebble.directoryUrl} (machine: ${st.pebble.hostDirectoryUrl})`]);
   rows.push(['CA certificates', existsSync(st.ca.pebbleRoot) ? 'ok' : 'missing', `${st.ca.dir}/ (root, intermediate, minica, bundle.pem)`]);
+  rows.push([`network ${st.fleetNetwork.name}`, mark(st.fleetNetwork.present), `${st.fleetNetwork.subnet} (the hosts)`]);
+  rows.push(['mirror', mark(st.mirror.up), `${st.mirror.address} (hosts: ${st.mirror.networkUrl} in daemon.json)`]);
   rows.push(['registry', mark(st.registry.up), `${st.registry.address} (credentials ${st.registry.credentialsFile})`]);
   rows.push(['s3', mark(st.s3.up), `${st.s3.endpoint} bucket ${st.s3.bucket} (network ${st.s3.networkEndpoint}; credentials ${st.s3.credentialsFile})`]);
   const missing = st.images.filter((i) => !i.present).map((i) => i.tag);

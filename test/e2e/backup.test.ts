@@ -29,6 +29,8 @@ let p: TestProject;
 const docker = (...args: string[]) => execFileSync('docker', ['--context', H1.context, ...args], { encoding: 'utf8' }).trim();
 const onHost = (script: string) =>
   execFileSync('ssh', ['-p', String(H1.sshPort), `${H1.sshUser}@${H1.sshHost}`, script], { encoding: 'utf8' }).trim();
+/** The S3 server's files, on this machine's engine (not on the host). */
+const onS3Side = (script: string) => execFileSync('sh', ['-c', script], { encoding: 'utf8' }).trim();
 const container = (app: string, service: string) =>
   docker('ps', '-aq', '--filter', `label=com.docker.compose.project=berth-${app}`, '--filter', `label=com.docker.compose.service=${service}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -148,7 +150,7 @@ before(async () => {
 
 after(() => {
   resetApps(ALL);
-  onHost(`rm -rf /var/lib/docker/volumes/${'berth-sandbox-s3-data'}/_data/${S3.bucket}/${PREFIX}`);
+  onS3Side(`rm -rf /var/lib/docker/volumes/${'berth-sandbox-s3-data'}/_data/${S3.bucket}/${PREFIX}`);
   p?.cleanup();
 });
 
@@ -257,10 +259,10 @@ test('backup:status turns red within 10 s of the storage stopping, green again a
 
 test('backup:verify catches a corrupted replica', async () => {
   const dir = `/var/lib/docker/volumes/berth-sandbox-s3-data/_data/${S3.bucket}/${PREFIX}/testapp/${APP}/data/app.sqlite3`; // <prefix>/<app>/<database path>
-  const files = onHost(`find ${dir} -name '*.ltx' | sort`).split('\n').filter(Boolean);
+  const files = onS3Side(`find ${dir} -name '*.ltx' | sort`).split('\n').filter(Boolean);
   assert.ok(files.length > 0, 'replica objects on the S3 backend');
   // Garbage over the middle of every object (the restore reads a snapshot plus later files).
-  onHost(files.map((f) => `size=$(stat -c %s ${f}); dd if=/dev/urandom of=${f} bs=1 seek=$((size / 3)) count=64 conv=notrunc 2>/dev/null`).join('; '));
+  onS3Side(files.map((f) => `size=$(stat -c %s ${f}); dd if=/dev/urandom of=${f} bs=1 seek=$((size / 3)) count=64 conv=notrunc 2>/dev/null`).join('; '));
   const v = await p.berth('backup-verify', [APP], env);
   assert.notEqual(v.code, 0, `verify fails on a corrupted replica:\n${v.all}`);
   const rec = JSON.parse(onHost(`cat /var/lib/berth/apps/${APP}/backups/verify.json`)) as { ok: boolean };

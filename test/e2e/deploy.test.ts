@@ -50,8 +50,7 @@ const get = (path = '/', host = DOMAIN) => httpsRequest(`https://${host}${path}`
 const webIds = (project: string) => docker('ps', '--all', '-q', '--filter', `label=com.docker.compose.project=${project}`).split('\n').filter(Boolean).sort();
 
 before(async () => {
-  // Push both releases of the test app to the sandbox registry, then drop the local tags so the
-  // host must pull them (the host and this machine share one engine in the sandbox).
+  // Push both releases of the test app to the sandbox registry (the host pulls them from there).
   sh(`printf %s '${REGISTRY.password}' | docker login ${REGISTRY.address} -u ${REGISTRY.username} --password-stdin >/dev/null`);
   for (const v of ['v1', 'v2']) {
     sh(`docker tag berth/testapp:${v} ${REPO}:${v} && docker push -q ${REPO}:${v} >/dev/null && docker rmi ${REPO}:${v} >/dev/null`);
@@ -102,7 +101,7 @@ test('hooks run around the deploy; the worker, limits and restart policy reach t
   assert.equal(worker, `${REPO}:v1 running`);
   // A crash (the process killed from outside) is restarted by the engine and serves again.
   const pid = docker('inspect', '--format', '{{.State.Pid}}', live);
-  execFileSync('kill', ['-9', pid]);
+  execFileSync('ssh', [`${H1.sshUser}@${H1.sshHost}`, 'kill', '-9', pid]);
   await waitFor('restart after crash', async () => docker('inspect', '--format', '{{.RestartCount}} {{.State.Health.Status}}', live) === '1 healthy', { timeoutMs: 30_000, intervalMs: 500 });
   assert.equal((await get()).status, 200);
 });
@@ -201,7 +200,7 @@ for (const [name, extra, expectLog] of [
     assert.match(r.stderr, /last \d+ log lines/);
     assert.match(r.stderr, expectLog);
     assert.equal((await get()).headers['x-release'], live, 'old release still routed');
-    assert.throws(() => sh(`ssh -p ${H1.sshPort} root@127.0.0.1 test -d /var/lib/berth/apps/hello/lock`), 'lock released');
+    assert.throws(() => sh(`ssh ${H1.sshUser}@${H1.sshHost} test -d /var/lib/berth/apps/hello/lock`), 'lock released');
   });
 }
 
@@ -217,14 +216,14 @@ test('a failing release command stops before cutover', async () => {
 
 test('a concurrent deploy is refused naming the holder; a dead holder is taken over', async () => {
   const holder = JSON.stringify({ user: 'alice', machine: 'laptop-of-alice', pid: 4242, command: 'deploy hello v9', since: new Date().toISOString() });
-  sh(`ssh -p ${H1.sshPort} root@127.0.0.1 'mkdir -p /var/lib/berth/apps/hello/lock && cat > /var/lib/berth/apps/hello/lock/holder.json' <<'EOF'\n${holder}\nEOF`);
+  sh(`ssh ${H1.sshUser}@${H1.sshHost} 'mkdir -p /var/lib/berth/apps/hello/lock && cat > /var/lib/berth/apps/hello/lock/holder.json' <<'EOF'\n${holder}\nEOF`);
   const refused = await deploy('hello', 'v1');
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /LockError/);
   assert.match(refused.stderr, /alice@laptop-of-alice/);
   // A holder on this machine whose process is gone: the next deploy takes the lock over.
   const dead = JSON.stringify({ user: 'root', machine: sh('hostname'), pid: 999999, command: 'deploy hello v0', since: new Date().toISOString() });
-  sh(`ssh -p ${H1.sshPort} root@127.0.0.1 'cat > /var/lib/berth/apps/hello/lock/holder.json' <<'EOF'\n${dead}\nEOF`);
+  sh(`ssh ${H1.sshUser}@${H1.sshHost} 'cat > /var/lib/berth/apps/hello/lock/holder.json' <<'EOF'\n${dead}\nEOF`);
   const took = await deploy('hello', 'v1');
   assert.equal(took.code, 0, took.all);
   assert.match(took.all, /took over a lock/);
@@ -256,6 +255,6 @@ test('secrets stay out of compose/, output, edge containers; secrets file is 600
   assert.ok(!inspect.includes(SECRET) && !inspect.includes(REGISTRY.password));
   assert.doesNotMatch(docker('inspect', '--format', '{{json .Mounts}}', 'berth-edge-traefik-1'), /docker\.sock/, 'traefik mounts no docker socket');
   assert.match(docker('inspect', '--format', '{{json .Mounts}}', 'berth-edge-socket-proxy-1'), /docker\.sock/, 'the socket proxy does');
-  assert.equal(sh(`ssh -p ${H1.sshPort} root@127.0.0.1 stat -c %a /etc/berth/hello/secrets.env`), '600');
-  assert.equal(sh(`ssh -p ${H1.sshPort} root@127.0.0.1 stat -c %a /etc/berth/hello`), '700');
+  assert.equal(sh(`ssh ${H1.sshUser}@${H1.sshHost} stat -c %a /etc/berth/hello/secrets.env`), '600');
+  assert.equal(sh(`ssh ${H1.sshUser}@${H1.sshHost} stat -c %a /etc/berth/hello`), '700');
 });

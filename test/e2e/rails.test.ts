@@ -3,13 +3,11 @@
 // (status, logs, exec, aliases); and a deploy whose SSH connection drops midway.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { httpsRequest, waitFor } from '../../src/sandbox/http.ts';
-import { ensureSshd } from '../../src/sandbox/hosts.ts';
 import { REPO_ROOT } from '../../src/sandbox/paths.ts';
-import { H1, makeProject, resetApps, type TestProject } from './support/project.ts';
+import { H1, cutSsh, makeProject, resetApps, restoreSsh, type TestProject } from './support/project.ts';
 
 const APP = 'wombat';
 const DOMAIN = 'wombat.berth.test';
@@ -38,12 +36,6 @@ interface Home {
   cache_entries: number;
   queue_jobs: number;
   cable_messages: number;
-}
-
-/** sshd processes holding established connections to the host's SSH port (its sessions). */
-function sshSessionPids(port: number): string[] {
-  const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
-  return [...out.matchAll(/"sshd",pid=(\d+)/g)].map((m) => m[1]!);
 }
 
 async function home(): Promise<Home> {
@@ -153,22 +145,21 @@ test('an SSH connection dropped mid-deploy leaves the old release serving; rerun
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  let dropped = false;
-  const sshdPid = readFileSync(join(H1.dir, 'sshd.pid'), 'utf8').trim();
+  let dropped: Promise<void> | undefined;
   child.stderr.on('data', (d) => {
     stderr += d;
     if (!dropped && /start \+ health/.test(stderr)) {
-      dropped = true;
-      // The host's sshd goes away with every session (a network outage, not a blip: a blip alone is
-      // survived, since each Docker API call dials anew); it comes back after the deploy gave up.
-      execFileSync('kill', [sshdPid]);
-      for (const pid of sshSessionPids(H1.sshPort)) execFileSync('kill', [pid]);
+      // The host's SSH goes away with every session (its firewall resets them and refuses new ones:
+      // an outage, not a blip, which each Docker API call survives by dialling anew); it comes
+      // back after the deploy gave up.
+      dropped = cutSsh(H1);
     }
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
   const code: number = await new Promise((r) => child.on('close', (c) => r(c ?? 1)));
   clearTimeout(timer);
-  await ensureSshd(H1);
+  await dropped;
+  await restoreSsh(H1);
   assert.ok(dropped, 'the connection was dropped during the deploy');
   assert.notEqual(code, 0, `deploy fails when its connection drops:\n${stderr}`);
   assert.equal((await home()).release, 'v1', 'old release keeps serving');

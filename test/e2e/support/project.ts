@@ -1,15 +1,41 @@
 // Throwaway Berth projects for end-to-end tests: a temp root with hosts.json pointing at the
-// sandbox host, shared/edge.yml trusting the sandbox ACME CA, and apps/<name>/app.yml files.
-// Berth runs as a child process (the real CLI entry), exactly as an operator runs it.
+// sandbox hosts (machines h1, h2, h3), shared/edge.yml trusting the sandbox ACME CA, and
+// apps/<name>/app.yml files. Berth runs as a child process (the real CLI entry), exactly as an
+// operator runs it. Host-level helpers (restart dockerd, reboot, cut network/SSH, reset to bare)
+// come from src/sandbox/fleet.ts and are re-exported here.
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { hostSpec, SANDBOX_CA_DIR, SANDBOX_SSH_KEY } from '../../../src/sandbox/config.ts';
+import { hostSpec, SANDBOX_CA_DIR, SANDBOX_SSH_KEY, type SandboxHostSpec } from '../../../src/sandbox/config.ts';
+import { routeDomainToHost, unrouteDomain } from '../../../src/sandbox/fleet.ts';
+import { setDomainHost } from '../../../src/sandbox/http.ts';
 import { REPO_ROOT } from '../../../src/sandbox/paths.ts';
 
+export {
+  cutNetwork, cutSsh, engineId, onConsole, onHost, rebootHost, resetHost, restartDocker, restoreNetwork, restoreSsh,
+} from '../../../src/sandbox/fleet.ts';
+export type { SandboxHostSpec } from '../../../src/sandbox/config.ts';
+
+/** h1, h2: Docker preinstalled; h3: bare (sshd + apt) until `setup` installs Docker. */
 export const H1 = hostSpec('h1');
+export const H2 = hostSpec('h2');
+export const H3 = hostSpec('h3');
+
+/**
+ * Serve `domain` from `host`: Pebble's HTTP-01 validation (challtestsrv) and this process's HTTPS
+ * helpers (sandboxRequest & co.) both go to that host. Without it every *.berth.test is h1's.
+ */
+export async function routeDomain(domain: string, host: SandboxHostSpec): Promise<void> {
+  await routeDomainToHost(domain, host);
+  setDomainHost(domain, host.edgeAddress);
+}
+
+export async function unrouteDomainHost(domain: string): Promise<void> {
+  await unrouteDomain(domain);
+  setDomainHost(domain, undefined);
+}
 
 export interface TestProject {
   root: string;
@@ -27,7 +53,7 @@ export interface BerthRun {
   all: string;
 }
 
-export function hostsFor(hosts = [H1]) {
+export function hostsFor(hosts: SandboxHostSpec[] = [H1]) {
   return {
     hosts: Object.fromEntries(
       hosts.map((h) => [h.name, { ssh: `${h.sshUser}@${h.sshHost}:${h.sshPort}`, identity_file: SANDBOX_SSH_KEY, context: h.context, roles: ['web'] }]),
@@ -35,11 +61,12 @@ export function hostsFor(hosts = [H1]) {
   };
 }
 
-export function makeProject(prefix = 'berth-e2e-'): TestProject {
+/** A project whose hosts.json lists `hosts` (default h1 only), each with roles [web]. */
+export function makeProject(prefix = 'berth-e2e-', hosts: SandboxHostSpec[] = [H1]): TestProject {
   const root = mkdtempSync(join(tmpdir(), prefix));
   mkdirSync(join(root, 'apps'), { recursive: true });
   mkdirSync(join(root, 'shared'), { recursive: true });
-  writeFileSync(join(root, 'hosts.json'), JSON.stringify(hostsFor(), null, 2));
+  writeFileSync(join(root, 'hosts.json'), JSON.stringify(hostsFor(hosts), null, 2));
   copyFileSync(join(SANDBOX_CA_DIR, 'pebble-minica.pem'), join(root, 'shared', 'pebble-minica.pem'));
   writeFileSync(
     join(root, 'shared', 'edge.yml'),
@@ -92,8 +119,8 @@ export function runBerth(root: string, command: string, args: string[], env: Rec
   });
 }
 
-/** Remove everything an app left on the sandbox host (containers, volumes, records, secrets, route). */
-export function resetApps(names: string[], host = H1) {
+/** Remove everything an app left on a sandbox host (containers, volumes, records, secrets, route); over SSH. */
+export function resetApps(names: string[], host: SandboxHostSpec = H1) {
   const script = names
     .map((n) => {
       const project = `berth-${n.replace(/_/g, '-')}`;
@@ -106,5 +133,5 @@ export function resetApps(names: string[], host = H1) {
       ].join('; ');
     })
     .join('; ');
-  execFileSync('ssh', ['-p', String(host.sshPort), `${host.sshUser}@${host.sshHost}`, script], { stdio: 'ignore' });
+  execFileSync('ssh', ['-p', String(host.sshPort), `${host.sshUser}@${host.sshHost}`, `command -v docker >/dev/null || exit 0; ${script}`], { stdio: 'ignore' });
 }
