@@ -15,9 +15,6 @@ import { ensureDnsChallengeServices } from '../../src/sandbox/services.ts';
 import { H1, makeProject, resetApps, type TestProject } from './support/project.ts';
 
 const RUN = randomBytes(3).toString('hex');
-// DNS-01 needs no port 80/443 reachable from the CA: the edge listens on ports of its own, so this
-// test also runs while other sandbox hosts hold this machine's 80/443.
-const EDGE = { http: 18080, https: 18443 };
 const APPS = ['tlsdns', 'tlswild', 'tlsshort'];
 let p: TestProject;
 let minica = '';
@@ -65,7 +62,6 @@ before(async () => {
     YAML.stringify({
       traefik: { image: 'traefik:v3.6.15' },
       socket_proxy: { image: 'tecnativa/docker-socket-proxy:v0.4.1' },
-      entrypoints: EDGE,
       acme: {
         email: 'ops@example.com',
         ca: 'custom',
@@ -108,7 +104,7 @@ test('DNS-01: a certificate is issued through the Cloudflare API and served', as
   p.writeApp('tlsdns', app([domain]));
   const r = await p.berth('deploy', ['tlsdns']);
   assert.equal(r.code, 0, r.all);
-  const res = await servedBy(`https://${domain}:${EDGE.https}/`);
+  const res = await servedBy(`https://${domain}/`);
   assert.equal(res.headers['x-release'], 'v1');
   assert.ok(res.peerCertificate?.subjectaltname?.includes(`DNS:${domain}`), res.peerCertificate?.subjectaltname);
   assert.match(JSON.stringify(res.peerCertificate?.issuer), /Pebble/i);
@@ -127,15 +123,15 @@ test('a wildcard domain gets one wildcard certificate; a random name under it is
   p.writeApp('tlswild', app([`*.${zone}`]));
   const r = await p.berth('deploy', ['tlswild']);
   assert.equal(r.code, 0, r.all);
-  const res = await servedBy(`https://${randomBytes(4).toString('hex')}.${zone}:${EDGE.https}/`);
+  const res = await servedBy(`https://${randomBytes(4).toString('hex')}.${zone}/`);
   assert.equal(res.headers['x-release'], 'v1');
   assert.equal(res.peerCertificate?.subjectaltname, `DNS:*.${zone}`);
   // Another random name: the same certificate, no new order needed.
-  const again = await httpsRequest(`https://x${randomBytes(3).toString('hex')}.${zone}:${EDGE.https}/`, { ca: issuingCa });
+  const again = await httpsRequest(`https://x${randomBytes(3).toString('hex')}.${zone}/`, { ca: issuingCa });
   assert.equal(again.status, 200);
   assert.equal(again.peerCertificate?.subjectaltname, `DNS:*.${zone}`);
   // Two labels deep is not under the wildcard.
-  const deep = await httpsRequest(`https://a.b.${zone}:${EDGE.https}/`, { ca: issuingCa }).catch((e: Error) => e);
+  const deep = await httpsRequest(`https://a.b.${zone}/`, { ca: issuingCa }).catch((e: Error) => e);
   assert.ok(deep instanceof Error || deep.status === 404, 'a.b.<zone> is not routed to the app');
 });
 

@@ -7,16 +7,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import YAML from 'yaml';
-import { CFMOCK, PEBBLE, SANDBOX_NETWORK } from '../../src/sandbox/config.ts';
+import { CFMOCK, PEBBLE } from '../../src/sandbox/config.ts';
 import { sandboxRequest } from '../../src/sandbox/http.ts';
-import { ensureDnsChallengeServices } from '../../src/sandbox/services.ts';
+import { DEFAULT_ACME_ADDRESS, ensureDnsChallengeServices } from '../../src/sandbox/services.ts';
 import { H1, hostsFor, makeProject, resetApps, type TestProject } from './support/project.ts';
 
 const RUN = randomBytes(3).toString('hex');
 const APP = 'tlspf';
 const DOMAIN = `pf-${RUN}.berth.test`;
 // The address the sandbox's DNS gives every name without its own record: where h1's edge answers.
-const H1_PUBLIC = SANDBOX_NETWORK.gateway;
+const H1_PUBLIC = DEFAULT_ACME_ADDRESS;
 let p: TestProject;
 
 const setA = (host: string, addresses: string[]) =>
@@ -35,8 +35,6 @@ before(async () => {
     YAML.stringify({
       traefik: { image: 'traefik:v3.6.15' },
       socket_proxy: { image: 'tecnativa/docker-socket-proxy:v0.4.1' },
-      // Own ports: this test needs no ACME validation to succeed, only the decision before it.
-      entrypoints: { http: 18080, https: 18443 },
       acme: {
         email: 'ops@example.com',
         ca: 'custom',
