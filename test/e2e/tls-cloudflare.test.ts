@@ -9,17 +9,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import YAML from 'yaml';
-import { startFront, type FrontContainer } from '../../src/sandbox/front.ts';
-import { PEBBLE } from '../../src/sandbox/config.ts';
+import { ensureFrontImage, FRONT_IMAGE, startFront, type FrontContainer } from '../../src/sandbox/front.ts';
+import { FLEET_NETWORK, MIRROR, PEBBLE } from '../../src/sandbox/config.ts';
+import { mirrorPath } from '../../src/sandbox/mirror.ts';
+import { run } from '../../src/sandbox/proc.ts';
 import { sandboxRequest } from '../../src/sandbox/http.ts';
 import { H1, makeProject, resetApps, type TestProject } from './support/project.ts';
 
 const RUN = randomBytes(3).toString('hex');
 const APPS = ['cfflex', 'cffull', 'cfstrict'];
-// Own edge ports: nothing here needs ACME, and the test runs while other hosts hold 80/443.
-const EDGE = { http: 18080, https: 18443 };
-// The edge's Traefik by its container name on the shared network (stable across recreation).
-const ORIGIN = 'berth-edge-traefik-1';
+// h1 as the front reaches it: its address on the fleet network (its edge publishes 80 and 443 there).
+const ORIGIN = H1.address;
 const domain = (app: string) => `${app}-${RUN}.berth.test`;
 let p: TestProject;
 let originKey = '';
@@ -37,6 +37,19 @@ const header = (e: Echo, name: string) => {
 };
 
 /** GET / of an app through a front (plain HTTP from here to the front, the front's mode to the origin). */
+/** Hosts pull images through the sandbox mirror: put berth/front there (the app image of this test). */
+async function mirrorFrontImage() {
+  await ensureFrontImage();
+  const { repo, tag } = mirrorPath(FRONT_IMAGE);
+  const ref = `${MIRROR.address}/${repo}:${tag}`;
+  await run(['docker', 'tag', FRONT_IMAGE, ref]);
+  try {
+    await run(['docker', 'push', '-q', ref], { timeoutMs: 300_000 });
+  } finally {
+    await run(['docker', 'rmi', ref], { allowFail: true });
+  }
+}
+
 async function viaFront(front: FrontContainer, app: string, headers: Record<string, string> = {}) {
   return sandboxRequest(`${front.httpUrl}/`, { headers: { Host: domain(app), ...headers }, timeoutMs: 10_000 });
 }
@@ -54,6 +67,7 @@ const app = (name: string, tls: Record<string, unknown>, extra: Record<string, u
 });
 
 before(async () => {
+  await mirrorFrontImage();
   resetApps(APPS);
   p = makeProject();
   const dir = join(p.root, 'apps', 'cfstrict');
@@ -63,19 +77,18 @@ before(async () => {
     '-addext', `subjectAltName=DNS:${domain('cfstrict')}`, '-keyout', join(dir, 'origin.key'), '-out', join(dir, 'origin.pem')], { stdio: 'ignore' });
   originKey = readFileSync(join(dir, 'origin.key'), 'utf8');
   originCert = readFileSync(join(dir, 'origin.pem'), 'utf8');
-  fronts.flexible = await startFront({ origins: [`http://${ORIGIN}:80`], name: 'berth-tls-front-flex' });
-  fronts.full = await startFront({ origins: [`https://${ORIGIN}:443`], originTls: 'insecure', name: 'berth-tls-front-full' });
-  fronts.fullVerify = await startFront({ origins: [`https://${ORIGIN}:443`], originTls: 'verify', name: 'berth-tls-front-fullv' });
-  fronts.strict = await startFront({ origins: [`https://${ORIGIN}:443`], originTls: 'verify', originCaPem: originCert, name: 'berth-tls-front-strict' });
+  fronts.flexible = await startFront({ origins: [`http://${ORIGIN}`], name: 'berth-tls-front-flex', network: FLEET_NETWORK.name });
+  fronts.full = await startFront({ origins: [`https://${ORIGIN}`], originTls: 'insecure', name: 'berth-tls-front-full', network: FLEET_NETWORK.name });
+  fronts.fullVerify = await startFront({ origins: [`https://${ORIGIN}`], originTls: 'verify', name: 'berth-tls-front-fullv', network: FLEET_NETWORK.name });
+  fronts.strict = await startFront({ origins: [`https://${ORIGIN}`], originTls: 'verify', originCaPem: originCert, name: 'berth-tls-front-strict', network: FLEET_NETWORK.name });
   // A front NOT listed as trusted: its forwarded headers must not be believed.
-  fronts.untrusted = await startFront({ origins: [`http://${ORIGIN}:80`], name: 'berth-tls-front-untrusted' });
+  fronts.untrusted = await startFront({ origins: [`http://${ORIGIN}`], name: 'berth-tls-front-untrusted', network: FLEET_NETWORK.name });
   const trusted = ['flexible', 'full', 'fullVerify', 'strict'].map((k) => `${fronts[k]!.address}/32`);
   writeFileSync(
     join(p.root, 'shared', 'edge.yml'),
     YAML.stringify({
       traefik: { image: 'traefik:v3.6.15' },
       socket_proxy: { image: 'tecnativa/docker-socket-proxy:v0.4.1' },
-      entrypoints: EDGE,
       trusted_ips: ['cloudflare', ...trusted],
       acme: { email: 'ops@example.com', ca: 'custom', ca_server: PEBBLE.directoryUrl, ca_root: 'pebble-minica.pem', resolvers: { letsencrypt: { challenge: 'http-01' } } },
     }),
@@ -116,7 +129,7 @@ test('Full strict: the front verifies the origin certificate', async () => {
   assert.equal(r.status, 200, r.body);
   assert.match(String(r.headers['x-front-origin']), /^https:\/\//);
   // Plain HTTP at the origin redirects to HTTPS (Full strict never serves the app over HTTP).
-  const plain = await sandboxRequest(`http://127.0.0.1:${EDGE.http}/`, { headers: { Host: domain('cfstrict') } });
+  const plain = await sandboxRequest(`http://${domain('cfstrict')}/`);
   assert.ok([301, 308].includes(plain.status), String(plain.status));
 });
 
@@ -130,7 +143,7 @@ test("real client IPs: through a trusted front the app sees the client's address
 });
 
 test('a forged X-Forwarded-For straight to the origin, or through an untrusted proxy, is not believed', async () => {
-  const direct = await sandboxRequest(`http://127.0.0.1:${EDGE.http}/`, { headers: { Host: domain('cfflex'), 'X-Forwarded-For': '198.51.100.66' } });
+  const direct = await sandboxRequest(`http://${domain('cfflex')}/`, { headers: { 'X-Forwarded-For': '198.51.100.66' } });
   assert.equal(direct.status, 200);
   const d = JSON.parse(direct.body) as Echo;
   assert.ok(!header(d, 'X-Forwarded-For')?.includes('198.51.100.66'), `forged claim dropped: ${header(d, 'X-Forwarded-For')}`);
