@@ -89,6 +89,15 @@ export const edgeSecretFile = (name: string) => `${EDGE_SECRETS_DIR}/${name}`;
 export const originCertHostFiles = (app: string) => ({ cert: `${EDGE_CERTS_DIR}/${app}.crt`, key: `${EDGE_CERTS_DIR}/${app}.key` });
 export const originCertTraefikFiles = (app: string) => ({ cert: `${TRAEFIK_CERTS_DIR}/${app}.crt`, key: `${TRAEFIK_CERTS_DIR}/${app}.key` });
 
+/**
+ * One certificate for the fleet: the issuer host's certificate copied to the app's other hosts, and the
+ * file-provider entry pointing at it ("." cannot occur in an app name, so it never clashes with dynamic/<app>.yml).
+ */
+export const fleetCertHostFiles = (app: string) => ({ cert: `${EDGE_CERTS_DIR}/${app}.fleet.crt`, key: `${EDGE_CERTS_DIR}/${app}.fleet.key` });
+export const fleetCertTraefikFiles = (app: string) => ({ cert: `${TRAEFIK_CERTS_DIR}/${app}.fleet.crt`, key: `${TRAEFIK_CERTS_DIR}/${app}.fleet.key` });
+export const fleetCertDynamicFile = (app: string) => `${EDGE_DYNAMIC_DIR}/${app}.certificate.yml`;
+export const EDGE_ACME_STORAGE = `${EDGE_ACME_DIR}/acme.json`;
+
 /** Traefik entry points (static config) and the container ports they listen on. */
 export const ENTRYPOINT = { web: 'web', websecure: 'websecure', traefik: 'traefik' } as const;
 export const CONTAINER_PORT = { web: 80, websecure: 443 } as const;

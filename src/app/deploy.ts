@@ -23,6 +23,9 @@ import {
   type Colour,
   currentFile,
   dynamicConfigFile,
+  EDGE_ACME_STORAGE,
+  fleetCertDynamicFile,
+  fleetCertHostFiles,
   litestreamConfigPath,
   lockDir,
   originCertHostFiles,
@@ -32,6 +35,7 @@ import {
   webService,
 } from '../names.ts';
 import { planDeploy, releaseId, type Repair } from '../plan/deploy-plan.ts';
+import { type FleetCertificate, findStoredCertificate, fleetCertificate, renderFleetCertificate } from '../plan/fleet-certificate.ts';
 import { routingFile, type AppRender } from '../plan/types.ts';
 import { type Deps, phases } from './deps.ts';
 import { ensureContext, type HostHandle, hostHandle, hostReachable } from './host.ts';
@@ -39,6 +43,7 @@ import { loadAppContext, runHook } from './app-context.ts';
 import { backupPreflight } from './backup-preflight.ts';
 import { imageExecOnHost } from './image-exec.ts';
 import { REGISTRY, retrying, SSH_CONNECT } from './retry.ts';
+import { tlsPreflight } from './tls-preflight.ts';
 import { StepError } from '../errors.ts';
 import { filterHosts, type HostFilter } from '../config/host-filter.ts';
 import { stripAnsi } from '../log/ansi.ts';
@@ -80,10 +85,15 @@ export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutco
 
     const only = filterHosts(app, project.hosts, opts.only);
     const hosts = render.hosts.filter((n) => only.includes(n)).map((n) => hostHandle(n, project.hosts[n]!));
+    await tlsPreflight(deps, project, app, render.hosts);
     if (!opts.skipImage) await prepareImageLocally(deps, app, render, secrets);
 
+    // One certificate for the fleet: hosts deploy in name order, the issuer (first) orders; every other host
+    // gets the issuer's certificate before its route is written, so its Traefik never orders one.
+    const shared = fleetCertificate(app, project.edge, render.hosts);
     const outcomes: HostOutcome[] = [];
     for (const h of hosts) {
+      if (shared && h.name !== shared.issuer) await shareCertificate(deps, app, shared, hostHandle(shared.issuer, project.hosts[shared.issuer]!), h);
       const job = { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage, composeDir };
       outcomes.push(await audited(deps, h, app.name, 'deploy', Object.values(secrets), { release: id, image: render.image, configHash: render.configHash }, () => deployToHost(deps, job)));
     }
@@ -92,6 +102,40 @@ export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutco
     await ctx.cleanup();
   }
 }
+
+/** Wait for the issuer's certificate (acme.json over SSH; never logged) and install it on `to`. */
+async function shareCertificate(deps: Deps, app: App, shared: FleetCertificate, issuer: HostHandle, to: HostHandle): Promise<void> {
+  const end = deps.log.step(`${to.name}: certificate from ${issuer.name}`);
+  const deadline = Date.now() + CERT_WAIT_MS;
+  let found: { cert: string; key: string } | undefined;
+  for (let i = 0; i < CERT_WAIT_MS / 1000 + 1 && Date.now() < deadline; i++) {
+    const r = await deps.runner.run(hostScripts.run(issuer.ssh, 'cat "$1" 2>/dev/null || true', [EDGE_ACME_STORAGE], false), { allowFailure: true });
+    found = findStoredCertificate(r.stdout, shared.resolver, shared.domains);
+    if (found) break;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  if (!found) {
+    end('not found');
+    throw new StepError(
+      'certificate',
+      `${issuer.name} holds no certificate for ${shared.domains.join(', ')} after ${CERT_WAIT_MS / 1000}s (resolver ${shared.resolver}); ` +
+        `${to.name} was not changed, so it does not order a duplicate. Check the issuer's Traefik log, then deploy again.`,
+      { app: app.name, host: to.name },
+    );
+  }
+  deps.log.addSecrets([found.key]);
+  const files = fleetCertHostFiles(app.name);
+  const stream = packUpload(undefined, undefined, [
+    { path: files.cert, content: found.cert, mode: 0o644 },
+    { path: files.key, content: found.key, mode: 0o600 },
+    { path: fleetCertDynamicFile(app.name), content: renderFleetCertificate(app, found.cert), mode: 0o644 },
+  ]);
+  await deps.runner.run(hostScripts.untar(to.ssh), { stdinStream: stream });
+  end();
+}
+
+/** How long the other hosts wait for the issuer's first order (DNS-01 takes seconds to a few minutes). */
+const CERT_WAIT_MS = 180_000;
 
 interface HostJob {
   project: Project;

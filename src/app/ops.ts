@@ -12,6 +12,7 @@ import { appProject, webService } from '../names.ts';
 import { composeTarget, observeApp } from './deploy.ts';
 import { splitCommand } from '../docker/command.ts';
 import { findApp } from './app-context.ts';
+import { type CertHealth, type CertObservation, evaluateCertHealth } from '../plan/cert-health.ts';
 import type { Deps } from './deps.ts';
 import { ensureContext, type HostHandle, hostHandle } from './host.ts';
 
@@ -24,17 +25,22 @@ export interface StatusRow {
   colour: string;
   health: string;
   domains: string[];
-  certificate: { domain: string; expires?: string; issuer?: string; error?: string }[];
+  /** Per domain: what this host serves, and its health (red within 14 days or when hosts differ). */
+  certificate: CertHealth[];
   previous?: string;
 }
 
 /** Certificate the host serves for a domain (SNI), read over TLS from this machine. */
-export function peerCertificate(address: string, port: number, servername: string, timeoutMs = 3000): Promise<{ expires?: string; issuer?: string; error?: string }> {
+export function peerCertificate(address: string, port: number, servername: string, timeoutMs = 3000): Promise<{ expires?: string; issuer?: string; fingerprint?: string; error?: string }> {
   return new Promise((resolve) => {
     const sock = connect({ host: address, port, servername, rejectUnauthorized: false, timeout: timeoutMs }, () => {
       const c = sock.getPeerCertificate();
       sock.destroy();
-      resolve({ expires: c?.valid_to ? new Date(c.valid_to).toISOString() : undefined, issuer: [c?.issuer?.CN ?? ''].flat().join(',') });
+      resolve({
+        expires: c?.valid_to ? new Date(c.valid_to).toISOString() : undefined,
+        issuer: [c?.issuer?.CN ?? ''].flat().join(','),
+        fingerprint: c?.fingerprint256 || undefined,
+      });
     });
     sock.on('error', (e) => resolve({ error: e.message }));
     sock.on('timeout', () => {
@@ -70,23 +76,33 @@ export async function status(deps: Deps, opts: { app?: string; certs?: boolean }
       } catch (e) {
         s = { release: '?', colour: '?', health: `unreachable: ${(e as Error).message.split('\n')[0]}` };
       }
-      const certificate = [];
+      const certificate: CertObservation[] = [];
       if (opts.certs !== false && app.config.tls.mode !== 'none') {
         for (const d of app.config.domains) {
-          certificate.push({ domain: d, ...(await peerCertificate(project.hosts[hn]!.public_ip ?? h.ssh.address, 443, d)) });
+          // A wildcard is read through one name under it (SNI cannot carry "*").
+          const sni = d.startsWith('*.') ? `berth-status.${d.slice(2)}` : d;
+          certificate.push({ host: hn, domain: d, ...(await peerCertificate(project.hosts[hn]!.public_ip ?? h.ssh.address, project.edge.entrypoints.https, sni)) });
         }
       }
-      rows.push({ host: hn, app: app.name, domains: app.config.domains, certificate, ...s });
+      rows.push({ host: hn, app: app.name, domains: app.config.domains, certificate: certificate as CertHealth[], ...s });
     }
   }
+  // Health is judged across hosts (one domain, different certificates), then put back per row.
+  const health = evaluateCertHealth(rows.flatMap((r) => r.certificate), deps.now());
+  let i = 0;
+  for (const r of rows) r.certificate = r.certificate.map(() => health[i++]!);
   return rows;
 }
 
+/** A row is red when its app is not healthy or one of its certificates is red. */
+export const statusRed = (r: StatusRow) => (r.health !== 'healthy' && r.health !== 'running') || r.certificate.some((c) => c.state === 'red');
+
 export function formatStatus(rows: StatusRow[]): string {
-  const header = ['HOST', 'APP', 'RELEASE', 'COLOUR', 'HEALTH', 'DOMAINS', 'CERT EXPIRES'];
+  const header = ['HOST', 'APP', 'RELEASE', 'COLOUR', 'HEALTH', 'DOMAINS', 'CERT EXPIRES', 'CERT'];
   const data = rows.map((r) => [
     r.host, r.app, r.release, r.colour, r.health, r.domains.join(',') || '-',
     r.certificate.map((c) => (c.expires ? c.expires.slice(0, 10) : c.error ? `error: ${c.error}` : '-')).join(',') || '-',
+    r.certificate.map((c) => (c.state === 'ok' ? 'ok' : `RED ${c.domain}: ${c.reasons.join('; ')}`)).join(', ') || '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...data.map((d) => d[i]!.length)));
   return [header, ...data].map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');

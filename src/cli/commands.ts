@@ -1,6 +1,6 @@
 // CLI front ends for the use cases: parse flags (strict), build dependencies, call, print.
 import { deploy } from '../app/deploy.ts';
-import { exec, formatStatus, logs, resolveAlias, status } from '../app/ops.ts';
+import { exec, formatStatus, logs, resolveAlias, status, statusRed } from '../app/ops.ts';
 import { rollback } from '../app/rollback.ts';
 import { setup } from '../app/setup.ts';
 import { findApp } from '../app/app-context.ts';
@@ -69,7 +69,7 @@ export function statusCli(argv: string[]) {
     run.verbose = values.verbose;
     const rows = await status(deps, { app: positionals[0] });
     deps.log.output(values.json ? JSON.stringify(rows, null, 2) : formatStatus(rows));
-    return rows.some((r) => r.health !== 'healthy' && r.health !== 'running') ? 1 : 0;
+    return rows.some(statusRed) ? 1 : 0;
   }, run);
 }
 

@@ -34,12 +34,15 @@ export function selectHosts(app: App, hosts: Record<string, HostConfig>): string
   return [...selected].sort();
 }
 
+/** "*.example.com": served by one wildcard certificate, which only DNS-01 can obtain. */
+export const isWildcard = (domain: string) => domain.startsWith('*.');
+
 /** Every name an app's router claims: each domain, plus its www. form unless `www: none`. */
 export function claimedDomains(app: App): { domain: string; path: string }[] {
   const out: { domain: string; path: string }[] = [];
   app.config.domains.forEach((d, i) => {
     out.push({ domain: d, path: `domains[${i}]` });
-    if (app.config.www !== 'none' && !d.startsWith('www.')) out.push({ domain: `www.${d}`, path: `domains[${i}]` });
+    if (app.config.www !== 'none' && !d.startsWith('www.') && !isWildcard(d)) out.push({ domain: `www.${d}`, path: `domains[${i}]` });
   });
   return out;
 }
@@ -537,7 +540,65 @@ export const uniqueReplicaPaths: Rule = ({ apps }) => {
   return issues;
 };
 
+/** A wildcard certificate can only be ordered by DNS-01 (HTTP-01 and TLS-ALPN-01 cannot prove "*."). */
+export const wildcardNeedsDns01: Rule = ({ apps, edge }, files) => {
+  const issues: Issue[] = [];
+  const dnsResolvers = Object.keys(edge.acme.resolvers).filter((n) => edge.acme.resolvers[n]!.challenge === 'dns-01').sort();
+  for (const app of apps) {
+    const tls = app.config.tls;
+    if (tls.mode !== 'acme') continue;
+    const resolver = edge.acme.resolvers[tls.resolver];
+    if (!resolver || resolver.challenge === 'dns-01') continue;
+    app.config.domains.forEach((d, i) => {
+      if (!isWildcard(d)) return;
+      issues.push({
+        file: app.file,
+        path: `domains[${i}]`,
+        expected: 'a wildcard domain only with a DNS-01 resolver (tls.resolver)',
+        found: `${q(d)} with tls.resolver ${q(tls.resolver)} (${resolver.challenge})`,
+        hint: dnsResolvers.length
+          ? `set tls.resolver to a DNS-01 resolver (${list(dnsResolvers)}), or list the names one by one`
+          : `define a dns-01 resolver under acme.resolvers in ${files.edge} and name it in tls.resolver, or list the names one by one`,
+      });
+    });
+  }
+  return issues;
+};
+
+/** One Traefik serves every resolver, so lego's provider environment (token, API URL, timeouts) is one per edge. */
+export const dnsResolversAgree: Rule = ({ edge }, files) => {
+  const names = Object.keys(edge.acme.resolvers).sort();
+  const dns = names.flatMap((n) => {
+    const r = edge.acme.resolvers[n]!;
+    return r.challenge === 'dns-01' ? [{ n, r }] : [];
+  });
+  const first = dns[0];
+  if (!first) return [];
+  const issues: Issue[] = [];
+  const keys = [
+    ['token_secret', (r: typeof first.r) => r.token_secret],
+    ['api_base_url', (r: typeof first.r) => r.api_base_url],
+    ['propagation.timeout', (r: typeof first.r) => r.propagation?.timeout],
+    ['propagation.polling_interval', (r: typeof first.r) => r.propagation?.polling_interval],
+  ] as const;
+  for (const { n, r } of dns.slice(1)) {
+    for (const [key, get] of keys) {
+      if (get(r) === get(first.r)) continue;
+      issues.push({
+        file: files.edge,
+        path: `acme.resolvers.${n}.${key}`,
+        expected: `the same value as acme.resolvers.${first.n}.${key} (${q(String(get(first.r) ?? 'unset'))}): DNS-01 resolvers share one Traefik environment`,
+        found: q(String(get(r) ?? 'unset')),
+        hint: 'use one DNS-01 resolver, or give them the same value',
+      });
+    }
+  }
+  return issues;
+};
+
 export const RULES: readonly Rule[] = [
+  wildcardNeedsDns01,
+  dnsResolversAgree,
   uniqueDomains,
   appHostsExist,
   litestreamOnVolume,

@@ -1,6 +1,7 @@
 // The runtime schema of every file an operator writes: hosts.json, shared/edge.yml and apps/<name>/app.yml.
 // Objects are strict (an unknown key is an error: a typo must never be silently ignored), and the
 // editor JSON Schemas in schema/ are generated from these definitions (scripts/schema.ts).
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const NAME = /^[a-z][a-z0-9_-]*$/;
@@ -51,9 +52,13 @@ const healthPath = z
   .string()
   .regex(/^\/[A-Za-z0-9._~%\/?=&+:@-]*$/, 'a URL path such as "/up" (letters, digits and . _ ~ % / ? = & + : @ -; no spaces, quotes, ";", "$" or backticks)');
 
-const hostname = z
+/** A domain an app serves: a DNS name, or a wildcard "*.example.com" (one label; needs a DNS-01 resolver). */
+const domainName = z
   .string()
-  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/, 'a lowercase DNS name such as "example.com"');
+  .regex(
+    /^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/,
+    'a lowercase DNS name such as "example.com", or a wildcard such as "*.example.com"',
+  );
 
 // ---------------------------------------------------------------- hosts.json
 
@@ -86,14 +91,42 @@ export const hostsFileSchema = z.strictObject({
 
 // ---------------------------------------------------------------- shared/edge.yml
 
+/** An IPv4 or IPv6 range in CIDR notation ("203.0.113.0/24", "2400:cb00::/32"). */
+const cidr = z.string().refine((s) => {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
+  const v = m ? isIP(m[1]!) : 0;
+  return !!m && v !== 0 && Number(m[2]) <= (v === 4 ? 32 : 128);
+}, 'an IP range in CIDR notation such as "203.0.113.0/24" or "2400:cb00::/32", or "cloudflare"');
+
+/** "host:port" of a DNS server (an IPv4 address, a bracketed IPv6 address or a host name). */
+const dnsServer = z
+  .string()
+  .regex(/^([a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:]+\]):\d{1,5}$/i, 'a DNS server "address:port" such as "1.1.1.1:53"');
+
 const acmeResolver = z.discriminatedUnion('challenge', [
   z.strictObject({ challenge: z.literal('http-01') }),
   z.strictObject({ challenge: z.literal('tls-alpn-01') }),
   z.strictObject({
     challenge: z.literal('dns-01'),
     provider: z.literal('cloudflare').describe('DNS provider (Cloudflare is the one supported).'),
-    token_secret: envName.describe('Name of the secret holding the Cloudflare API token (Zone:DNS:Edit).'),
-    resolvers: z.array(z.string()).optional().describe('DNS servers used to check propagation, e.g. "1.1.1.1:53".'),
+    token_secret: envName.describe('Name of the secret holding the Cloudflare API token (Zone:Read + DNS:Edit).'),
+    api_base_url: z
+      .url()
+      .regex(/^https?:\/\/[^\s"'$`\\]+$/, 'an http(s) URL without spaces, quotes or "$"')
+      .optional()
+      .describe("Cloudflare API base URL (CLOUDFLARE_BASE_URL); only to point lego at a stand-in, e.g. the sandbox's."),
+    resolvers: z
+      .array(dnsServer)
+      .optional()
+      .describe('DNS servers lego asks for the zone and checks propagation with, e.g. "1.1.1.1:53" (default: /etc/resolv.conf, then public resolvers).'),
+    propagation: z
+      .strictObject({
+        disable_ans_checks: z.boolean().default(false).describe("Skip asking the zone's authoritative servers (only the resolvers above)."),
+        delay_before_checks: duration.optional().describe('Wait this long before the first propagation check.'),
+        timeout: duration.optional().describe('Give up waiting for the TXT record after this long (lego default 2m).'),
+        polling_interval: duration.optional().describe('Time between propagation checks (lego default 2s).'),
+      })
+      .optional(),
   }),
 ]);
 
@@ -127,15 +160,26 @@ export const edgeSchema = z.strictObject({
     ca: z.enum(['production', 'staging', 'custom']).default('production').describe("Let's Encrypt production or staging, or a custom CA (tests)."),
     ca_server: z.url().optional().describe('ACME directory URL, required when ca is "custom".'),
     ca_root: z.string().optional().describe('PEM file (relative to shared/) of the custom CA directory root, trusted by Traefik.'),
+    preflight: z
+      .strictObject({
+        check: z
+          .enum(['refuse', 'warn', 'off'])
+          .default('refuse')
+          .describe("Before a deploy of an HTTP-01/TLS-ALPN-01 app: does each domain resolve to the host's public_ip? refuse stops the deploy (before any order can spend the CA's failed-validation limit)."),
+        dns_server: dnsServer.optional().describe('DNS server asked, "address:port" (default: the system resolver).'),
+      })
+      .default({ check: 'refuse' }),
     resolvers: z
       .record(name('resolver'), acmeResolver)
       .default({ letsencrypt: { challenge: 'http-01' } })
       .describe('Certificate resolvers apps may name in tls.resolver.'),
   }),
   trusted_ips: z
-    .array(z.string().regex(/^[0-9a-f.:]+\/\d{1,3}$/, 'an IP range in CIDR notation'))
+    .array(z.union([z.literal('cloudflare'), cidr]))
     .default([])
-    .describe('Ranges whose X-Forwarded-* headers are trusted (e.g. Cloudflare).'),
+    .describe(
+      'Sources whose X-Forwarded-* headers Traefik trusts: CIDR ranges, and "cloudflare" for Cloudflare\'s published IPv4 and IPv6 ranges (src/config/cloudflare-ips.ts). Others get their claims replaced by their own address.',
+    ),
   secrets: z.array(envName).default([]).describe('Secret names used by the edge (e.g. a DNS-01 token).'),
 });
 
@@ -177,7 +221,12 @@ const tlsSchema = z.discriminatedUnion('mode', [
     cert_file: z.string().describe('PEM certificate, relative to the app folder.'),
     key_secret: envName.describe('Secret holding the PEM private key.'),
   }),
-  z.strictObject({ mode: z.literal('none').describe('Plain HTTP at the origin (TLS terminated by e.g. Cloudflare).') }),
+  z.strictObject({
+    mode: z
+      .literal('self-signed')
+      .describe("Cloudflare Full: HTTPS at the origin with Traefik's self-signed certificate (Cloudflare encrypts to the origin without verifying it)."),
+  }),
+  z.strictObject({ mode: z.literal('none').describe('Cloudflare Flexible: plain HTTP at the origin (TLS terminated by e.g. Cloudflare).') }),
 ]);
 
 const volumes = z
@@ -259,7 +308,10 @@ export const appSchema = z.strictObject({
   registry: registrySchema.optional(),
   hosts: z.array(name('host')).optional().describe('Hosts from hosts.json to deploy to.'),
   roles: z.array(name('role')).optional().describe('Deploy to every host having one of these roles.'),
-  domains: z.array(hostname).default([]).describe('Domains routed to the app. The first is canonical.'),
+  domains: z
+    .array(domainName)
+    .default([])
+    .describe('Domains routed to the app. The first is canonical. "*.example.com" needs a DNS-01 resolver (tls.resolver).'),
   www: z
     .enum(['none', 'alias', 'redirect-to-apex', 'redirect-to-www'])
     .default('none')

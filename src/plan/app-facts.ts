@@ -14,7 +14,8 @@ export const appImage = (config: AppConfig, release: string) => (imageTag(config
 /** Every host name routed to the app: each domain, plus its www. variant unless www is "none". */
 export function routedDomains(config: AppConfig): string[] {
   if (config.www === 'none') return [...config.domains];
-  return config.domains.flatMap((d) => (d.startsWith('www.') ? [d] : [d, `www.${d}`]));
+  // A wildcard already covers www.
+  return config.domains.flatMap((d) => (d.startsWith('www.') || d.startsWith('*.') ? [d] : [d, `www.${d}`]));
 }
 
 /** Where the rendered files of an app (or the edge) live, relative to the project root. */

@@ -26,6 +26,7 @@ import {
   TRAEFIK_SERVICE,
   TRAEFIK_STATIC_FILE,
 } from '../names.ts';
+import { CLOUDFLARE_RANGES } from '../config/cloudflare-ips.ts';
 import { collectEdgeSecretNames } from '../config/secrets.ts';
 import { EDGE_CONFIG_FILE } from './app-facts.ts';
 import { hashFiles, sha256 } from './hash.ts';
@@ -48,8 +49,15 @@ function caServer(edge: EdgeConfig): string {
   return a.ca_server ?? LETS_ENCRYPT[a.ca];
 }
 
+/** trusted_ips with "cloudflare" expanded to Cloudflare's published ranges (IPv4 and IPv6), without duplicates. */
+export function trustedIps(edge: EdgeConfig): string[] {
+  const out = edge.trusted_ips.flatMap((t) => (t === 'cloudflare' ? [...CLOUDFLARE_RANGES] : [t]));
+  return [...new Set(out)];
+}
+
 export function renderTraefikStatic(edge: EdgeConfig): string {
-  const forwarded = edge.trusted_ips.length ? { forwardedHeaders: { trustedIPs: [...edge.trusted_ips] } } : {};
+  const trusted = trustedIps(edge);
+  const forwarded = trusted.length ? { forwardedHeaders: { trustedIPs: trusted } } : {};
   const lifeCycle = { transport: { lifeCycle: { graceTimeOut: GRACE } } };
   const resolvers: Record<string, unknown> = {};
   for (const name of Object.keys(edge.acme.resolvers).sort()) {
@@ -57,7 +65,18 @@ export function renderTraefikStatic(edge: EdgeConfig): string {
     const acme: Record<string, unknown> = { email: edge.acme.email, storage: TRAEFIK_ACME_STORAGE, caServer: caServer(edge) };
     if (r.challenge === 'http-01') acme.httpChallenge = { entryPoint: ENTRYPOINT.web };
     else if (r.challenge === 'tls-alpn-01') acme.tlsChallenge = {};
-    else acme.dnsChallenge = { provider: r.provider, ...(r.resolvers?.length ? { resolvers: [...r.resolvers] } : {}) };
+    else {
+      const p = r.propagation;
+      const propagation = {
+        ...(p?.disable_ans_checks ? { disableANSChecks: true } : {}),
+        ...(p?.delay_before_checks ? { delayBeforeChecks: p.delay_before_checks } : {}),
+      };
+      acme.dnsChallenge = {
+        provider: r.provider,
+        ...(r.resolvers?.length ? { resolvers: [...r.resolvers] } : {}),
+        ...(Object.keys(propagation).length ? { propagation } : {}),
+      };
+    }
     resolvers[name] = { acme };
   }
   const doc: Record<string, unknown> = {
@@ -88,12 +107,38 @@ export function renderTraefikStatic(edge: EdgeConfig): string {
   return toYaml(doc, generatedHeader(EDGE_CONFIG_FILE, `Traefik static config (${EDGE_STATIC_FILE}).`));
 }
 
+/** Whole seconds (rounded up) of a duration such as "90s", "2m" or "500ms": lego reads its timeouts as seconds. */
+export function durationSeconds(d: string): number {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(d);
+  if (!m) throw new Error(`not a duration: ${d}`);
+  const n = Number(m[1]);
+  const ms = m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n * 3_600_000;
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/**
+ * The environment of lego's cloudflare provider inside Traefik. One Traefik serves every resolver,
+ * so DNS-01 resolvers share it (a rule refuses resolvers that disagree); the first one by name sets it.
+ */
+export function dnsProviderEnv(edge: EdgeConfig): Record<string, string> {
+  const dns = Object.keys(edge.acme.resolvers)
+    .sort()
+    .map((n) => edge.acme.resolvers[n]!)
+    .flatMap((r) => (r.challenge === 'dns-01' ? [r] : []));
+  const r = dns[0];
+  if (!r) return {};
+  // lego reads <VAR>_FILE: the token is a mounted file, never a value in the container's env.
+  const env: Record<string, string> = { CF_DNS_API_TOKEN_FILE: runSecret(r.token_secret) };
+  if (r.api_base_url) env.CLOUDFLARE_BASE_URL = r.api_base_url;
+  if (r.propagation?.timeout) env.CLOUDFLARE_PROPAGATION_TIMEOUT = String(durationSeconds(r.propagation.timeout));
+  if (r.propagation?.polling_interval) env.CLOUDFLARE_POLLING_INTERVAL = String(durationSeconds(r.propagation.polling_interval));
+  return env;
+}
+
 export function renderEdgeCompose(edge: EdgeConfig): string {
   const tokens = Object.values(edge.acme.resolvers).flatMap((r) => (r.challenge === 'dns-01' ? [r.token_secret] : []));
   const uniqueTokens = [...new Set(tokens)].sort();
-  const env: Record<string, string> = {};
-  // lego reads <VAR>_FILE: the token is a mounted file, never a value in the container's env.
-  if (uniqueTokens[0]) env.CF_DNS_API_TOKEN_FILE = runSecret(uniqueTokens[0]);
+  const env: Record<string, string> = { ...dnsProviderEnv(edge) };
   if (edge.acme.ca_root) env.LEGO_CA_CERTIFICATES = TRAEFIK_CA_ROOT;
 
   const volumes = [

@@ -24,12 +24,15 @@ export const routerNames = (app: string) => {
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Host(`a`) || Host(`b`). Config validation admits DNS names only; a backtick here would end the rule's string. */
-const hostRule = (hosts: string[]) =>
+/**
+ * Host(`a`) || Host(`b`); a wildcard "*.x" matches exactly one label under x (Traefik v3 Host() has no
+ * wildcards). Config validation admits DNS names only; a backtick here would end the rule's string.
+ */
+export const hostRule = (hosts: string[]) =>
   hosts
     .map((h) => {
-      if (!/^[a-z0-9.-]+$/.test(h)) throw new Error(`not a DNS name, refused in a Traefik rule: ${JSON.stringify(h)}`);
-      return `Host(\`${h}\`)`;
+      if (!/^(\*\.)?[a-z0-9.-]+$/.test(h)) throw new Error(`not a DNS name, refused in a Traefik rule: ${JSON.stringify(h)}`);
+      return h.startsWith('*.') ? `HostRegexp(\`^[a-z0-9-]+\\.${escapeRegex(h.slice(2))}$\`)` : `Host(\`${h}\`)`;
     })
     .join(' || ');
 
@@ -37,7 +40,9 @@ const hostRule = (hosts: string[]) =>
 export function wwwRedirect(app: App): Record<string, unknown> | undefined {
   const c = app.config;
   if (c.www !== 'redirect-to-apex' && c.www !== 'redirect-to-www') return undefined;
-  const alt = c.domains.map(escapeRegex).join('|');
+  const named = c.domains.filter((d) => !d.startsWith('*.'));
+  if (!named.length) return undefined;
+  const alt = named.map(escapeRegex).join('|');
   // With TLS at the origin the target is always https (one hop from http://www.x to https://x);
   // with tls none the request's scheme is kept (the TLS terminator in front decides).
   const https = c.tls.mode !== 'none';

@@ -93,6 +93,35 @@ export const PEBBLE = {
   challManagementUrl: 'http://127.0.0.1:8055',
 } as const;
 
+/**
+ * The stand-in for Cloudflare (sandbox/images/cfmock): its DNS API subset lego's cloudflare provider
+ * calls, and the zone's authoritative DNS (UDP and TCP). A second Pebble validates DNS-01 against it,
+ * so the shared Pebble and challtestsrv stay as every other test expects.
+ */
+export const CFMOCK = {
+  container: 'berth-sandbox-cfmock',
+  image: 'berth/cfmock:latest',
+  zone: 'berth.test',
+  /** The API token lego must present (a sandbox constant, not a secret). */
+  token: 'berth-sandbox-cloudflare-token',
+  /** From containers on network `berth` (the edge's CLOUDFLARE_BASE_URL). */
+  apiBaseUrl: 'http://cfmock/client/v4',
+  /** The zone's DNS from containers on `berth` (lego's propagation checks, Pebble's validation). */
+  dnsServer: 'cfmock:53',
+  /** The same DNS from this machine (UDP and TCP), for operator-side checks such as the pre-flight. */
+  hostDnsServer: '127.0.0.1:8054',
+  /** Test-side endpoints (state, set-a, clear-a) from this machine. */
+  managementUrl: 'http://127.0.0.1:8056',
+} as const;
+
+export const PEBBLE_DNS = {
+  container: 'berth-sandbox-pebble-dns',
+  image: 'berth/pebble-dns:latest',
+  directoryUrl: 'https://pebble-dns:14000/dir',
+  hostDirectoryUrl: 'https://127.0.0.1:14001/dir',
+  managementUrl: 'https://127.0.0.1:15001',
+} as const;
+
 export const S3 = {
   container: 'berth-sandbox-s3',
   image: 'berth/s3:latest',

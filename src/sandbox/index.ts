@@ -9,6 +9,8 @@ export type { SandboxHostStatus, SandboxStatus } from './status.ts';
 export { run, ok, CommandError } from './proc.ts';
 export type { RunOptions, RunResult } from './proc.ts';
 export { REGISTRY_CREDENTIALS, S3_CREDENTIALS, PEBBLE_MINICA, PEBBLE_ROOT, PEBBLE_INTERMEDIATE } from './services.ts';
+export { startFront, startEchoOrigin, ensureFrontImage, FRONT_IMAGE, FRONT_LABEL } from './front.ts';
+export type { FrontContainer, FrontOptions } from './front.ts';
 export {
   onConsole, onHost, restartDocker, rebootHost, cutNetwork, restoreNetwork, cutSsh, restoreSsh, resetHost, engineId, routeDomainToHost, unrouteDomain,
 } from './fleet.ts';

@@ -12,7 +12,7 @@ import { run } from './proc.ts';
 
 const STAMP = join(SANDBOX_STATE_DIR, 'mirror', 'pushed.json');
 /** Sandbox-internal images: never pulled by a host. */
-const NOT_MIRRORED = [/^berth\/debian:/, /^berth\/(pebble|s3|registry|dns|machine|machine-docker):/];
+const NOT_MIRRORED = [/^berth\/debian:/, /^berth\/(pebble|pebble-dns|cfmock|s3|registry|dns|machine|machine-docker):/];
 
 /** Docker Hub path of a short name: traefik:v3 → library/traefik, berth/testapp → berth/testapp. */
 export function mirrorPath(tag: string): { repo: string; tag: string } {

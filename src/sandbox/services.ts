@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  FLEET_DNS, FLEET_NETWORK, MIRROR, PEBBLE, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_HOSTS, SANDBOX_LABEL, SANDBOX_SERVICE_LABEL, SANDBOX_NETWORK, SANDBOX_STATE_DIR, hostSpec,
+  CFMOCK, FLEET_DNS, FLEET_NETWORK, MIRROR, PEBBLE, PEBBLE_DNS, REGISTRY, S3, SANDBOX_CA_DIR, SANDBOX_HOSTS, SANDBOX_LABEL, SANDBOX_SERVICE_LABEL, SANDBOX_NETWORK, SANDBOX_STATE_DIR, hostSpec,
 } from './config.ts';
 import { sandboxRequest, waitFor } from './http.ts';
 import { run, step } from './proc.ts';
@@ -102,6 +102,48 @@ export async function ensureFleetAttachment(s: ContainerSpec): Promise<void> {
   await run(['docker', 'network', 'connect', ...s.fleetAliases.flatMap((a) => ['--alias', a]), FLEET_NETWORK.name, s.name]);
 }
 
+/** The DNS-01 pair: cfmock (Cloudflare's API + the zone's DNS) and the Pebble that validates against it. */
+export function dnsChallengeSpecs(): ContainerSpec[] {
+  return [
+    {
+      name: CFMOCK.container,
+      image: CFMOCK.image,
+      aliases: ['cfmock'],
+      ports: ['127.0.0.1:8056:80', `${CFMOCK.hostDnsServer}:53/udp`, `${CFMOCK.hostDnsServer}:53/tcp`],
+      volumes: [],
+      // Names without a record resolve to h1 (its edge), like challtestsrv's answers.
+      env: { ZONE: CFMOCK.zone, TOKEN: CFMOCK.token, DEFAULT_A: DEFAULT_ACME_ADDRESS },
+      fleetAliases: ['cfmock'],
+      command: ['serve'],
+    },
+    {
+      name: PEBBLE_DNS.container,
+      image: PEBBLE_DNS.image,
+      aliases: ['pebble-dns'],
+      ports: ['127.0.0.1:14001:14000', '127.0.0.1:15001:15000'],
+      volumes: [],
+      env: {},
+      fleetAliases: ['pebble-dns'],
+      command: ['pebble', '-config', '/etc/pebble/pebble-config.json', '-dnsserver', CFMOCK.dnsServer],
+    },
+  ];
+}
+
+/** Start the DNS-01 pair (images built first when missing or stale); used by sandbox:up and by the tests that need it. */
+export async function ensureDnsChallengeServices(): Promise<void> {
+  const { buildAllImages } = await import('./images.ts');
+  await buildAllImages({ only: ['cfmock', 'pebble-dns'] });
+  for (const s of dnsChallengeSpecs()) {
+    await ensureContainer(s);
+    await ensureFleetAttachment(s);
+  }
+  const minica = (await run(['docker', 'exec', PEBBLE_DNS.container, 'cat', '/etc/pebble/ca.pem'])).stdout;
+  await waitFor('pebble-dns directory', async () => (await sandboxRequest(PEBBLE_DNS.hostDirectoryUrl, { ca: minica, timeoutMs: 3000 })).status === 200, {
+    timeoutMs: 30_000,
+  });
+  await waitFor('cfmock', async () => (await sandboxRequest(`${CFMOCK.managementUrl}/up`, { timeoutMs: 3000 })).status === 200, { timeoutMs: 30_000 });
+}
+
 export function serviceSpecs(): ContainerSpec[] {
   return [
     {
@@ -157,6 +199,7 @@ export function serviceSpecs(): ContainerSpec[] {
       fleetAliases: ['registry'],
       command: [],
     },
+    ...dnsChallengeSpecs(),
     {
       name: MIRROR.container,
       image: MIRROR.image,

@@ -62,7 +62,7 @@ describe('loadProject', () => {
     assert.deepEqual(await loadLines(fixture('broken')), [
       'apps/blog/app.yml:5:1: expected valid YAML, got a syntax error (Map keys must be unique)',
       'apps/empty/: expected one of app.yml, app.yaml, app.json, app.config.ts, app.config.js, app.config.mjs, got nothing',
-      'apps/shop/app.yml: domains[0]: expected a lowercase DNS name such as "example.com", got "shop.example.com - www.shop.example.com"',
+      'apps/shop/app.yml: domains[0]: expected a lowercase DNS name such as "example.com", or a wildcard such as "*.example.com", got "shop.example.com - www.shop.example.com"',
       'apps/twice/app.yml: expected exactly one config file in the folder, got app.yml, app.json; delete all but one',
       'hosts.json:3:41: expected valid JSON, got a syntax error (Expected double-quoted property name)',
       'shared/: expected one of edge.yml, edge.yaml, edge.json, got nothing',

@@ -77,12 +77,12 @@ describe('validateProject: schema errors name file, key path, expected and found
     {
       name: 'discriminator',
       data: app({ tls: { mode: 'letsencrypt' } }),
-      line: 'apps/shop/app.yml: tls.mode: expected one of "acme", "origin-certificate", "none", got "letsencrypt"',
+      line: 'apps/shop/app.yml: tls.mode: expected one of "acme", "origin-certificate", "self-signed", "none", got "letsencrypt"',
     },
     {
       name: 'array element path',
       data: app({ domains: ['ok.example.com', 'Not A Domain'] }),
-      line: 'apps/shop/app.yml: domains[1]: expected a lowercase DNS name such as "example.com", got "Not A Domain"',
+      line: 'apps/shop/app.yml: domains[1]: expected a lowercase DNS name such as "example.com", or a wildcard such as "*.example.com", got "Not A Domain"',
     },
     {
       name: 'record key',
