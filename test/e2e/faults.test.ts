@@ -84,7 +84,7 @@ test('SSH lost mid-deploy: the error names the lost connection, host, phase and 
   assert.ok(dropped, 'the connection was dropped during the deploy');
   assert.notEqual(code, 0, stderr);
   assert.match(stderr, /lost the SSH connection to h1 during "start \+ health"/, stderr);
-  assert.match(stderr, new RegExp(`the old release v1-\\w+ keeps serving on ${before.colour}`), stderr);
+  assert.match(stderr, new RegExp(`the old release v1-[\\w-]+ keeps serving on ${before.colour}`), stderr);
   assert.doesNotMatch(stderr, /did not become healthy|held by|rm -rf|Traceback|\n\s+at /, stderr);
   assert.doesNotMatch(stderr, /--- done: h1: start \+ health/, 'the failed phase is not logged as done');
   assert.doesNotMatch(stderr, /\u001b/, 'no terminal control codes with CI=1');
@@ -132,7 +132,7 @@ test('deploy --dry-run on a live app: reads run, nothing is written or started, 
   assert.match(r.all, new RegExp(`would run: .*compose .*up -d --no-deps --wait .*web-${idle}`));
   assert.match(r.all, /would run: .*compose .*run --rm --no-deps -T web-\w+ testapp migrate/);
   assert.match(r.all, /would run: ssh .*: dest="\$1"/, 'the route switch is printed');
-  assert.match(r.all, new RegExp(`dry run — ${APP} v1-\\w+ would go live on ${idle} \\(replacing ${live.release} on ${live.colour}\\); nothing was written or started`));
+  assert.match(r.all, new RegExp(`dry run — ${APP} v1-[\\w-]+ would go live on ${idle} \\(replacing ${live.release} on ${live.colour}\\); nothing was written or started`));
   assert.deepEqual(snapshot(), before, 'no container, file or route changed');
   assert.deepEqual(current(), live);
 });
@@ -158,7 +158,7 @@ test('a rollback to a release whose image is gone says the image is missing', as
   docker('rmi', `${IMAGE}:v1`);
   const r = await p.berth('rollback', [APP]);
   assert.notEqual(r.code, 0, r.all);
-  assert.match(r.all, new RegExp(`image ${IMAGE.replace(/[/.]/g, '\\$&')}:v1 of release v1-\\w+ is missing on h1`), r.all);
+  assert.match(r.all, new RegExp(`image ${IMAGE.replace(/[/.]/g, '\\$&')}:v1 of release v1-[\\w-]+ is missing on h1`), r.all);
   assert.doesNotMatch(r.all, /healthy/);
   assert.equal(current().release.startsWith('v2-'), true, 'v2 still live');
 });
