@@ -3,6 +3,7 @@ import { deploy } from '../app/deploy.ts';
 import { exec, formatStatus, logs, resolveAlias, status } from '../app/ops.ts';
 import { rollback } from '../app/rollback.ts';
 import { setup } from '../app/setup.ts';
+import { checkHardening } from '../app/harden-check.ts';
 import { findApp } from '../app/app-context.ts';
 import { loadProject } from '../config/load.ts';
 import { StepError, UsageError } from '../errors.ts';
@@ -44,13 +45,24 @@ export function rollbackCli(argv: string[]) {
 }
 
 export function setupCli(argv: string[]) {
-  const U = 'usage: npm run setup -- [<host>] [--harden]   (all hosts in hosts.json when omitted; --harden applies UFW, fail2ban, key-only SSH)';
+  const U =
+    'usage: npm run setup -- [<host>] [--harden [--check]]   (all hosts in hosts.json when omitted; --harden applies UFW, fail2ban, key-only SSH; ' +
+    '--harden --check only reports what differs from it, changes nothing, exits 1 on a difference)';
   const run: MainOptions = {};
   return main(async () => {
-    const { values, positionals } = parseFlags(argv, { ...common, harden: { type: 'boolean' } }, U, { max: 1 });
+    const { values, positionals } = parseFlags(argv, { ...common, harden: { type: 'boolean' }, check: { type: 'boolean' } }, U, { max: 1 });
     usage(U, values);
     const deps = createDeps(values);
     Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });
+    if (values.check) {
+      if (!values.harden) throw new UsageError('--check checks the hardening: use --harden --check', U);
+      const checks = await checkHardening(deps, { host: positionals[0] });
+      if (values.json) deps.log.output(JSON.stringify(checks, null, 2));
+      else for (const c of checks) deps.log.output(c.lines.map((l) => `${c.host}: ${l}`).join('\n'));
+      const drifted = checks.filter((c) => !c.ok).map((c) => c.host);
+      if (drifted.length) deps.log.error(`hardening drifted on ${drifted.join(', ')}: rerun "npm run setup -- <host> --harden" to restore it`);
+      return drifted.length ? 1 : 0;
+    }
     const hosts = await setup(deps, { host: positionals[0], harden: values.harden });
     deps.log.info(`edge up on ${hosts.join(', ')}`);
   }, run);
