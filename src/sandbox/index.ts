@@ -12,3 +12,5 @@ export { REGISTRY_CREDENTIALS, S3_CREDENTIALS, PEBBLE_MINICA, PEBBLE_ROOT, PEBBL
 export {
   onConsole, onHost, restartDocker, rebootHost, cutNetwork, restoreNetwork, cutSsh, restoreSsh, resetHost, engineId, routeDomainToHost, unrouteDomain,
 } from './fleet.ts';
+export { startFront, startEchoOrigin, ensureFrontImage, FRONT_IMAGE, FRONT_LABEL } from './front.ts';
+export type { FrontContainer, FrontOptions } from './front.ts';

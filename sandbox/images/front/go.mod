@@ -1,0 +1,3 @@
+module berth.local/front
+
+go 1.26.0
