@@ -35,6 +35,7 @@ import { ensureContext, type HostHandle, hostHandle } from './host.ts';
 import { loadAppContext, runHook } from './app-context.ts';
 import { backupPreflight } from './backup-preflight.ts';
 import { StepError } from '../errors.ts';
+import { type FleetHostState, formatFleetReport } from '../plan/fleet-report.ts';
 
 export interface DeployOptions {
   app: string;
@@ -65,8 +66,36 @@ export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutco
   if (!opts.skipImage) await prepareImageLocally(deps, app, render, secrets);
 
   const outcomes: HostOutcome[] = [];
-  for (const h of hosts) outcomes.push(await deployToHost(deps, { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage }));
+  for (const [i, h] of hosts.entries()) {
+    try {
+      outcomes.push(await deployToHost(deps, { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage }));
+    } catch (e) {
+      if (hosts.length === 1) throw e;
+      throw new StepError('deploy', await fleetState(deps, app.name, id, hosts, outcomes, i, e), { app: app.name }, { cause: e });
+    }
+  }
   return outcomes;
+}
+
+/** After host i failed: what every host of the app runs now (the failed and untried ones are read again). */
+async function fleetState(deps: Deps, app: string, id: string, hosts: HostHandle[], done: HostOutcome[], failed: number, err: unknown): Promise<string> {
+  const states: FleetHostState[] = [];
+  for (const [j, h] of hosts.entries()) {
+    const o = done.find((d) => d.host === h.name);
+    if (o) {
+      states.push({ host: h.name, live: o.release, colour: o.colour, outcome: o.result });
+      continue;
+    }
+    const outcome = j === failed ? 'failed' : 'not attempted';
+    try {
+      const s = await observeApp(deps, h, app);
+      states.push({ host: h.name, live: s.current?.release, colour: s.current?.colour, outcome });
+    } catch (e) {
+      states.push({ host: h.name, outcome, unknown: `unreachable: ${(e as Error).message.split('\n')[0]}` });
+    }
+  }
+  const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+  return formatFleetReport(app, id, hosts[failed]!.name, reason, states);
 }
 
 interface HostJob {

@@ -69,26 +69,26 @@ export function setupCli(argv: string[]) {
 }
 
 export function statusCli(argv: string[]) {
-  const U = 'usage: npm run status -- [<app>] [--json]';
+  const U = 'usage: npm run status -- [<app>] [--host <name>] [--json]';
   const run: MainOptions = {};
   return main(async () => {
-    const { values, positionals } = parseFlags(argv, common, U, { max: 1 });
+    const { values, positionals } = parseFlags(argv, { ...common, host: { type: 'string' } }, U, { max: 1 });
     usage(U, values);
     const deps = createDeps(values);
     run.verbose = values.verbose;
-    const rows = await status(deps, { app: positionals[0] });
+    const rows = await status(deps, { app: positionals[0], host: values.host });
     deps.log.output(values.json ? JSON.stringify(rows, null, 2) : formatStatus(rows));
     return rows.some((r) => r.health !== 'healthy' && r.health !== 'running') ? 1 : 0;
   }, run);
 }
 
 export function logsCli(argv: string[]) {
-  const U = 'usage: npm run logs -- <app> [--follow] [--tail N] [--service NAME]';
+  const U = 'usage: npm run logs -- <app> [--host <name>] [--follow] [--tail N] [--service NAME]   (every host of the app unless --host)';
   const run: MainOptions = {};
   return main(async () => {
     const { values, positionals } = parseFlags(
       argv,
-      { ...common, follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' }, service: { type: 'string' } },
+      { ...common, follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' }, service: { type: 'string' }, host: { type: 'string' } },
       U,
       { max: 1 },
     );
@@ -100,38 +100,38 @@ export function logsCli(argv: string[]) {
     }
     const deps = createDeps(values);
     run.verbose = values.verbose;
-    await logs(deps, { app, follow: values.follow, tail, service: values.service });
+    return logs(deps, { app, follow: values.follow, tail, service: values.service, host: values.host });
   }, run);
 }
 
 export function execCli(argv: string[]) {
-  const U = 'usage: npm run exec -- [--interactive] [--verbose] <app> <command…>';
+  const U = 'usage: npm run exec -- [--interactive] [--host <name>] [--verbose] <app> <command…>   (every host of the app unless --host)';
   const run: MainOptions = {};
   return main(async () => {
     // Flags come before <app>; everything after it is the command, verbatim (it has flags of its own).
-    const at = argv.findIndex((a) => !a.startsWith('-'));
+    const at = firstPositional(argv, ['--host']);
     const flags = at < 0 ? argv : argv.slice(0, at);
-    const { values } = parseFlags(flags, { ...common, interactive: { type: 'boolean', short: 'i' } }, U);
+    const { values } = parseFlags(flags, { ...common, interactive: { type: 'boolean', short: 'i' }, host: { type: 'string' } }, U);
     usage(U, values);
     const [app, ...command] = at < 0 ? [] : argv.slice(at);
     if (!app) throw new UsageError('missing <app>', U);
     if (!command.length) throw new UsageError('missing <command…>', U);
     const deps = createDeps(values);
     Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });
-    const r = await exec(deps, { app, command, interactive: !!values.interactive || !!process.stdin.isTTY });
+    const r = await exec(deps, { app, command, interactive: !!values.interactive || !!process.stdin.isTTY, host: values.host });
     return r.exitCode;
   }, run);
 }
 
 /** `npm run console -- <app>` and friends: the aliases from app config. Flags go before <app>. */
 export function aliasCli(alias: string, argv: string[]) {
-  const U = `usage: npm run ${alias || 'alias -- <name>'} -- [--verbose] <app> [args…]`;
+  const U = `usage: npm run ${alias || 'alias -- <name>'} -- [--verbose] [--host <name>] <app> [args…]   (every host of the app unless --host)`;
   const run: MainOptions = {};
   return main(async () => {
     if (alias === '--help' || alias === '-h') usage('usage: npm run alias -- <name> <app> [args…]   (console, shell and dbc are shortcuts)', { help: true });
     if (!alias || alias.startsWith('-')) throw new UsageError(alias ? `unknown flag ${alias} before the alias name` : 'missing <name>', 'usage: npm run alias -- <name> <app> [args…]');
-    const at = argv.findIndex((a) => !a.startsWith('-'));
-    const { values } = parseFlags(at < 0 ? argv : argv.slice(0, at), { verbose: common.verbose, help: common.help }, U);
+    const at = firstPositional(argv, ['--host']);
+    const { values } = parseFlags(at < 0 ? argv : argv.slice(0, at), { verbose: common.verbose, help: common.help, host: { type: 'string' } }, U);
     usage(U, values);
     const [appName, ...extra] = at < 0 ? [] : argv.slice(at);
     if (!appName) throw new UsageError('missing <app>', U);
@@ -139,11 +139,21 @@ export function aliasCli(alias: string, argv: string[]) {
     run.verbose = values.verbose;
     const app = findApp(await loadProject(deps.root), appName);
     const r = resolveAlias(app, alias, extra);
-    if (r.kind === 'exec') return (await exec(deps, { app: appName, command: r.command, interactive: process.stdin.isTTY })).exitCode;
+    if (r.kind === 'exec') return (await exec(deps, { app: appName, command: r.command, interactive: process.stdin.isTTY, host: values.host })).exitCode;
     const [sub, ...rest] = r.argv;
-    if (sub === 'logs') return void (await logs(deps, { app: appName, follow: rest.includes('--follow') || rest.includes('-f') }));
+    if (sub === 'logs') return logs(deps, { app: appName, follow: rest.includes('--follow') || rest.includes('-f'), host: values.host });
     throw new StepError('alias', `alias ${alias} names an unknown Berth command "${sub}" (known: logs)`);
   }, run);
+}
+
+/** Index of the first positional argument, skipping flags and the values of `valued` flags. */
+export function firstPositional(argv: string[], valued: string[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (valued.includes(a)) i++;
+    else if (!a.startsWith('-')) return i;
+  }
+  return -1;
 }
 
 const formatTimings = (t: Record<string, number>) =>
