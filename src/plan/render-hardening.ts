@@ -48,8 +48,10 @@ function prelude(p: Parts): string[] {
   ];
   if (p.fail2ban) {
     lines.push(
-      // systemd hosts log sshd to the journal only (Debian 12 has no /var/log/auth.log by default).
-      `if [ -d /run/systemd/system ]; then f2b_src='backend = systemd'; else f2b_src='logpath = /var/log/auth.log'; fi`,
+      // systemd hosts log sshd to the journal only (Debian 12 has no /var/log/auth.log by default);
+      // elsewhere sshd logs through syslog (or -E) to /var/log/auth.log. Set both keys: Debian's
+      // own jail.d defaults may name a backend that does not exist here.
+      `if [ -d /run/systemd/system ]; then f2b_src='backend = systemd'; else f2b_src=$(printf '%s\\n' 'backend = auto' 'logpath = /var/log/auth.log'); fi`,
       `want_jail=$(printf '%s\\n' '[sshd]' 'enabled = true' "port = $ssh_ports_csv" "$f2b_src" 'banaction = iptables-multiport' 'maxretry = 5' 'findtime = 10m' 'bantime = 1h')`,
     );
   }

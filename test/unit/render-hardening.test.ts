@@ -125,6 +125,8 @@ esac`);
     assert.doesNotMatch(r.out, /drift/);
     assert.match(r.out, /ok ufw: only 22\/tcp 80\/tcp 443\/tcp/);
     assert.match(r.out, /ok DOCKER-USER: live chain/);
+    const jail = readFileSync(join(root, FAIL2BAN_JAIL.slice(1)), 'utf8');
+    assert.match(jail, /^port = 22\nbackend = auto\nlogpath = \/var\/log\/auth\.log\n/m, 'no systemd here: sshd logs to auth.log');
     const rules = readFileSync(join(root, 'etc', 'ufw', 'after.rules'), 'utf8');
     apply();
     assert.equal(readFileSync(join(root, 'etc', 'ufw', 'after.rules'), 'utf8'), rules, 'the DOCKER-USER block is replaced, not appended again');
