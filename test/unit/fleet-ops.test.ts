@@ -37,3 +37,13 @@ test('flags before <app> (with --host taking a value) are told apart from the co
   assert.equal(firstPositional(['-i', 'shop', '--host', 'x'], ['--host']), 1);
   assert.equal(firstPositional(['--host', 'h2'], ['--host']), -1);
 });
+
+test('--host picks one of the app\'s hosts and names the app\'s hosts when it is not one', async () => {
+  const { makeApp, makeProject } = await import('./plan-fixtures.ts');
+  const { selectOpsHosts } = await import('../../src/app/ops.ts');
+  const app = makeApp('shop', { image: 'shop', roles: ['web', 'db'], port: 80 });
+  const project = makeProject([app]);
+  assert.deepEqual(selectOpsHosts(project, app), ['h1', 'h2']);
+  assert.deepEqual(selectOpsHosts(project, app, 'h2'), ['h2']);
+  assert.throws(() => selectOpsHosts(project, makeApp('web', { image: 'w', roles: ['web'], port: 80 }), 'h2'), /web does not run on "h2" \(its hosts: h1\)/);
+});
