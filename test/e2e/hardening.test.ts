@@ -39,6 +39,17 @@ describe('setup --harden on a bare host (h3)', { timeout: 900_000 }, () => {
     p = F.makeProject('berth-e2e-harden-', [H3]);
     const setup = await p.berth('setup', ['h3']);
     assert.equal(setup.code, 0, setup.all);
+    // sshd on the sandbox machines logs with -E (lines without a time, which fail2ban skips); a
+    // server without systemd logs through syslog. Make h3 one (rsyslog without kernel logging,
+    // which would drain this machine's kernel log), from its console.
+    const syslog = await F.onConsole(H3, [
+      'DEBIAN_FRONTEND=noninteractive apt-get install -y -q rsyslog >/dev/null 2>&1 || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q rsyslog >/dev/null; }',
+      `sed -i 's/^module(load="imklog"/#&/' /etc/rsyslog.conf`,
+      'pkill -x rsyslogd; sleep 0.5; rsyslogd',
+      "for i in 1 2 3 4 5 6; do ps -eo args | grep -q '^sshd: /usr/sbin/sshd -E' || break; kill \"$(cat /run/sshd.pid)\"; /usr/sbin/sshd; sleep 1.5; done",
+      "ps -eo args | grep '^sshd: /usr/sbin/sshd' | grep -v -- ' -E '",
+    ].join('\n'), { timeoutMs: 180_000 });
+    assert.equal(syslog.code, 0, `sshd logging through syslog on h3: ${syslog.stdout} ${syslog.stderr}`);
     // Before hardening: a user with a password can log in, and a port a container publishes on
     // 0.0.0.0 is open to other hosts (so the assertions below can fail).
     const user = await onH3(`id ${PW_USER} >/dev/null 2>&1 || useradd -m -s /bin/sh ${PW_USER}; echo '${PW_USER}:${PW}' | chpasswd`);
