@@ -54,9 +54,9 @@ describe('setup --harden on a bare host (h3)', { timeout: 900_000 }, () => {
     // 0.0.0.0 is open to other hosts (so the assertions below can fail).
     const user = await onH3(`id ${PW_USER} >/dev/null 2>&1 || useradd -m -s /bin/sh ${PW_USER}; echo '${PW_USER}:${PW}' | chpasswd`);
     assert.equal(user.code, 0, user.err);
-    const pub = await onH3('docker rm -f ftpub >/dev/null 2>&1; docker run -d --name ftpub --restart unless-stopped -p 0.0.0.0:8080:80 berth/testapp:v1 >/dev/null');
+    const pub = await onH3('docker rm -f ftpub >/dev/null 2>&1; docker run -d --name ftpub --restart unless-stopped -p 0.0.0.0:8088:80 berth/testapp:v1 >/dev/null');
     assert.equal(pub.code, 0, pub.err);
-    assert.ok(await reachableFromH1(8080), 'before --harden the published port answers other hosts');
+    assert.ok(await reachableFromH1(8088), 'before --harden the published port answers other hosts');
     const pw = await passwordLoginFromH1();
     assert.match(pw.stdout, /logged-in/, `before --harden a password login works: ${pw.stderr}`);
   });
@@ -91,12 +91,12 @@ describe('setup --harden on a bare host (h3)', { timeout: 900_000 }, () => {
     assert.ok(await reachableFromH1(22), 'ssh');
     assert.ok(await reachableFromH1(80), 'http (the edge)');
     assert.ok(await reachableFromH1(443), 'https (the edge)');
-    assert.equal(await reachableFromH1(8080), false, 'container published on 0.0.0.0:8080 (DOCKER-USER)');
+    assert.equal(await reachableFromH1(8088), false, 'container published on 0.0.0.0:8088 (DOCKER-USER)');
     await onH3('nohup sh -c "exec socat TCP-LISTEN:8081,fork,reuseaddr SYSTEM:true" >/dev/null 2>&1 &');
     assert.equal((await onH3('ss -ltn | grep -c ":8081 "')).out, '1', 'something listens on 8081 on h3');
     assert.equal(await reachableFromH1(8081), false, 'a host port outside 22/80/443 (UFW)');
     // The container itself still serves on the host (the firewall filters only the public interface).
-    assert.equal((await onH3('curl -s -o /dev/null -w %{http_code} http://127.0.0.1:8080/up')).out, '200');
+    assert.equal((await onH3('curl -s -o /dev/null -w %{http_code} http://127.0.0.1:8088/up')).out, '200');
   });
 
   test('password login is refused; key login works', async () => {
