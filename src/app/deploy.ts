@@ -50,6 +50,7 @@ import { stripAnsi } from '../log/ansi.ts';
 import { audited } from './audit.ts';
 import { pruneAfterDeploy } from './prune.ts';
 import { afterDeploy } from '../plan/prune-plan.ts';
+import { type FleetHostState, formatFleetReport } from '../plan/fleet-report.ts';
 
 export interface DeployOptions {
   app: string;
@@ -92,15 +93,42 @@ export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutco
     // gets the issuer's certificate before its route is written, so its Traefik never orders one.
     const shared = fleetCertificate(app, project.edge, render.hosts);
     const outcomes: HostOutcome[] = [];
-    for (const h of hosts) {
-      if (shared && h.name !== shared.issuer) await shareCertificate(deps, app, shared, hostHandle(shared.issuer, project.hosts[shared.issuer]!), h);
-      const job = { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage, composeDir };
-      outcomes.push(await audited(deps, h, app.name, 'deploy', Object.values(secrets), { release: id, image: render.image, configHash: render.configHash }, () => deployToHost(deps, job)));
+    for (const [i, h] of hosts.entries()) {
+      try {
+        if (shared && h.name !== shared.issuer) await shareCertificate(deps, app, shared, hostHandle(shared.issuer, project.hosts[shared.issuer]!), h);
+        const job = { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage, composeDir };
+        outcomes.push(await audited(deps, h, app.name, 'deploy', Object.values(secrets), { release: id, image: render.image, configHash: render.configHash }, () => deployToHost(deps, job)));
+      } catch (e) {
+        // Several hosts: say exactly which host runs which release now (a rerun converges).
+        if (hosts.length === 1) throw e;
+        throw new StepError('deploy', await fleetState(deps, app.name, id, hosts, outcomes, i, e), { app: app.name }, { cause: e });
+      }
     }
     return outcomes;
   } finally {
     await ctx.cleanup();
   }
+}
+
+/** After host i failed: what every host of the app runs now (the failed and untried ones are read again). */
+async function fleetState(deps: Deps, app: string, id: string, hosts: HostHandle[], done: HostOutcome[], failed: number, err: unknown): Promise<string> {
+  const states: FleetHostState[] = [];
+  for (const [j, h] of hosts.entries()) {
+    const o = done.find((d) => d.host === h.name);
+    if (o) {
+      states.push({ host: h.name, live: o.release, colour: o.colour, outcome: o.result });
+      continue;
+    }
+    const outcome = j === failed ? 'failed' : 'not attempted';
+    try {
+      const s = await observeApp(deps, h, app);
+      states.push({ host: h.name, live: s.current?.release, colour: s.current?.colour, outcome });
+    } catch (e) {
+      states.push({ host: h.name, outcome, unknown: `unreachable: ${(e as Error).message.split('\n')[0]}` });
+    }
+  }
+  const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+  return formatFleetReport(app, id, hosts[failed]!.name, reason, states);
 }
 
 /** Wait for the issuer's certificate (acme.json over SSH; never logged) and install it on `to`. */

@@ -9,6 +9,8 @@ export interface Log {
   /** Start a timed phase; call the returned function when it ends (failed: it threw). */
   step(name: string): (note?: string, failed?: boolean) => number;
   addSecrets(values: string[]): void;
+  /** The command's result on stdout (redacted like everything else). */
+  output(text: string): void;
 }
 
 export interface Deps {

@@ -5,6 +5,7 @@ import { dockerCmd } from '../docker/argv.ts';
 import type { Runner } from '../docker/runner.ts';
 import { configMultiplexes, dockerHostUrl, sshProbe, parseSshTarget, sshEffectiveConfig, type SshTarget } from '../docker/ssh.ts';
 import { contextFor } from '../names.ts';
+import { useIdentityForDocker } from './docker-ssh.ts';
 
 export interface HostHandle {
   name: string;
@@ -26,6 +27,7 @@ export async function hostReachable(runner: Runner, h: HostHandle): Promise<bool
 export async function ensureContext(runner: Runner, h: HostHandle): Promise<void> {
   const g = await runner.run(sshEffectiveConfig(h.ssh), { allowFailure: true });
   h.ssh.configMultiplexes = g.exitCode === 0 && configMultiplexes(g.stdout);
+  await useIdentityForDocker(h);
   const url = dockerHostUrl(h.ssh);
   const got = await runner.run(dockerCmd.contextInspect(h.context), { allowFailure: true });
   if (got.exitCode !== 0) await runner.run(dockerCmd.contextCreate(h.context, url));

@@ -8,7 +8,7 @@ import { StepError } from '../errors.ts';
 import { filterHosts, type HostFilter } from '../config/host-filter.ts';
 import type { AppState } from '../exec/state.ts';
 import { withSecretEnv } from '../plan/secret-env.ts';
-import { appProject, webService } from '../names.ts';
+import { appProject, type Colour, webService } from '../names.ts';
 import { composeTarget, observeApp } from './deploy.ts';
 import { splitCommand } from '../docker/command.ts';
 import { findApp } from './app-context.ts';
@@ -57,13 +57,14 @@ export function summarise(state: AppState): { release: string; colour: string; h
   return { release: state.current.release, colour: state.current.colour, health, previous: state.current.previous?.release };
 }
 
-export async function status(deps: Deps, opts: { app?: string; certs?: boolean }): Promise<StatusRow[]> {
+export async function status(deps: Deps, opts: { app?: string; certs?: boolean; host?: string }): Promise<StatusRow[]> {
   const project = await loadProject(deps.root);
   const apps = opts.app ? [findApp(project, opts.app)] : project.apps;
   const rows: StatusRow[] = [];
   const handles = new Map<string, HostHandle>();
   for (const app of apps) {
-    for (const hn of hostsOf(project, app)) {
+    const names = opts.host ? hostsOf(project, app).filter((n) => n === opts.host) : hostsOf(project, app);
+    for (const hn of names) {
       let h = handles.get(hn);
       if (!h) {
         h = hostHandle(hn, project.hosts[hn]!);
@@ -108,27 +109,92 @@ export function formatStatus(rows: StatusRow[]): string {
   return [header, ...data].map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-async function liveTarget(deps: Deps, appName: string, only?: HostFilter) {
+/** The app's hosts, or the one named with --host (which must be one of them). */
+export function selectOpsHosts(project: Project, app: App, host?: string): string[] {
+  const all = hostsOf(project, app);
+  if (!host) return all;
+  if (!all.includes(host)) throw new StepError('host', `${app.name} does not run on "${host}" (its hosts: ${all.join(', ') || 'none'}); see hosts:/roles: in ${app.file}`);
+  return [host];
+}
+
+interface LiveTarget {
+  host: string;
+  colour: Colour;
+  target: ReturnType<typeof composeTarget>;
+}
+
+/** The live colour on each selected host; a host where the app is not deployed is an error for that host. */
+async function liveTargets(deps: Deps, appName: string, host?: string, only?: HostFilter): Promise<{ live: LiveTarget[]; missing: string[] }> {
   const project = await loadProject(deps.root);
   const app = findApp(project, appName);
-  const hn = filterHosts(app, project.hosts, only)[0];
-  if (!hn) throw new StepError('exec', `${appName} has no host`);
-  const h = hostHandle(hn, project.hosts[hn]!);
-  await ensureContext(deps.runner, h);
-  const state = await observeApp(deps, h, app.name);
-  if (!state.current) throw new StepError('exec', `${appName} is not deployed on ${hn}`);
-  return { app, h, colour: state.current.colour, target: { ...composeTarget(deps, h, app.name, {}), files: [], project: appProject(app.name) } };
+  // --host names one host; --hosts/--roles narrow the app's hosts (both: the host must pass the filter).
+  const names = host ? selectOpsHosts(project, app, host).filter((n) => filterHosts(app, project.hosts, only).includes(n)) : filterHosts(app, project.hosts, only);
+  if (!names.length) throw new StepError('exec', `${appName} has no host`);
+  const live: LiveTarget[] = [];
+  const missing: string[] = [];
+  for (const hn of names) {
+    const h = hostHandle(hn, project.hosts[hn]!);
+    await ensureContext(deps.runner, h);
+    const state = await observeApp(deps, h, app.name);
+    if (!state.current) missing.push(hn);
+    else live.push({ host: hn, colour: state.current.colour, target: { ...composeTarget(deps, h, app.name, {}), files: [], project: appProject(app.name) } });
+  }
+  if (!live.length) throw new StepError('exec', `${appName} is not deployed on ${missing.join(', ')}`);
+  return { live, missing };
 }
 
-export async function logs(deps: Deps, opts: { app: string; follow?: boolean; tail?: number; service?: string; only?: HostFilter }) {
-  const { target, colour } = await liveTarget(deps, opts.app, opts.only);
-  const svc = opts.service ?? webService(colour);
-  return deps.runner.run(compose.logs(target, [svc], opts.tail ?? 100, opts.follow), { interactive: true });
+/** Prefix every line with its host, so output from several hosts stays attributable. */
+export const prefixLines = (host: string, text: string) =>
+  text
+    .split('\n')
+    .filter((l, i, all) => l !== '' || i < all.length - 1)
+    .map((l) => `${host} | ${l}`)
+    .join('\n');
+
+/**
+ * Logs of the live colour on every host of the app (or the one named with --host). One host:
+ * streamed as compose prints them. Several: each line prefixed with its host; following several
+ * hosts at once needs a terminal per host, so --follow then asks for --host.
+ */
+export async function logs(deps: Deps, opts: { app: string; follow?: boolean; tail?: number; service?: string; host?: string; only?: HostFilter }): Promise<number> {
+  const { live, missing } = await liveTargets(deps, opts.app, opts.host, opts.only);
+  if (live.length === 1 && !missing.length) {
+    const t = live[0]!;
+    return (await deps.runner.run(compose.logs(t.target, [opts.service ?? webService(t.colour)], opts.tail ?? 100, opts.follow), { interactive: true })).exitCode;
+  }
+  if (opts.follow) throw new StepError('logs', `${opts.app} runs on ${[...live.map((t) => t.host), ...missing].join(', ')}: follow one with --host <name>`);
+  for (const t of live) {
+    const r = await deps.runner.run(compose.logs(t.target, [opts.service ?? webService(t.colour)], opts.tail ?? 100), { allowFailure: true });
+    deps.log.output(prefixLines(t.host, r.stdout + r.stderr));
+  }
+  for (const m of missing) deps.log.error(`${m}: ${opts.app} is not deployed there`);
+  return missing.length ? 1 : 0;
 }
 
-export async function exec(deps: Deps, opts: { app: string; command: string[]; interactive?: boolean; only?: HostFilter }) {
-  const { target, colour } = await liveTarget(deps, opts.app, opts.only);
-  return deps.runner.run(compose.exec(target, webService(colour), withSecretEnv(opts.command), !!opts.interactive), { interactive: true, allowFailure: true });
+/**
+ * Run a command in the live container on every host of the app (or the one named with --host).
+ * One host: its terminal and exit code as they are. Several: one after another, each under a
+ * `--- <host>` header, non-interactive; the exit code is the first non-zero one.
+ */
+export async function exec(deps: Deps, opts: { app: string; command: string[]; interactive?: boolean; host?: string; only?: HostFilter }): Promise<{ exitCode: number }> {
+  const { live, missing } = await liveTargets(deps, opts.app, opts.host, opts.only);
+  if (live.length === 1 && !missing.length) {
+    const t = live[0]!;
+    return deps.runner.run(compose.exec(t.target, webService(t.colour), withSecretEnv(opts.command), !!opts.interactive), { interactive: true, allowFailure: true });
+  }
+  let exitCode = 0;
+  for (const t of live) {
+    deps.log.output(`--- ${t.host}`);
+    const r = await deps.runner.run(compose.exec(t.target, webService(t.colour), withSecretEnv(opts.command), false), { allowFailure: true });
+    if (r.stdout) deps.log.output(r.stdout.replace(/\n$/, ''));
+    if (r.stderr.trim()) deps.log.warn(`${t.host}: ${r.stderr.trim()}`);
+    if (r.exitCode !== 0) {
+      deps.log.error(`${t.host}: exit ${r.exitCode}`);
+      exitCode ||= r.exitCode;
+    }
+  }
+  for (const m of missing) deps.log.error(`${m}: ${opts.app} is not deployed there`);
+  return { exitCode: exitCode || (missing.length ? 1 : 0) };
 }
 
 /** Resolve an alias from app config into what to run: an exec in the live container or a Berth command. */

@@ -52,7 +52,7 @@ export async function setup(deps: Deps, opts: { host?: string; harden?: boolean 
 
     if (opts.harden) {
       end = deps.log.step(`${n}: harden (ufw, fail2ban, key-only ssh)`);
-      await deps.runner.run(hostScripts.run(h.ssh, renderHardening(h.config, h.ssh.port)));
+      await deps.runner.run(hostScripts.run(h.ssh, renderHardening(h.config)));
       end();
     }
 

@@ -69,7 +69,11 @@ export const hostSchema = z
       .regex(/^[a-z_][a-z0-9_-]*@[^\s@:'"`$;|&<>()\\]+(:\d{1,5})?$/, 'an SSH target "user@address" or "user@address:port"')
       .refine((t) => validPort(Number(/:(\d+)$/.exec(t)?.[1] ?? 22)), 'an SSH port from 1 to 65535')
       .describe('SSH target of the host: user@address[:port].'),
-    identity_file: z.string().min(1).optional().describe('Private key for SSH (default: the SSH agent and ~/.ssh/config).'),
+    identity_file: z
+      .string()
+      .regex(/^[^\x00-\x1f"]+$/, 'a file path without quotes or control characters')
+      .optional()
+      .describe('Private key for SSH, used by Berth and by its Docker context (default: the SSH agent and ~/.ssh/config).'),
     context: name('Docker context').optional().describe('Docker context Berth creates for this host (default "berth-<host>").'),
     roles: z.array(name('role')).default([]).describe('Roles of this host; apps may select hosts by role.'),
     labels: z.record(z.string(), z.string()).default({}).describe('Free-form labels, shown by status.'),

@@ -1,59 +1,180 @@
 // Server hardening for `npm run setup -- <host> --harden` (pure): one idempotent POSIX sh script
-// from the host's `hardening` settings in hosts.json. UFW allows only SSH, HTTP and HTTPS; because
-// Docker-published ports bypass UFW's INPUT chain, the DOCKER-USER chain drops everything that
-// arrives on the public interface for a container unless it is for 80/443. fail2ban guards sshd;
-// SSH logins become key-only.
+// from the host's `hardening` settings in hosts.json, and a read-only check script
+// (`--harden --check`) that compares the host with what the first one writes. UFW allows only
+// SSH, HTTP and HTTPS; because Docker-published ports bypass UFW's INPUT chain, the DOCKER-USER
+// chain drops everything that arrives on the public interface for a container unless it was sent
+// to port 80 or 443. fail2ban guards sshd; SSH logins become key-only.
+//
+// Both scripts read sshd's own port(s) on the host (`sshd -T`): the port the operator dials can be
+// a forwarded one, and opening that instead of sshd's would lock the operator out.
 import type { HostConfig } from '../config/schema.ts';
 
 const MARK_BEGIN = '# BEGIN berth DOCKER-USER';
 const MARK_END = '# END berth DOCKER-USER';
 
 export const SSHD_DROPIN = '/etc/ssh/sshd_config.d/10-berth.conf';
-export const FAIL2BAN_JAIL = '/etc/fail2ban/jail.d/berth.conf';
+/** A .local file in jail.d is read after every jail.d/*.conf (Debian's defaults-debian.conf included). */
+export const FAIL2BAN_JAIL = '/etc/fail2ban/jail.d/berth.local';
+const FAIL2BAN_JAIL_OLD = '/etc/fail2ban/jail.d/berth.conf';
+export const UFW_AFTER_RULES = '/etc/ufw/after.rules';
 
-export function renderHardening(host: HostConfig, sshPort = 22): string {
-  const h = { ufw: true, fail2ban: true, ssh_key_only: true, ...host.hardening };
-  const parts: string[] = ['set -eu', 'export DEBIAN_FRONTEND=noninteractive', 'need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q "$2"; }; }'];
-  if (h.ssh_key_only) {
-    parts.push(
+/** sshd settings the drop-in sets, as `sshd -T` prints them (lower-case key, accepted values). */
+export const SSHD_SETTINGS: readonly { line: string; key: string; effective: readonly string[] }[] = [
+  { line: 'PasswordAuthentication no', key: 'passwordauthentication', effective: ['no'] },
+  { line: 'KbdInteractiveAuthentication no', key: 'kbdinteractiveauthentication', effective: ['no'] },
+  // sshd -T prints prohibit-password under its older name.
+  { line: 'PermitRootLogin prohibit-password', key: 'permitrootlogin', effective: ['prohibit-password', 'without-password'] },
+];
+
+interface Parts {
+  ufw: boolean;
+  fail2ban: boolean;
+  ssh_key_only: boolean;
+}
+const parts = (host: HostConfig): Parts => ({ ufw: true, fail2ban: true, ssh_key_only: true, ...host.hardening });
+
+const sq = (s: string) => `'${s.replace(/'/g, `'"'"'`)}'`;
+
+/**
+ * Shell lines shared by both scripts: sshd's ports ($ssh_ports, space-separated, and $ssh_ports_csv),
+ * the public interface ($ext), and the exact text of each file hardening writes ($want_*).
+ */
+function prelude(p: Parts): string[] {
+  const lines = [
+    `ssh_ports=$(sshd -T 2>/dev/null | awk '$1=="port"{print $2} $1=="listenaddress"{n=split($2,a,":"); print a[n]}' | sort -un | tr '\\n' ' ' | sed 's/ *$//')`,
+    `[ -n "$ssh_ports" ] || { echo "cannot read sshd's port (sshd -T failed): refusing to touch the firewall or sshd" >&2; exit 2; }`,
+    `ssh_ports_csv=$(echo "$ssh_ports" | tr ' ' ',')`,
+    `want_sshd=$(printf '%s\\n' ${SSHD_SETTINGS.map((s) => sq(s.line)).join(' ')})`,
+  ];
+  if (p.fail2ban) {
+    lines.push(
+      // systemd hosts log sshd to the journal only (Debian 12 has no /var/log/auth.log by default);
+      // elsewhere sshd logs through syslog (or -E) to /var/log/auth.log. Set both keys: Debian's
+      // own jail.d defaults may name a backend that does not exist here.
+      `if [ -d /run/systemd/system ]; then f2b_src='backend = systemd'; else f2b_src=$(printf '%s\\n' 'backend = auto' 'logpath = /var/log/auth.log'); fi`,
+      `want_jail=$(printf '%s\\n' '[sshd]' 'enabled = true' "port = $ssh_ports_csv" "$f2b_src" 'banaction = iptables-multiport' 'maxretry = 5' 'findtime = 10m' 'bantime = 1h')`,
+    );
+  }
+  if (p.ufw) {
+    lines.push(
+      `ext=$(ip route show default 2>/dev/null | awk '{print $5; exit}')`,
+      `[ -n "$ext" ] || { echo "no default route: cannot tell the public interface for DOCKER-USER" >&2; exit 2; }`,
+      // Match the port the client sent to (before Docker's DNAT), not the container's port: a
+      // container that publishes 8080->80 must stay closed.
+      `want_docker_user=$(printf '%s\\n' ${sq(MARK_BEGIN)} '*filter' ':DOCKER-USER - [0:0]' \\`,
+      `  '-A DOCKER-USER -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN' \\`,
+      `  "-A DOCKER-USER -i $ext -p tcp -m conntrack --ctorigdstport 80 -j RETURN" \\`,
+      `  "-A DOCKER-USER -i $ext -p tcp -m conntrack --ctorigdstport 443 -j RETURN" \\`,
+      `  "-A DOCKER-USER -i $ext -j DROP" 'COMMIT' ${sq(MARK_END)})`,
+      `want_ufw=$(for p in $ssh_ports 80 443; do echo "ufw allow $p/tcp"; done | awk '!seen[$0]++')`,
+    );
+  }
+  return lines;
+}
+
+export function renderHardening(host: HostConfig): string {
+  const p = parts(host);
+  const out: string[] = [
+    'set -eu',
+    'export DEBIAN_FRONTEND=noninteractive',
+    'need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q "$2"; }; }',
+    'systemd() { [ -d /run/systemd/system ]; }',
+    ...prelude(p),
+  ];
+  if (p.ssh_key_only) {
+    out.push(
       `# Key-only SSH (checked with sshd -t before reloading, so a bad file never locks us out).`,
       `mkdir -p /etc/ssh/sshd_config.d`,
-      `printf '%s\\n' 'PasswordAuthentication no' 'KbdInteractiveAuthentication no' 'PermitRootLogin prohibit-password' > ${SSHD_DROPIN}`,
-      `sshd -t && { systemctl reload ssh 2>/dev/null || service ssh reload 2>/dev/null || true; }`,
+      `printf '%s\\n' "$want_sshd" > ${SSHD_DROPIN}`,
+      `sshd -t`,
+      `if systemd; then systemctl reload ssh; elif [ -s /run/sshd.pid ]; then kill -HUP "$(cat /run/sshd.pid)"; else service ssh reload; fi`,
     );
   }
-  if (h.fail2ban) {
-    parts.push(
-      `need fail2ban fail2ban`,
+  if (p.fail2ban) {
+    out.push(
+      `need fail2ban-client fail2ban`,
+      `if systemd; then python3 -c 'import systemd.journal' 2>/dev/null || apt-get install -y -q python3-systemd; fi`,
       `mkdir -p /etc/fail2ban/jail.d`,
-      `printf '%s\\n' '[sshd]' 'enabled = true' 'port = ${sshPort}' 'maxretry = 5' 'bantime = 1h' > ${FAIL2BAN_JAIL}`,
-      `systemctl enable --now fail2ban 2>/dev/null || service fail2ban restart || true`,
+      `rm -f ${FAIL2BAN_JAIL_OLD}`,
+      `printf '%s\\n' "$want_jail" > ${FAIL2BAN_JAIL}`,
+      // enable --now would leave a running fail2ban on its old jail.
+      `if systemd; then systemctl enable --quiet fail2ban && systemctl restart fail2ban;`,
+      `elif fail2ban-client ping >/dev/null 2>&1; then fail2ban-client reload >/dev/null;`,
+      `else fail2ban-client -x start >/dev/null; fi`,
     );
   }
-  if (h.ufw) {
-    parts.push(
+  if (p.ufw) {
+    out.push(
       `need ufw ufw`,
       `ufw default deny incoming >/dev/null`,
       `ufw default allow outgoing >/dev/null`,
-      ...[`${sshPort}/tcp`, '80/tcp', '443/tcp'].map((p) => `ufw allow ${p} >/dev/null`),
+      `# Exactly these rules: drop any other rule a person added by hand.`,
+      `ufw show added 2>/dev/null | grep '^ufw ' | grep -vxF "$want_ufw" | while read -r rule; do ufw delete \${rule#ufw } >/dev/null; done`,
+      `for p in $ssh_ports 80 443; do ufw allow "$p/tcp" >/dev/null; done`,
       `# Docker-published ports skip UFW: filter them in DOCKER-USER on the public interface.`,
-      `ext=$(ip route show default | awk '{print $5; exit}')`,
-      `rules=/etc/ufw/after.rules`,
+      `rules=${UFW_AFTER_RULES}`,
       `sed -i '/^${MARK_BEGIN}$/,/^${MARK_END}$/d' "$rules"`,
-      `cat >> "$rules" <<EOF`,
-      MARK_BEGIN,
-      `*filter`,
-      `:DOCKER-USER - [0:0]`,
-      `-A DOCKER-USER -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
-      `-A DOCKER-USER -i $ext -p tcp -m multiport --dports 80,443 -j RETURN`,
-      `-A DOCKER-USER -i $ext -j DROP`,
-      `COMMIT`,
-      MARK_END,
-      `EOF`,
+      `printf '%s\\n' "$want_docker_user" >> "$rules"`,
       `ufw --force enable >/dev/null`,
       `ufw reload >/dev/null`,
     );
   }
-  parts.push('echo hardened');
-  return parts.join('\n') + '\n';
+  out.push('echo hardened');
+  return out.join('\n') + '\n';
+}
+
+/** Exit code of the check script when something differs from what `--harden` sets. */
+export const DRIFT_EXIT = 3;
+
+/**
+ * Read-only: one line per check, `ok <what>` or `drift <what>: <found>`, exit DRIFT_EXIT when any
+ * differs. Nothing on the host is written, installed or reloaded.
+ */
+export function renderHardeningCheck(host: HostConfig): string {
+  const p = parts(host);
+  const out: string[] = [
+    'set -u',
+    'drift=0',
+    'ok() { echo "ok $*"; }',
+    'bad() { echo "drift $*"; drift=1; }',
+    ...prelude(p),
+  ];
+  if (p.ssh_key_only) {
+    out.push(
+      `[ "$(cat ${SSHD_DROPIN} 2>/dev/null)" = "$want_sshd" ] && ok "sshd: ${SSHD_DROPIN}" || bad "sshd: ${SSHD_DROPIN} is missing or was changed"`,
+      `eff=$(sshd -T 2>/dev/null)`,
+      ...SSHD_SETTINGS.map(
+        (s) =>
+          `got=$(echo "$eff" | awk '$1=="${s.key}"{print $2; exit}'); case "$got" in ${s.effective.join('|')}) ok "sshd: ${s.key} $got";; *) bad "sshd: ${s.key} is \${got:-unset} (want ${s.effective[0]})";; esac`,
+      ),
+    );
+  }
+  if (p.fail2ban) {
+    out.push(
+      `[ "$(cat ${FAIL2BAN_JAIL} 2>/dev/null)" = "$want_jail" ] && ok "fail2ban: ${FAIL2BAN_JAIL}" || bad "fail2ban: ${FAIL2BAN_JAIL} is missing or was changed"`,
+      `fail2ban-client status sshd >/dev/null 2>&1 && ok "fail2ban: sshd jail running" || bad "fail2ban: the sshd jail is not running"`,
+    );
+  }
+  if (p.ufw) {
+    out.push(
+      `if ! command -v ufw >/dev/null 2>&1; then bad "ufw: not installed"; else`,
+      `  st=$(ufw status verbose 2>&1)`,
+      `  echo "$st" | grep -qx 'Status: active' && ok "ufw: active" || bad "ufw: not active"`,
+      `  echo "$st" | grep -q '^Default: deny (incoming), allow (outgoing)' && ok "ufw: default deny incoming" || bad "ufw: default policy is $(echo "$st" | sed -n 's/^Default: //p')"`,
+      `  got_ufw=$(ufw show added 2>/dev/null | grep '^ufw ' | sort -u)`,
+      `  extra=$(echo "$got_ufw" | while IFS= read -r r; do [ -z "$r" ] || echo "$want_ufw" | grep -qxF -- "$r" || echo "$r"; done)`,
+      `  missing=$(echo "$want_ufw" | while IFS= read -r r; do echo "$got_ufw" | grep -qxF -- "$r" || echo "$r"; done)`,
+      `  [ -z "$extra" ] || bad "ufw: rules setup did not add: $(echo $extra)"`,
+      `  [ -z "$missing" ] || bad "ufw: rules missing: $(echo $missing)"`,
+      `  [ -n "$extra$missing" ] || ok "ufw: only $(echo $want_ufw | sed 's/ufw allow //g')"`,
+      `fi`,
+      `got_block=$(sed -n '/^${MARK_BEGIN}$/,/^${MARK_END}$/p' ${UFW_AFTER_RULES} 2>/dev/null)`,
+      `[ "$got_block" = "$want_docker_user" ] && ok "DOCKER-USER: ${UFW_AFTER_RULES}" || bad "DOCKER-USER: the block in ${UFW_AFTER_RULES} is missing or was changed"`,
+      `live=$(iptables -S DOCKER-USER 2>/dev/null)`,
+      `lacking=$(echo "$want_docker_user" | grep '^-A ' | while IFS= read -r r; do echo "$live" | grep -qxF -- "$r" || echo "$r"; done)`,
+      `[ -z "$lacking" ] && ok "DOCKER-USER: live chain" || bad "DOCKER-USER: live chain lacks: $(echo "$lacking" | tr '\\n' ';')"`,
+    );
+  }
+  out.push(`[ "$drift" = 0 ] || exit ${DRIFT_EXIT}`);
+  return out.join('\n') + '\n';
 }

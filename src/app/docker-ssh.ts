@@ -1,0 +1,54 @@
+// Hands each host's identity_file to Docker's own ssh connections (see src/docker/ssh-config.ts for
+// why a wrapper is the only way): writes Berth's ssh config and wrapper under its state directory
+// and puts the wrapper first in PATH for every process Berth starts from then on.
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { CONTROL_PATH } from '../docker/ssh.ts';
+import { pathWithWrapper, renderSshConfig, renderSshWrapper, sshConfigId, type SshIdentityEntry, UnsafeSshValue } from '../docker/ssh-config.ts';
+import { ConfigError } from '../errors.ts';
+import type { HostHandle } from './host.ts';
+
+export const berthStateDir = (env: NodeJS.ProcessEnv = process.env) =>
+  env.BERTH_STATE_DIR ?? join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'berth');
+
+const entries = new Map<string, SshIdentityEntry>();
+
+function realSsh(path: string | undefined, wrapperRoot: string): string {
+  for (const d of (path ?? '').split(delimiter)) {
+    if (!d || d.startsWith(wrapperRoot)) continue;
+    if (existsSync(join(d, 'ssh'))) return join(d, 'ssh');
+  }
+  return '/usr/bin/ssh';
+}
+
+async function writeAtomic(file: string, content: string, mode: number) {
+  if (existsSync(file)) return; // content-addressed: same name, same content
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, content, { mode });
+  await chmod(tmp, mode);
+  await rename(tmp, file);
+}
+
+/** Register the host's identity (if it has one) and point Docker's ssh at it. Idempotent. */
+export async function useIdentityForDocker(h: HostHandle, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const file = h.config.identity_file;
+  if (!file) return;
+  const identityFile = file.startsWith('~/') || isAbsolute(file) ? file : resolve(file);
+  entries.set(h.name, { address: h.ssh.address, identityFile, controlPath: h.ssh.configMultiplexes ? undefined : CONTROL_PATH });
+  const root = join(berthStateDir(env), 'ssh');
+  let config: string;
+  try {
+    config = renderSshConfig([...entries.values()], '~/.ssh/config', '/etc/ssh/ssh_config');
+  } catch (e) {
+    if (!(e instanceof UnsafeSshValue)) throw e;
+    throw new ConfigError([{ file: 'hosts.json', path: `hosts.${h.name}`, expected: 'an address and identity_file an ssh config can hold', found: JSON.stringify(h.config), hint: e.message }]);
+  }
+  const id = sshConfigId(config);
+  const dir = join(root, id);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeAtomic(join(dir, 'config'), config, 0o600);
+  await writeAtomic(join(dir, 'ssh'), renderSshWrapper(realSsh(env.PATH, root), join(dir, 'config')), 0o700);
+  env.PATH = pathWithWrapper(env.PATH, dir, root);
+}
