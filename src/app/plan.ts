@@ -2,7 +2,7 @@
 // Never touches a server. Secret values are only looked up to say whether they are available
 // and to register them for redaction; they are never rendered or printed.
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { App, Project } from '../config/schema.ts';
 import { loadProject } from '../config/load.ts';
 import { secretEnvName } from '../config/secrets.ts';
@@ -23,8 +23,8 @@ export interface PlanLog {
 export interface PlanDeps {
   root: string;
   env: Readonly<Record<string, string | undefined>>;
-  /** Short git commit of the project root, if it is a git checkout. */
-  gitCommit: () => Promise<string | undefined>;
+  /** Short git commit of `dir` (default: the project root), if it is a git checkout. */
+  gitCommit: (dir?: string) => Promise<string | undefined>;
   log: PlanLog;
 }
 
@@ -43,12 +43,16 @@ export interface PlanResult {
   renders: AppRender[];
 }
 
-/** Release id: --release, else the tag written in the image, else the git commit, else "latest". */
-export async function chooseRelease(app: App, explicit: string | undefined, gitCommit: () => Promise<string | undefined>): Promise<{ release: string; source: ReleaseSource }> {
+/**
+ * Release id: --release, else the tag written in the image, else the git commit, else "latest".
+ * The commit is the app's own: its build context's repository when it builds an image (the app's
+ * repository checked out beside this one, like Kamal's), else the project's.
+ */
+export async function chooseRelease(app: App, explicit: string | undefined, gitCommit: (dir?: string) => Promise<string | undefined>): Promise<{ release: string; source: ReleaseSource }> {
   if (explicit) return { release: explicit, source: 'flag' };
   const tag = imageTag(app.config.image);
   if (tag) return { release: tag, source: 'image tag' };
-  const commit = await gitCommit();
+  const commit = await gitCommit(app.config.build ? resolve(app.dir, app.config.build.context) : undefined);
   if (commit) return { release: commit, source: 'git' };
   return { release: 'latest', source: 'default' };
 }

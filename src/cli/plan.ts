@@ -45,7 +45,7 @@ export function planCli(argv: string[], env: NodeJS.ProcessEnv = process.env): P
     const release = releaseFlag('--release', values.release, PLAN_USAGE);
     const root = env.BERTH_ROOT ?? process.cwd();
     const { report } = await plan(
-      { root, env, gitCommit: () => gitShortHead(root), log },
+      { root, env, gitCommit: (dir) => gitShortHead(dir ?? root), log },
       { apps: positionals, release, json: values.json, check: values.check },
     );
     return values.check && report.changed ? 2 : 0;
