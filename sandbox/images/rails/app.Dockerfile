@@ -11,6 +11,13 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       ruby ruby-rails ruby-sqlite3 puma curl ca-certificates sqlite3 tzdata >/dev/null
 
+# PostgreSQL client library and psql (running_calendar's Dockerfile has them): a layer of its own, so
+# the one above stays shared with ./Dockerfile.
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
+    apt-get update -qq && \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ruby-pg postgresql-client >/dev/null
+
 RUN groupadd --system --gid 1000 rails && \
     useradd rails --uid 1000 --gid 1000 --create-home --shell /bin/bash
 

@@ -3,5 +3,6 @@ Rails.application.routes.draw do
   root "home#show"
   get "slow" => "home#slow"
   get "jobs" => "jobs#show"
+  get "db" => "db#show"
   resources :workouts, only: [ :index, :create, :show ]
 end
