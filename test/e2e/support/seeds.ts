@@ -18,7 +18,8 @@ export function toSandboxRegistry(c: Config, repo: string): Config {
   const secret = c.registry.password_secret as string;
   const commands = { ...(c.secret_commands ?? {}) };
   delete commands[secret]; // `gh auth token` has no sandbox equivalent; the value comes from the env
-  return { ...c, image: `${REGISTRY.address}/${repo}`, registry: { server: REGISTRY.address, username: REGISTRY.username, password_secret: secret }, secret_commands: commands };
+  const secrets = [...new Set([...(c.secrets ?? []), secret])];
+  return { ...c, secrets, image: `${REGISTRY.address}/${repo}`, registry: { server: REGISTRY.address, username: REGISTRY.username, password_secret: secret }, secret_commands: commands };
 }
 
 /** `docker --context <host> …` on a sandbox host (host state is read through its SSH context). */
@@ -32,3 +33,19 @@ export function serviceContainer(host: SandboxHostSpec, app: string, service: st
 }
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** A shell script on a sandbox host over SSH (as resetApps reaches it). */
+export function onHostShell(host: SandboxHostSpec, script: string): string {
+  return execFileSync('ssh', ['-p', String(host.sshPort), `${host.sshUser}@${host.sshHost}`, script], { encoding: 'utf8' }).trim();
+}
+
+/** Everything of an app on a host that a deploy would create: containers, volumes, records, route. */
+export function appFootprint(host: SandboxHostSpec, app: string): string {
+  const project = `berth-${app.replace(/_/g, '-')}`;
+  return onHostShell(host, [
+    `command -v docker >/dev/null || exit 0`,
+    `docker ps -aq --filter label=com.docker.compose.project=${project}`,
+    `docker volume ls -q --filter label=com.docker.compose.project=${project}`,
+    `ls -d /var/lib/berth/apps/${app} /etc/berth/${app} /var/lib/berth/edge/dynamic/${app}.yml 2>/dev/null || true`,
+  ].join('; '));
+}
