@@ -46,13 +46,13 @@ export interface PlanResult {
 /**
  * Release id: --release, else the tag written in the image, else the git commit, else "latest".
  * The commit is the app's own: its build context's repository when it builds an image (the app's
- * repository checked out beside this one, like Kamal's), else the project's.
+ * repository checked out beside this one, like Kamal's) when that is a git checkout, else the project's.
  */
 export async function chooseRelease(app: App, explicit: string | undefined, gitCommit: (dir?: string) => Promise<string | undefined>): Promise<{ release: string; source: ReleaseSource }> {
   if (explicit) return { release: explicit, source: 'flag' };
   const tag = imageTag(app.config.image);
   if (tag) return { release: tag, source: 'image tag' };
-  const commit = await gitCommit(app.config.build ? resolve(app.dir, app.config.build.context) : undefined);
+  const commit = (app.config.build ? await gitCommit(resolve(app.dir, app.config.build.context)) : undefined) ?? (await gitCommit());
   if (commit) return { release: commit, source: 'git' };
   return { release: 'latest', source: 'default' };
 }

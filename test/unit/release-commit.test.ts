@@ -15,6 +15,11 @@ test('an app that builds takes the commit of its build context', async () => {
   assert.deepEqual(asked, ['/src/web']);
 });
 
+test('a build context outside any git checkout falls back to the project commit', async () => {
+  const git = async (dir?: string) => (dir ? undefined : 'pr0j3ct');
+  assert.equal((await chooseRelease(app({ image: 'r/web', build: { context: '/tmp/not-git' } }), undefined, git)).release, 'pr0j3ct');
+});
+
 test('an app that pulls takes the project commit; a flag or an image tag wins over any commit', async () => {
   const git = async (dir?: string) => (dir ? 'wrong' : 'pr0j3ct');
   assert.equal((await chooseRelease(app({ image: 'r/web' }), undefined, git)).release, 'pr0j3ct');
