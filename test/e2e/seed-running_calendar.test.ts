@@ -12,11 +12,11 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { hostSpec, REGISTRY } from '../../src/sandbox/config.ts';
+import { REGISTRY } from '../../src/sandbox/config.ts';
 import { httpRequest, httpsRequest, waitFor } from '../../src/sandbox/http.ts';
 import { REPO_ROOT } from '../../src/sandbox/paths.ts';
 import { railsAppRepo, type AppRepo } from './support/rails-repo.ts';
-import { H1, hostsFor, makeProject, resetApps, type TestProject } from './support/project.ts';
+import { H1, H2, H3, hostsFor, makeProject, resetApps, type TestProject } from './support/project.ts';
 import { exampleApp, onDocker, onHostShell, serviceContainer, toSandboxRegistry, type Config } from './support/seeds.ts';
 
 const APP = 'seed-running_calendar';
@@ -85,10 +85,8 @@ test('port 5432 is published on the host\'s loopback only', () => {
 });
 
 test('port 5432 is unreachable from another host (h2), which does reach h1\'s SSH', { skip: noFleet }, () => {
-  const h2 = hostSpec('h2');
-  const ip = onHostShell(H1, `hostname -I | awk '{print $1}'`);
-  const probe = (port: number) => onHostShell(h2, `timeout 3 bash -c 'echo > /dev/tcp/${ip}/${port}' 2>/dev/null && echo open || echo closed`);
-  assert.equal(probe(22), 'open', `h2 reaches h1 (${ip}) at all`);
+  const probe = (port: number) => onHostShell(H2, `timeout 3 bash -c 'echo > /dev/tcp/${H1.address}/${port}' 2>/dev/null && echo open || echo closed`);
+  assert.equal(probe(22), 'open', `h2 reaches h1 (${H1.address}) at all`);
   assert.equal(probe(5432), 'closed');
 });
 
@@ -125,7 +123,7 @@ test('www. redirects to the apex over HTTPS; HTTP is forced to HTTPS for both', 
 });
 
 test('setup of a bare host, hardened as the seed asks (UFW 22/80/443, fail2ban, key-only SSH)', { skip: noFleet }, async () => {
-  const h3 = hostSpec('h3');
+  const h3 = H3;
   const hosts = hostsFor([H1, h3]) as { hosts: Record<string, Record<string, unknown>> };
   hosts.hosts[h3.name]!.hardening = { ufw: true, fail2ban: true, ssh_key_only: true };
   writeFileSync(join(p.root, 'hosts.json'), JSON.stringify(hosts, null, 2));
