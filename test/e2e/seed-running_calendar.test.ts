@@ -10,7 +10,7 @@
 // the schedule is seen working within the test).
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { REGISTRY } from '../../src/sandbox/config.ts';
 import { httpRequest, httpsRequest, waitFor } from '../../src/sandbox/http.ts';
@@ -39,7 +39,7 @@ function sandboxConfig(): Config {
     ...c,
     hosts: [H1.name],
     domains: [DOMAIN],
-    build: { ...c.build, context: repo.dir },
+    build: { ...c.build, context: relative(join(p.root, 'apps', APP), repo.dir) }, // the app repository, beside the project
     accessories: { [DB]: { ...acc, backup: { ...acc.backup, schedule: 'every:3s' } } },
   };
 }

@@ -9,7 +9,7 @@
 // HTTP to the origin, X-Forwarded-Proto) is played by the test's plain-HTTP requests here.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { REGISTRY } from '../../src/sandbox/config.ts';
 import { httpRequest, waitFor } from '../../src/sandbox/http.ts';
@@ -34,7 +34,7 @@ function sandboxConfig(): Config {
     ...c,
     hosts: [H1.name], // web1, the primary
     domains: [DOMAIN],
-    build: { ...c.build, context: repo.dir },
+    build: { ...c.build, context: relative(join(p.root, 'apps', APP), repo.dir) }, // the app repository, beside the project
     hooks: {
       // The seed's `bin/rails test` needs Ruby on this machine (the sandbox has none): logged only.
       pre_build: log('pre_build'),
