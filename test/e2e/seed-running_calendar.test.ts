@@ -71,8 +71,11 @@ after(() => {
 });
 
 test('the app reaches PostgreSQL 16 through DB_HOST', async () => {
-  const r = await httpsRequest(`https://${DOMAIN}/db`, { timeoutMs: 10_000 });
-  assert.equal(r.status, 200, r.body);
+  // The first answer over a verified certificate (Traefik serves its default one until ACME issued).
+  const r = await waitFor('/db over verified HTTPS', async () => {
+    const res = await httpsRequest(`https://${DOMAIN}/db`, { timeoutMs: 10_000 }).catch(() => undefined);
+    return res?.status === 200 ? res : undefined;
+  }, { timeoutMs: 90_000, intervalMs: 1000 });
   const db = JSON.parse(r.body) as { db_host: string; database: string; server_version: string };
   assert.equal(db.db_host, DB);
   assert.equal(db.database, 'running_calendar_production');
