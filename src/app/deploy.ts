@@ -1,7 +1,7 @@
 // `berth deploy <app>`: validate → render → image → (per host) observe → lock → upload → release
 // command → start idle colour → health gate → switch → record → retire old colour.
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import type { App, Project } from '../config/schema.ts';
 import { compose, type ComposeTarget, dockerCmd } from '../docker/argv.ts';
@@ -381,7 +381,7 @@ async function prepareImageLocally(deps: Deps, app: App, render: AppRender, secr
   await runHook(deps, app, 'pre_build', { BERTH_RELEASE: render.release, BERTH_IMAGE: render.image });
   if (b.on !== 'local') return;
   const end = deps.log.step('build (local)');
-  await deps.runner.run(dockerCmd.buildLocal(render.image, join(app.dir, b.context), join(app.dir, b.context, b.dockerfile), b.args));
+  await deps.runner.run(dockerCmd.buildLocal(render.image, resolve(app.dir, b.context), resolve(app.dir, b.context, b.dockerfile), b.args));
   const reg = app.config.registry;
   if (reg) {
     await deps.runner.run(dockerCmd.loginLocal(reg.server, reg.username, secrets[reg.password_secret]!));
@@ -393,7 +393,7 @@ async function prepareImageLocally(deps: Deps, app: App, render: AppRender, secr
 async function ensureImageOnHost(deps: Deps, h: HostHandle, app: App, render: AppRender, secrets: Record<string, string>) {
   const b = app.config.build;
   if (b?.on === 'host') {
-    await deps.runner.run(dockerCmd.buildOnHost(h.context, render.image, join(app.dir, b.context), join(app.dir, b.context, b.dockerfile), b.args));
+    await deps.runner.run(dockerCmd.buildOnHost(h.context, render.image, resolve(app.dir, b.context), resolve(app.dir, b.context, b.dockerfile), b.args));
     return;
   }
   const present = await deps.runner.run(dockerCmd.imageInspect(h.context, render.image), { allowFailure: true });

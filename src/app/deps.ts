@@ -19,8 +19,8 @@ export interface Deps {
   log: Log;
   env: NodeJS.ProcessEnv;
   now: () => Date;
-  /** git commit of the project root, if any. */
-  gitCommit: () => Promise<string | undefined>;
+  /** git commit of `dir` (default: the project root), if any. */
+  gitCommit: (dir?: string) => Promise<string | undefined>;
   /** Run a hook or secret command on the operator machine. */
   /** Run a shell command on the operator machine (hooks, secret commands); cwd defaults to the project root. */
   shell: (command: string, env: Record<string, string>, cwd?: string) => Promise<{ exitCode: number; stdout: string; stderr: string }>;

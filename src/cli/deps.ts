@@ -39,7 +39,7 @@ export function createDeps(flags: CliFlags = {}): Deps & { log: Logger } {
     env: process.env,
     now: () => new Date(),
     // The same short commit `npm run plan` uses, so plan and deploy render identical files.
-    gitCommit: () => gitShortHead(root),
+    gitCommit: (dir) => gitShortHead(dir ?? root),
     shell: async (command, env, cwd = root) => {
       const r = await $({ cwd, nothrow: true, quiet: true, env: { ...process.env, ...env } })`sh -c ${command}`;
       return { exitCode: r.exitCode ?? 1, stdout: r.stdout, stderr: r.stderr };

@@ -8,7 +8,9 @@ class HomeController < ApplicationController
       workout_columns: Workout.column_names,
       cache_entries: CacheEntry.count,
       queue_jobs: QueueJob.count,
-      cable_messages: CableMessage.count
+      cable_messages: CableMessage.count,
+      ssl: request.ssl?,
+      remote_ip: request.remote_ip
     }
     respond_to do |format|
       format.html { render plain: text(info), content_type: "text/plain" }

@@ -5,8 +5,9 @@ Rails.application.configure do
   config.eager_load = true
   config.consider_all_requests_local = false
   config.public_file_server.enabled = true
+  # The seeds set RAILS_ASSUME_SSL behind a TLS-terminating proxy (Rails 8 apps read it the same way).
+  config.assume_ssl = ENV["ASSUME_SSL"] == "1" || ENV["RAILS_ASSUME_SSL"] == "true"
   config.force_ssl = false
-  config.assume_ssl = ENV["ASSUME_SSL"] == "1"
 
   # Log to STDOUT, like Rails 8's production default.
   config.log_tags = [ :request_id ]
