@@ -13,7 +13,8 @@ import { type MemoryEntry, packUpload } from '../exec/transfer.ts';
 import { EDGE_ACME_DIR, EDGE_CERTS_DIR, EDGE_DIR, EDGE_DYNAMIC_DIR, EDGE_PROJECT, EDGE_SECRETS_DIR, NETWORK } from '../names.ts';
 import { renderEdge } from '../plan/render-edge.ts';
 import { renderHardening } from '../plan/render-hardening.ts';
-import { parseProvisionReport, renderDockerInstall, versionProblems } from '../plan/render-provision.ts';
+import { MIN_COMPOSE, parseProvisionReport, renderDockerInstall, versionAtLeast, versionProblems } from '../plan/render-provision.ts';
+import { localComposeVersion } from '../docker/compose-version.ts';
 import type { Deps } from './deps.ts';
 import { ensureContext, hostHandle } from './host.ts';
 
@@ -31,6 +32,15 @@ export async function setup(deps: Deps, opts: { host?: string; harden?: boolean 
   for (const f of render.files) await writeFile(join(localDir, f.path), f.content);
   const secrets = await resolveEdgeSecrets(render.secrets, deps.env);
   deps.log.addSecrets(Object.values(secrets));
+
+  // Berth runs `docker compose` on this machine, through each host's SSH context: check it here too.
+  const local = await localComposeVersion().catch((e: Error) => {
+    throw new StepError('setup', `${e.message}\nBerth runs docker compose on this machine (through each host's SSH context): install the Docker CLI and the Compose v2 plugin here, then rerun setup.`);
+  });
+  if (!versionAtLeast(local, MIN_COMPOSE)) {
+    throw new StepError('setup', `Docker Compose ${local} on this machine is older than ${MIN_COMPOSE}; Berth runs compose here through each host's SSH context: upgrade the plugin here, then rerun setup.`);
+  }
+  deps.log.info(`docker compose ${local} on this machine`);
 
   for (const n of names) {
     const h = hostHandle(n, project.hosts[n]!);
