@@ -13,7 +13,7 @@ import { SECRET_EXPORT_SH } from '../plan/secret-env.ts';
 import { LITESTREAM_SOCKET, RESTORE_POINT_MOUNT, SAFETY_MOUNT } from '../names.ts';
 
 /** Shared prelude: find the replicator, copy its credentials into a private env-file. */
-const REPLICATOR = `
+export const REPLICATOR = `
 replicator() { docker ps -aq --filter "label=com.docker.compose.project=$1" --filter "label=com.docker.compose.service=litestream" | head -n 1; }
 running() { [ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
 credentials() {
@@ -25,7 +25,7 @@ credentials() {
 # throwaway containers see them through --volumes-from; execs export them first.
 secret_env='${SECRET_EXPORT_SH}'
 lsx() { t=$1; c1=$2; shift 2; timeout "$t" docker exec "$c1" sh -c "$secret_env
-exec litestream \"\$@\"" litestream "$@"; }
+exec litestream \\"\\$@\\"" litestream "$@"; }
 `;
 
 /**
