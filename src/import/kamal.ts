@@ -71,8 +71,6 @@ const UNMAPPED_TOP: Record<string, string> = {
   error_pages_path: 'custom proxy error pages have no Berth key',
   secrets_path: 'the secrets file was read from --secrets',
   readiness_delay: 'Berth waits for the health check instead',
-  asset_path:
-    'asset bridging has no key in this Berth version; the old colour keeps serving its own assets until the switch, requests after it go to the new release',
   service: '',
 };
 
@@ -345,6 +343,14 @@ export function importKamal(input: KamalImportInput): KamalImport {
     note('volumes', 'mapped', `named volumes ${Object.keys(volumes).join(', ')} (Docker names them berth-<app>_<volume>: on a server Kamal already used, copy the data from Kamal's volume once)`);
   }
 
+  // ---------------------------------------------------------------- asset bridging (same key and meaning)
+  if (k.asset_path !== undefined) {
+    if (typeof k.asset_path === 'string') {
+      app.asset_path = k.asset_path;
+      note('asset_path', 'mapped', `asset_path ${k.asset_path}: each release's assets stay served after the switch (validated by plan)`);
+    } else bad('asset_path', 'a path such as "/rails/public/assets"', k.asset_path);
+  }
+
   // ---------------------------------------------------------------- accessories
   if (isObj(k.accessories)) {
     const accs: Obj = {};
@@ -456,7 +462,7 @@ export function importKamal(input: KamalImportInput): KamalImport {
   if (Object.keys(hooks).length) app.hooks = hooks;
 
   // ---------------------------------------------------------------- the rest of the top level
-  const HANDLED = ['service', 'image', 'servers', 'registry', 'builder', 'ssh', 'proxy', 'env', 'volumes', 'accessories', 'aliases', 'healthcheck', 'primary_role', 'retain_containers', 'deploy_timeout', 'drain_timeout', 'hooks_path'];
+  const HANDLED = ['service', 'image', 'servers', 'registry', 'builder', 'ssh', 'proxy', 'env', 'volumes', 'asset_path', 'accessories', 'aliases', 'healthcheck', 'primary_role', 'retain_containers', 'deploy_timeout', 'drain_timeout', 'hooks_path'];
   for (const key of Object.keys(k)) {
     if (HANDLED.includes(key)) continue;
     note(key, 'unmapped', UNMAPPED_TOP[key] || 'not a Kamal 2 key Berth knows');

@@ -51,7 +51,8 @@ const EXPECT: Record<string, (app: Obj, hosts: Obj, notes: string) => void> = {
     assert.deepEqual(app.aliases, { console: 'bin/rails console', shell: 'bash', logs: 'berth:logs --follow', dbc: 'bin/rails dbconsole' });
     assert.deepEqual(Object.values(hosts).map((h: Obj) => h.ssh), ['root@203.0.113.10']);
     assert.match(notes, /UNMAPPED accessories\.litestream: Berth's litestream: key/);
-    assert.match(notes, /UNMAPPED asset_path:/);
+    assert.equal(app.asset_path, '/rails/public/assets'); // Kamal's asset bridging, same key
+    assert.match(notes, /mapped asset_path:|asset_path \/rails\/public\/assets/);
     assert.match(notes, /UNMAPPED builder\.arch:/);
     assert.match(notes, /UNMAPPED labels:/);
   },
