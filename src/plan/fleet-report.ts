@@ -24,7 +24,8 @@ export function formatFleetReport(app: string, release: string, failedHost: stri
       : 'not attempted';
     return `  ${h.host.padEnd(width)}  runs ${runs} — ${note}`;
   });
-  const onNew = hosts.filter((h) => !h.unknown && h.live === release).length;
+  // A pulled image's id is appended per host (<tag>-<config hash>-<image id>): same release.
+  const onNew = hosts.filter((h) => !h.unknown && (h.live === release || h.live?.startsWith(`${release}-`))).length;
   return [
     `deploy of ${app} ${release} stopped at ${failedHost}: ${reason}`,
     `${onNew} of ${hosts.length} hosts run ${release}; host by host:`,

@@ -21,6 +21,14 @@ test('a deploy that stopped part-way says which host runs which release', () => 
   assert.match(lines[6]!, /rerun the deploy/);
 });
 
+test('a pulled release counts per host with its image id appended', () => {
+  const text = formatFleetReport('shop', 'v2-abc', 'h2', 'boom', [
+    { host: 'h1', live: 'v2-abc-1234567890ab', colour: 'green', outcome: 'deployed' },
+    { host: 'h2', live: 'v2-abcd-1234567890ab', colour: 'blue', outcome: 'failed' },
+  ]);
+  assert.match(text, /^1 of 2 hosts run v2-abc;/m);
+});
+
 test('a host that never had the app says so', () => {
   const text = formatFleetReport('shop', 'v1-a', 'h1', 'boom', [{ host: 'h1', outcome: 'failed' }]);
   assert.match(text, /h1 {2}runs nothing \(not deployed\) — deploy failed here/);
