@@ -44,3 +44,29 @@ SRC
   tar -C "$dir" --numeric-owner -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
   rm -rf "$dir"
 }
+
+# go_static_image NAME IMAGE: a static Go binary built here from this directory (modules and build
+# cache under $BERTH_CACHE/go), copied with the Dockerfile into a fresh context and built FROM
+# berth/base:bookworm. Skips when IMAGE carries this directory's input hash.
+go_static_image() {
+  local name="$1" image="$2" base="berth/base:bookworm" cache="${BERTH_CACHE:-/var/cache/berth}" base_id hash ctx
+  base_id="$(docker image inspect -f '{{.Id}}' "$base" 2>/dev/null)" || {
+    echo "$name: base image $base is missing (build it first)" >&2
+    return 1
+  }
+  hash="$(dir_input_hash "$base_id")"
+  if [ -z "$(refs_needing_build "$hash" "$image")" ]; then
+    echo "$name: $image up to date (${hash:0:12})"
+    return 0
+  fi
+  ctx="$(mktemp -d)"
+  mkdir -p "$cache/go/mod" "$cache/go/build"
+  GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build" GOTOOLCHAIN=local GOFLAGS=-mod=readonly \
+    CGO_ENABLED=0 GOOS=linux GOARCH=amd64 \
+    go build -buildvcs=false -trimpath -ldflags='-s -w' -o "$ctx/$name" . || { rm -rf "$ctx"; return 1; }
+  cp Dockerfile "$ctx/Dockerfile"
+  docker build -q --label "berth.input-hash=$hash" --label berth.sandbox=true --label "berth.sandbox-image=$name" \
+    -t "$image" "$ctx" >/dev/null || { rm -rf "$ctx"; return 1; }
+  rm -rf "$ctx"
+  echo "$name: built $image (${hash:0:12})"
+}
