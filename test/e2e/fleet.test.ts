@@ -123,7 +123,7 @@ describe('an app on two hosts behind the front', { timeout: 900_000 }, () => {
     assert.notEqual(r.code, 0, 'the deploy fails');
     assert.match(r.stderr, /stopped at h2/);
     assert.match(r.stderr, new RegExp(`1 of 2 hosts run ${tag}-`));
-    assert.match(r.stderr, new RegExp(`h1 +runs ${tag}-\\w+ \\((blue|green)\\) — new release, deployed now`));
+    assert.match(r.stderr, new RegExp(`h1 +runs ${tag}-[\\w-]+ \\((blue|green)\\) — new release, deployed now`));
     assert.match(r.stderr, new RegExp(`h2 +runs ${h2Before} \\((blue|green)\\) — deploy failed here; its previous release keeps serving`));
     assert.match(r.stderr, /not healthy/, 'the cause is named');
     // What the message says is what runs.
