@@ -138,8 +138,11 @@ describe('an app on two hosts behind the front', { timeout: 900_000 }, () => {
     const again = await deploy(tag);
     assert.equal(again.code, 0, again.all);
     assert.deepEqual((JSON.parse(again.stdout) as { host: string; result: string }[]).map((o) => [o.host, o.result]), [['h1', 'noop'], ['h2', 'deployed']]);
+    // Both on the same release (<tag>-<config hash>); a pulled release id also names each host's image
+    // id, which differs here since h2's image was fixed by hand.
     const end = await statusRows();
-    assert.equal(new Set(end.map((x) => x.release)).size, 1, JSON.stringify(end));
+    const base = (id: string) => /^(.*-[0-9a-f]{10})(-[0-9a-f]{12})?$/.exec(id)?.[1] ?? id;
+    assert.equal(new Set(end.map((x) => base(x.release))).size, 1, JSON.stringify(end));
     assert.match(end[0]!.release, new RegExp(`^${tag}-`));
   });
 
