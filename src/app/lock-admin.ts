@@ -32,32 +32,27 @@ export function parseLockStatus(host: string, app: string, out: string): LockRow
   return { host, app, held: true, holder, idleSeconds: Number(m[1]) };
 }
 
-export async function lockStatus(deps: Deps, opts: { app: string; only?: HostFilter }): Promise<LockRow[]> {
+/** Run `fn` on each host of the app (narrowed by --hosts/--roles), one after another. */
+async function onAppHosts(deps: Deps, opts: { app: string; only?: HostFilter }, fn: (hn: string, h: ReturnType<typeof hostHandle>, app: string) => Promise<LockRow>): Promise<LockRow[]> {
   const project = await loadProject(deps.root);
   const app = findApp(project, opts.app);
   const rows: LockRow[] = [];
   for (const hn of filterHosts(app, project.hosts, opts.only)) {
     const h = hostHandle(hn, project.hosts[hn]!);
     await ensureContext(deps.runner, h);
-    const r = await deps.runner.run(parityScripts.lockStatus(h.ssh, lockDir(app.name)));
-    rows.push(parseLockStatus(hn, app.name, r.stdout));
+    rows.push(await fn(hn, h, app.name));
   }
   return rows;
 }
 
-export async function lockRelease(deps: Deps, opts: { app: string; only?: HostFilter }): Promise<LockRow[]> {
-  const project = await loadProject(deps.root);
-  const app = findApp(project, opts.app);
-  const rows: LockRow[] = [];
-  for (const hn of filterHosts(app, project.hosts, opts.only)) {
-    const h = hostHandle(hn, project.hosts[hn]!);
-    await ensureContext(deps.runner, h);
-    const r = await deps.runner.run(parityScripts.lockForceRelease(h.ssh, lockDir(app.name)));
-    const out = r.stdout.trim();
-    rows.push(out === 'free' ? { host: hn, app: app.name, held: false } : parseLockStatus(hn, app.name, `held 0\n${out}`));
-  }
-  return rows;
-}
+export const lockStatus = (deps: Deps, opts: { app: string; only?: HostFilter }): Promise<LockRow[]> =>
+  onAppHosts(deps, opts, async (hn, h, app) => parseLockStatus(hn, app, (await deps.runner.run(parityScripts.lockStatus(h.ssh, lockDir(app)))).stdout));
+
+export const lockRelease = (deps: Deps, opts: { app: string; only?: HostFilter }): Promise<LockRow[]> =>
+  onAppHosts(deps, opts, async (hn, h, app) => {
+    const out = (await deps.runner.run(parityScripts.lockForceRelease(h.ssh, lockDir(app)))).stdout.trim();
+    return out === 'free' ? { host: hn, app, held: false } : parseLockStatus(hn, app, `held 0\n${out}`);
+  });
 
 export function formatLocks(rows: LockRow[], verb: 'status' | 'release'): string {
   return rows
