@@ -51,6 +51,7 @@ import { audited } from './audit.ts';
 import { pruneAfterDeploy } from './prune.ts';
 import { afterDeploy } from '../plan/prune-plan.ts';
 import { type FleetHostState, formatFleetReport } from '../plan/fleet-report.ts';
+import { hostBatches } from '../plan/host-batches.ts';
 
 export interface DeployOptions {
   app: string;
@@ -89,20 +90,28 @@ export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutco
     await tlsPreflight(deps, project, app, render.hosts);
     if (!opts.skipImage) await prepareImageLocally(deps, app, render, secrets);
 
-    // One certificate for the fleet: hosts deploy in name order, the issuer (first) orders; every other host
-    // gets the issuer's certificate before its route is written, so its Traefik never orders one.
+    // One certificate for the fleet: the issuer (first by name) orders it and deploys alone first;
+    // every other host gets the issuer's certificate before its route is written, so its Traefik
+    // never orders one.
     const shared = fleetCertificate(app, project.edge, render.hosts);
+    const byName = new Map(hosts.map((h) => [h.name, h]));
     const outcomes: HostOutcome[] = [];
-    for (const [i, h] of hosts.entries()) {
-      try {
-        if (shared && h.name !== shared.issuer) await shareCertificate(deps, app, shared, hostHandle(shared.issuer, project.hosts[shared.issuer]!), h);
-        const job = { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage, composeDir };
-        outcomes.push(await audited(deps, h, app.name, 'deploy', Object.values(secrets), { release: id, image: render.image, configHash: render.configHash }, () => deployToHost(deps, job)));
-      } catch (e) {
-        // Several hosts: say exactly which host runs which release now (a rerun converges).
-        if (hosts.length === 1) throw e;
-        throw new StepError('deploy', await fleetState(deps, app.name, id, hosts, outcomes, i, e), { app: app.name }, { cause: e });
-      }
+    for (const batch of hostBatches(hosts.map((h) => h.name), app.config.deploy.batch_size, shared?.issuer)) {
+      const settled = await Promise.allSettled(
+        batch.map(async (name) => {
+          const h = byName.get(name)!;
+          if (shared && h.name !== shared.issuer) await shareCertificate(deps, app, shared, hostHandle(shared.issuer, project.hosts[shared.issuer]!), h);
+          const job = { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage, composeDir };
+          return audited(deps, h, app.name, 'deploy', Object.values(secrets), { release: id, image: render.image, configHash: render.configHash }, () => deployToHost(deps, job));
+        }),
+      );
+      for (const s of settled) if (s.status === 'fulfilled') outcomes.push(s.value);
+      const failed = batch.filter((_, j) => settled[j]!.status === 'rejected');
+      if (!failed.length) continue;
+      const err = (settled.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason;
+      // Several hosts: say exactly which host runs which release now (a rerun converges).
+      if (hosts.length === 1) throw err;
+      throw new StepError('deploy', await fleetState(deps, app.name, id, hosts, outcomes, failed, err), { app: app.name }, { cause: err });
     }
     return outcomes;
   } finally {
@@ -110,16 +119,16 @@ export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutco
   }
 }
 
-/** After host i failed: what every host of the app runs now (the failed and untried ones are read again). */
-async function fleetState(deps: Deps, app: string, id: string, hosts: HostHandle[], done: HostOutcome[], failed: number, err: unknown): Promise<string> {
+/** After hosts failed: what every host of the app runs now (the failed and untried ones are read again). */
+async function fleetState(deps: Deps, app: string, id: string, hosts: HostHandle[], done: HostOutcome[], failed: string[], err: unknown): Promise<string> {
   const states: FleetHostState[] = [];
-  for (const [j, h] of hosts.entries()) {
+  for (const h of hosts) {
     const o = done.find((d) => d.host === h.name);
     if (o) {
       states.push({ host: h.name, live: o.release, colour: o.colour, outcome: o.result });
       continue;
     }
-    const outcome = j === failed ? 'failed' : 'not attempted';
+    const outcome = failed.includes(h.name) ? 'failed' : 'not attempted';
     try {
       const s = await observeApp(deps, h, app);
       states.push({ host: h.name, live: s.current?.release, colour: s.current?.colour, outcome });
@@ -128,7 +137,7 @@ async function fleetState(deps: Deps, app: string, id: string, hosts: HostHandle
     }
   }
   const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
-  return formatFleetReport(app, id, hosts[failed]!.name, reason, states);
+  return formatFleetReport(app, id, failed.join(', '), reason, states);
 }
 
 /** Wait for the issuer's certificate (acme.json over SSH; never logged) and install it on `to`. */

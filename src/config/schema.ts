@@ -371,6 +371,12 @@ export const appSchema = z.strictObject({
       stop_timeout_seconds: z.number().int().min(1).default(30).describe('SIGTERM grace before SIGKILL.'),
       health_timeout_seconds: z.number().int().min(5).default(120),
       keep_releases: z.number().int().min(2).default(5).describe('Releases whose assets (asset_path) stay on the host and are served by the newest colour.'),
+      batch_size: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe("Hosts deployed at the same time (Kamal's boot.limit); a batch starts only when the previous one is live everywhere. Default: all hosts at once (each host still switches only after its new colour is healthy)."),
     })
     .default({ retire_seconds: 10, stop_timeout_seconds: 30, health_timeout_seconds: 120, keep_releases: 5 }),
 });

@@ -65,7 +65,6 @@ const UNMAPPED_TOP: Record<string, string> = {
   minimum_version: 'Kamal version pin; irrelevant to Berth',
   require_destination: 'Berth destinations are explicit (--destination); nothing to require',
   allow_empty_roles: 'Berth has no empty roles',
-  boot: 'Berth deploys hosts one after another; no boot limit/wait',
   sshkit: 'SSHKit tuning; Berth uses one multiplexed SSH connection per host',
   run_directory: 'Berth keeps host state under /var/lib/berth',
   error_pages_path: 'custom proxy error pages have no Berth key',
@@ -439,9 +438,15 @@ export function importKamal(input: KamalImportInput): KamalImport {
   if (typeof k.retain_containers === 'number') deploy.keep_releases = Math.max(2, k.retain_containers);
   if (typeof k.deploy_timeout === 'number') deploy.health_timeout_seconds = Math.max(5, k.deploy_timeout);
   if (typeof k.drain_timeout === 'number') deploy.retire_seconds = k.drain_timeout;
+  // boot.limit: hosts booted at once (a number, or a percentage of the app's hosts).
+  const boot = (k.boot ?? {}) as Obj;
+  const limit = typeof boot.limit === 'number' ? boot.limit : typeof boot.limit === 'string' && /^\d+%$/.test(boot.limit) ? Math.ceil((parseInt(boot.limit, 10) / 100) * Math.max(1, (app.hosts as string[]).length)) : undefined;
+  if (limit !== undefined && limit >= 1) deploy.batch_size = Math.floor(limit);
+  else if (boot.limit !== undefined) note('boot.limit', 'unmapped', `${q(boot.limit)} is neither a number nor a percentage`);
+  if (boot.wait !== undefined) note('boot.wait', 'unmapped', 'Berth starts the next batch as soon as the previous one is live; no fixed wait');
   if (Object.keys(deploy).length) {
     app.deploy = deploy;
-    note('deploy timings', 'mapped', `deploy ${q(deploy)} (retain_containers → keep_releases, deploy_timeout → health_timeout_seconds, drain_timeout → retire_seconds)`);
+    note('deploy timings', 'mapped', `deploy ${q(deploy)} (retain_containers → keep_releases, deploy_timeout → health_timeout_seconds, drain_timeout → retire_seconds, boot.limit → batch_size)`);
   }
 
   // ---------------------------------------------------------------- hooks
@@ -462,7 +467,7 @@ export function importKamal(input: KamalImportInput): KamalImport {
   if (Object.keys(hooks).length) app.hooks = hooks;
 
   // ---------------------------------------------------------------- the rest of the top level
-  const HANDLED = ['service', 'image', 'servers', 'registry', 'builder', 'ssh', 'proxy', 'env', 'volumes', 'asset_path', 'accessories', 'aliases', 'healthcheck', 'primary_role', 'retain_containers', 'deploy_timeout', 'drain_timeout', 'hooks_path'];
+  const HANDLED = ['service', 'image', 'servers', 'registry', 'builder', 'ssh', 'proxy', 'env', 'volumes', 'asset_path', 'accessories', 'aliases', 'healthcheck', 'primary_role', 'retain_containers', 'deploy_timeout', 'drain_timeout', 'boot', 'hooks_path'];
   for (const key of Object.keys(k)) {
     if (HANDLED.includes(key)) continue;
     note(key, 'unmapped', UNMAPPED_TOP[key] || 'not a Kamal 2 key Berth knows');

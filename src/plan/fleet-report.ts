@@ -1,5 +1,5 @@
 // What a multi-host deploy that stopped part-way leaves behind, host by host (pure): hosts are
-// deployed one after another, so after a failure some run the new release and others the old.
+// deployed in batches, so after a failure some run the new release and others the old.
 
 export interface FleetHostState {
   host: string;

@@ -27,7 +27,7 @@ describe('validateProject: schema errors name file, key path, expected and found
     {
       name: 'unknown key with nothing close lists the valid keys',
       data: app({ deploy: { zzzzzz: 1 } }),
-      line: 'apps/shop/app.yml: deploy.zzzzzz: expected a known key, got unknown key "zzzzzz"; valid keys: retire_seconds, stop_timeout_seconds, health_timeout_seconds, keep_releases',
+      line: 'apps/shop/app.yml: deploy.zzzzzz: expected a known key, got unknown key "zzzzzz"; valid keys: retire_seconds, stop_timeout_seconds, health_timeout_seconds, keep_releases, batch_size',
     },
     {
       name: 'unknown key in a discriminated union lists only the chosen option',

@@ -181,6 +181,17 @@ test('a host already in hosts.json (same SSH target) is reused, not duplicated',
   assert.deepEqual(r.newHosts, {});
 });
 
+test('boot.limit becomes deploy.batch_size (a number, or a percentage of the hosts rounded up); boot.wait is listed', () => {
+  const servers = ['1.2.3.4', '1.2.3.5', '1.2.3.6'];
+  const num = importKamal({ deployFile: 'deploy.yml', deploy: { service: 'app', image: 'u/app', servers, boot: { limit: 2, wait: 3 } } });
+  assert.equal((num.app.deploy as Obj).batch_size, 2);
+  assert.match(num.notes.map((n) => `${n.key} ${n.status}`).join('\n'), /boot\.wait unmapped/);
+  const pct = importKamal({ deployFile: 'deploy.yml', deploy: { service: 'app', image: 'u/app', servers, boot: { limit: '50%' } } });
+  assert.equal((pct.app.deploy as Obj).batch_size, 2);
+  const none = importKamal({ deployFile: 'deploy.yml', deploy: { service: 'app', image: 'u/app', servers } });
+  assert.equal((none.app.deploy as Obj | undefined)?.batch_size, undefined);
+});
+
 // ---------------------------------------------------------------- refusals
 
 test('hostile or unusable values are refused with file, key and fix; nothing is written', async () => {
