@@ -5,11 +5,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { waitFor } from '../../src/sandbox/http.ts';
 import { REPO_ROOT } from '../../src/sandbox/paths.ts';
-import { cutSsh, H1, makeProject, resetApps, restoreSsh, type TestProject } from './support/project.ts';
+import { berthArgv, cutSsh, H1, makeProject, resetApps, restoreSsh, type TestProject } from './support/project.ts';
 
 const RUN = randomBytes(3).toString('hex');
 const APP = `flt-drop${RUN}`;
@@ -64,7 +63,7 @@ after(() => {
 
 test('SSH lost mid-deploy: the error names the lost connection, host, phase and what serves; the rerun converges', async () => {
   const before = { colour: current().colour, id: web(current().colour) };
-  const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [join(REPO_ROOT, 'scripts', 'deploy.ts'), APP, '--release', 'v2'], {
+  const child = spawn(...berthArgv('deploy', [APP, '--release', 'v2']), {
     cwd: REPO_ROOT,
     env: { ...process.env, BERTH_ROOT: p.root, CI: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],

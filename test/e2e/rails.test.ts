@@ -3,11 +3,10 @@
 // (status, logs, exec, aliases); and a deploy whose SSH connection drops midway.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { httpsRequest, waitFor } from '../../src/sandbox/http.ts';
 import { REPO_ROOT } from '../../src/sandbox/paths.ts';
-import { H1, cutSsh, makeProject, resetApps, restoreSsh, type TestProject } from './support/project.ts';
+import { berthArgv, H1, cutSsh, makeProject, resetApps, restoreSsh, type TestProject } from './support/project.ts';
 
 const APP = 'wombat';
 const DOMAIN = 'wombat.berth.test';
@@ -139,7 +138,7 @@ test('logs, exec and the aliases from app config reach the live container', asyn
 test('an SSH connection dropped mid-deploy leaves the old release serving; rerunning converges', async () => {
   p.writeApp(APP, railsConfig({ SLOW_BOOT_MARK: '1' }));
   // Kill the host's SSH sessions as soon as the new colour is being started.
-  const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [join(REPO_ROOT, 'scripts', 'deploy.ts'), APP, '--release', 'v2'], {
+  const child = spawn(...berthArgv('deploy', [APP, '--release', 'v2']), {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env, BERTH_ROOT: p.root, CI: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],

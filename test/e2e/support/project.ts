@@ -98,10 +98,13 @@ export function makeProject(prefix = 'berth-e2e-', hosts: SandboxHostSpec[] = [H
   };
 }
 
-/** Run `tsx scripts/<command>.ts args…` against a project root; bounded to 5 minutes. */
+/** The argv of a Berth command as npm runs it (`node src/cli/launch.mjs <script> …`, package.json). */
+export const berthArgv = (command: string, args: string[]): [string, string[]] => [process.execPath, [join(REPO_ROOT, 'src', 'cli', 'launch.mjs'), command, ...args]];
+
+/** Run scripts/<command>.ts args… (through the launcher npm uses) against a project root; bounded to 5 minutes. */
 export function runBerth(root: string, command: string, args: string[], env: Record<string, string> = {}): Promise<BerthRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [join(REPO_ROOT, 'scripts', `${command}.ts`), ...args], {
+    const child = spawn(...berthArgv(command, args), {
       cwd: REPO_ROOT,
       env: { ...process.env, BERTH_ROOT: root, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
