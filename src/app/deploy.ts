@@ -6,7 +6,7 @@ import YAML from 'yaml';
 import type { App, Project } from '../config/schema.ts';
 import { compose, type ComposeTarget, dockerCmd } from '../docker/argv.ts';
 import { splitCommand } from '../docker/command.ts';
-import { hostScripts } from '../exec/host-scripts.ts';
+import { hostScripts, observeAppPart } from '../exec/host-scripts.ts';
 import { acquireLock } from '../exec/lock.ts';
 import { startColour, switchRoute } from '../exec/cutover.ts';
 import { prepareAssets } from '../exec/assets.ts';
@@ -42,6 +42,7 @@ import { ensureContext, type HostHandle, hostHandle, hostReachable } from './hos
 import { loadAppContext, runHook } from './app-context.ts';
 import { backupPreflight } from './backup-preflight.ts';
 import { imageExecOnHost } from './image-exec.ts';
+import { imageExecEnv } from '../plan/secret-env.ts';
 import { REGISTRY, retrying, SSH_CONNECT } from './retry.ts';
 import { tlsPreflight } from './tls-preflight.ts';
 import { StepError } from '../errors.ts';
@@ -222,11 +223,13 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
     deps.log.info(`${h.name}: nothing changed (${optimistic.reason}); no container touched`);
     return { host: h.name, result: 'noop', release: id, colour: optimistic.colour, timings };
   }
-  const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `deploy ${app.name} ${id}`, { host: h.name, app: app.name, now: deps.now() }));
+  // Decide again under the lock: another deploy may have finished between the read and the lock.
+  // The locked read rides in the lock's own round trip.
+  const observeLocked = observeAppPart(appDir(app.name), app.name, { route: dynamicConfigFile(app.name), image: pulled ? render.image : undefined });
+  const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `deploy ${app.name} ${id}`, { host: h.name, app: app.name, now: deps.now(), then: observeLocked }));
   if (lock.takenOver) deps.log.warn(`${h.name}: took over a lock left by a dead deploy (${lock.takeoverReason ?? 'its holder stopped'})`);
   try {
-    // Decide again under the lock: another deploy may have finished between the read and the lock.
-    state = await phase('observe (locked)', () => observeApp(deps, h, app.name));
+    state = lock.thenOutput !== undefined ? parseObservation(lock.thenOutput) : await phase('observe (locked)', () => observeApp(deps, h, app.name, pulled ? render.image : undefined));
     const decision = planDeploy(state, id, job.secretsHash, { underLock: true });
     if (decision.kind === 'noop') {
       if (decision.repair) await phase('finish interrupted deploy', () => finishInterrupted(deps, h, app, decision.repair!));
@@ -236,8 +239,10 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
     const colour = decision.colour;
     progress = { live: decision.live, colour };
     // The image first: its entrypoint and command go into the release's env file (secrets wrapper).
-    if (!job.skipImage) await phase('image', () => ensureImageOnHost(deps, h, app, render, job.secrets));
-    const exec = await phase('image config', () => imageExecOnHost(deps, h, render.image));
+    // A pulled image already on the host was inspected by the observation: no more round trips.
+    const seen = pulled && state.imageId && state.imageExec ? { imageId: state.imageId, digest: state.imageDigest, exec: state.imageExec } : undefined;
+    if (!job.skipImage && !seen) await phase('image', () => ensureImageOnHost(deps, h, app, render, job.secrets));
+    const exec = seen ? imageExecEnv(seen.exec.entrypoint, seen.exec.cmd) : await phase('image config', () => imageExecOnHost(deps, h, render.image));
     const assetPath = app.config.asset_path;
     if (assetPath) {
       const sources = planAssets(state.releases, { tag: render.release, image: render.image }, app.config.deploy.keep_releases, decision.live?.release);
@@ -267,18 +272,20 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
       return startColour(cut);
     });
     // The switch records the release in its own round trip (current.json names the serving colour
-    // even when the connection drops right after); `record` then adds the image's id and digest.
+    // even when the connection drops right after).
     const previous = decision.live ? { release: decision.live.release, colour: decision.live.colour } : null;
-    const early = await releaseRecord(deps, job, colour, containerId, {});
+    const early = await releaseRecord(deps, job, colour, containerId, seen ? { imageId: seen.imageId, digest: seen.digest } : {});
     const switchRecord = {
       releasePath: `${releaseDir(app.name, id)}/release.json`, release: JSON.stringify(early, null, 2) + '\n',
       currentPath: currentFile(app.name), current: JSON.stringify({ release: id, colour, previous, switchedAt: deps.now().toISOString() } satisfies CurrentRecord, null, 2) + '\n',
     };
-    const switchMs = await phase('switch', () => (app.config.domains.length ? switchRoute({ ...cut, record: switchRecord }) : Promise.resolve(0)));
+    const routed = app.config.domains.length > 0;
+    const switchMs = await phase('switch', () => (routed ? switchRoute({ ...cut, record: switchRecord }) : Promise.resolve(0)));
     progress.switched = true;
     const switchedAt = Date.now();
     await phase('workers', () => startWorkers(deps, target, render));
-    const record = await phase('record', () => recordRelease(deps, job, colour, containerId, decision.live ? { release: decision.live.release, colour: decision.live.colour } : null));
+    // The switch wrote the full record when the image was known before it; otherwise add id and digest now.
+    const record = routed && seen ? early : await phase('record', () => recordRelease(deps, job, colour, containerId, previous));
     if (decision.live?.containerId) {
       await phase('retire', () =>
         deps.runner.run(hostScripts.retireLater(h.ssh, decision.live!.containerId!, decision.live!.colour, currentFile(app.name), retirePidFile(app.name, decision.live!.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)),

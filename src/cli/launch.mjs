@@ -4,7 +4,7 @@
 // dist/scripts/ and rebuilt when any bundled source file changes (REPO_ROOT is the nearest folder
 // with package.json, the same from src/ and dist/). If the bundle cannot be built, the script runs
 // through tsx as before.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -70,9 +70,17 @@ async function build() {
   writeFileSync(join(tmp, 'manifest.json'), JSON.stringify({ inputs }));
   mkdirSync(dirname(OUT), { recursive: true });
   const old = `${OUT}.old-${process.pid}`;
-  if (existsSync(OUT)) renameSync(OUT, old);
-  renameSync(tmp, OUT);
-  if (existsSync(old)) (await import('node:fs')).rmSync(old, { recursive: true, force: true });
+  try {
+    renameSync(OUT, old);
+  } catch {
+    /* no previous build, or another launch moved it */
+  }
+  try {
+    renameSync(tmp, OUT);
+  } catch {
+    /* another launch swapped its own (equal) build in first: use that one */
+  }
+  for (const dir of [old, tmp]) rmSync(dir, { recursive: true, force: true });
 }
 
 let entry = join(OUT, `${name}.mjs`);

@@ -195,6 +195,9 @@ const healthcheck = z.strictObject({
   timeout: duration.default('2s'),
   retries: z.number().int().min(1).default(15),
   start_period: duration.default('5s'),
+  start_interval: duration
+    .default('250ms')
+    .describe("Check this often during start_period (Docker's start_interval), so a colour that boots fast is switched to at once instead of after a whole interval."),
   command: z.string().optional().describe('Override the check command (default: curl the path on the container port).'),
 });
 
@@ -321,7 +324,7 @@ export const appSchema = z.strictObject({
     .default('none')
     .describe('Serve www.<domain> too: as an alias, or redirecting one to the other.'),
   port: z.number().int().min(1).max(65535).default(80).describe('Port the app listens on inside the container.'),
-  healthcheck: healthcheck.default({ path: '/up', interval: '2s', timeout: '2s', retries: 15, start_period: '5s' }),
+  healthcheck: healthcheck.default({ path: '/up', interval: '2s', timeout: '2s', retries: 15, start_period: '5s', start_interval: '250ms' }),
   tls: tlsSchema.default({ mode: 'acme', resolver: 'letsencrypt' }),
   env: z.record(envName, envValue).default({}),
   secrets: z.array(envName).default([]).describe('Secret names; values come from the environment at deploy time.'),

@@ -27,32 +27,23 @@ export interface CutoverInput {
 
 export async function startColour(i: CutoverInput): Promise<string> {
   const svc = webService(i.colour);
-  const res = await i.runner.run(compose.upWait(i.target, [svc], i.healthTimeoutSeconds), { allowFailure: true });
-  if (res.exitCode !== 0) {
+  const up = await i.runner.run(compose.up(i.target, [svc]), { allowFailure: true });
+  if (up.dryRun) return '';
+  const wait = up.exitCode === 0 ? await i.runner.run(hostScripts.waitHealthy(i.ssh, i.target.project, svc, i.healthTimeoutSeconds), { allowFailure: true }) : undefined;
+  const healthy = wait && wait.exitCode === 0 ? /^healthy ([0-9a-f]+)/m.exec(wait.stdout) : null;
+  if (!healthy) {
+    const why = wait ? wait.stdout || wait.stderr : up.stderr || up.stdout;
     const logs = await i.runner.run(compose.logs(i.target, [svc], 30), { allowFailure: true });
     // Stop the failed colour so a crash loop does not keep burning CPU; routing was never touched.
     await i.runner.run(compose.stop(i.target, [svc], 5), { allowFailure: true });
     throw new HealthError(
       svc,
       i.host,
-      `did not become healthy within ${i.healthTimeoutSeconds}s (${lastLine(stripAnsi(res.stderr || res.stdout))}); routing unchanged, the old release keeps serving`,
+      `did not become healthy within ${i.healthTimeoutSeconds}s (${lastLine(stripAnsi(why))}); routing unchanged, the old release keeps serving`,
       (logs.stdout + logs.stderr).trim().split('\n').slice(-30),
     );
   }
-  return containerIdOf(i.runner, i.target, svc);
-}
-
-export async function containerIdOf(runner: Runner, target: ComposeTarget, service: string): Promise<string> {
-  const ps = await runner.run(compose.ps(target));
-  const rows = parseComposePs(ps.stdout);
-  return (rows.find((r) => r.Service === service)?.ID ?? '').slice(0, 12);
-}
-
-export function parseComposePs(out: string): { ID: string; Service: string; State: string; Health: string }[] {
-  const text = out.trim();
-  if (!text) return [];
-  if (text.startsWith('[')) return JSON.parse(text);
-  return text.split('\n').map((l) => JSON.parse(l));
+  return healthy[1]!.slice(0, 12);
 }
 
 /**
@@ -61,7 +52,7 @@ export function parseComposePs(out: string): { ID: string; Service: string; Stat
  */
 export async function switchRoute(i: CutoverInput): Promise<number> {
   const url = `http://${webAlias(i.app, i.colour)}:${i.port}`;
-  const ok = await i.runner.run(hostScripts.switchRoute(i.ssh, dynamicConfigFile(i.app), i.routing, `${traefikService(i.app)}@file`, url, 200, i.record), { allowFailure: true });
+  const ok = await i.runner.run(hostScripts.switchRoute(i.ssh, dynamicConfigFile(i.app), i.routing, `${traefikService(i.app)}@file`, url, 300, i.record), { allowFailure: true });
   if (ok.dryRun) return 0;
   const m = /^confirmed (\d+)/m.exec(ok.stdout);
   if (ok.exitCode !== 0 || !m) {

@@ -79,7 +79,7 @@ while [ "$i" -lt "$tries" ]; do
       printf '%s' "$cur" > "$cur_path.tmp.$$" && mv -f "$cur_path.tmp.$$" "$cur_path"
     fi
     echo "confirmed $ms"; exit 0;; esac;; esac
-  i=$((i + 1)); sleep 0.05
+  i=$((i + 1)); sleep 0.02
 done
 echo "$out"; exit 1
 `;
@@ -97,7 +97,7 @@ echo '--retiring'; for c in blue green; do [ -f "$dir/retire-$c.pid" ] && kill -
 echo '--current'; cat "$dir/current.json" 2>/dev/null && echo
 echo '--releases'; for f in "$dir"/releases/*/release.json; do [ -f "$f" ] && { tr -d '\\n' < "$f"; echo; }; done
 echo '--containers'; docker ps --all --filter "label=berth.app=$app" --format '{{json .}}' 2>/dev/null || true
-echo '--image'; [ -n "$image" ] && docker image inspect --format '{{.Id}}' "$image" 2>/dev/null
+echo '--image'; [ -n "$image" ] && docker image inspect --format '{{.Id}}{{"\\n"}}--image-digests{{"\\n"}}{{json .RepoDigests}}{{"\\n"}}--image-exec{{"\\n"}}{{json .Config.Entrypoint}} {{json .Config.Cmd}}' "$image" 2>/dev/null
 echo '--lock'; [ -d "$dir/lock" ] && { cat "$dir/lock/holder.json" 2>/dev/null || echo '{}'; echo; }
 echo '--end'
 `;
@@ -135,6 +135,28 @@ const CANCEL_RETIRE = `
 pidfile="$1"
 if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null && echo cancelled; rm -f "$pidfile"; fi
 true
+`;
+
+/**
+ * Wait until a compose service's container is healthy, polling Docker on the host every 0.1 s
+ * (compose's own --wait polls every 0.5 s and needs a second call for the id). Prints
+ * "healthy <id>"; fails at once when the container exits, restarts (a crash loop) or turns unhealthy.
+ */
+export const WAIT_HEALTHY = `
+project="$1"; svc="$2"; timeout="$3"; end=$(( $(date +%s) + timeout )); id=""; st=""
+while :; do
+  [ -n "$id" ] || id=$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$svc" | head -n 1)
+  if [ -n "$id" ]; then
+    st=$(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$id" 2>/dev/null)
+    case "$st" in
+      "running healthy"|"running none") echo "healthy $id"; exit 0;;
+      exited*|dead*|restarting*) echo "container $st (it exited)"; exit 1;;
+      *unhealthy) echo "container unhealthy"; exit 1;;
+    esac
+  fi
+  [ "$(date +%s)" -lt "$end" ] || { echo "timed out (container \${st:-not created})"; exit 1; }
+  sleep 0.1
+done
 `;
 
 export const ASSETS_MISSING_EXIT = 4;
@@ -196,8 +218,44 @@ echo '${RELEASE_TAR_MARK}'
 tar -cf - -C "$1" . | base64
 `;
 
+export const observeAppPart = (dir: string, app: string, opts: { route?: string; image?: string } = {}): ScriptPart => ({
+  script: OBSERVE_APP,
+  args: [dir, app, ...(opts.route || opts.image ? [opts.route ?? ''] : []), ...(opts.image ? [opts.image] : [])],
+});
+
+/** A host script with its arguments, before it becomes an SSH command. */
+export interface ScriptPart {
+  script: string;
+  args: string[];
+}
+
+/** Marker between the parts of a chained script's output. */
+export const THEN_MARKER = '--then';
+
+/**
+ * `a`, then `b` only if `a` succeeded, in ONE round trip: each part runs in its own subshell and
+ * sees only its own arguments; the output of `b` follows a THEN_MARKER line.
+ */
+export function chainScripts(a: ScriptPart, b: ScriptPart): ScriptPart {
+  const refs = (from: number, n: number) => Array.from({ length: n }, (_, i) => `"\${${from + i + 1}}"`).join(' ');
+  const script = `(\nset -- ${refs(0, a.args.length)}\n${a.script}\n) || exit $?\necho '${THEN_MARKER}'\n(\nset -- ${refs(a.args.length, b.args.length)}\n${b.script}\n)`;
+  return { script, args: [...a.args, ...b.args] };
+}
+
+/** The output of the second part of a chained script (undefined when the first part failed). */
+export function thenOutput(stdout: string): string | undefined {
+  const i = stdout.indexOf(`\n${THEN_MARKER}\n`);
+  if (i >= 0) return stdout.slice(i + THEN_MARKER.length + 2);
+  return stdout.startsWith(`${THEN_MARKER}\n`) ? stdout.slice(THEN_MARKER.length + 1) : undefined;
+}
+
 export const hostScripts = {
-  lockAcquire: (t: SshTarget, lock: string, holder: string): Cmd => sshScript(t, LOCK_ACQUIRE, [lock, holder]),
+  /** `then`: run right after the lock is taken, in the same round trip (see chainScripts). */
+  lockAcquire: (t: SshTarget, lock: string, holder: string, then?: ScriptPart): Cmd => {
+    const part = { script: LOCK_ACQUIRE, args: [lock, holder] };
+    const all = then ? chainScripts(part, then) : part;
+    return sshScript(t, all.script, all.args);
+  },
   /** `staleSeconds` < 0: no heartbeat re-check (the holder's process is known to be gone). */
   lockTakeover: (t: SshTarget, lock: string, expected: string, holder: string, staleSeconds: number): Cmd =>
     sshScript(t, LOCK_TAKEOVER, [lock, expected, holder, String(staleSeconds)]),
@@ -209,11 +267,15 @@ export const hostScripts = {
   switchRoute: (t: SshTarget, path: string, content: string, service: string, url: string, tries: number, record?: { releasePath: string; release: string; currentPath: string; current: string }): Cmd =>
     sshScript(t, SWITCH_ROUTE, [path, service, url, String(tries), ...(record ? [record.releasePath, record.release, record.currentPath, record.current] : [])], { input: content }),
   /** `route`: the app's Traefik route file (which colour really serves); `image`: report the host's id for it. */
-  observeApp: (t: SshTarget, dir: string, app: string, opts: { route?: string; image?: string } = {}): Cmd =>
-    sshScript(t, OBSERVE_APP, [dir, app, ...(opts.route || opts.image ? [opts.route ?? ''] : []), ...(opts.image ? [opts.image] : [])], { mutates: false }),
+  observeApp: (t: SshTarget, dir: string, app: string, opts: { route?: string; image?: string } = {}): Cmd => {
+    const part = observeAppPart(dir, app, opts);
+    return sshScript(t, part.script, part.args, { mutates: false });
+  },
   retireLater: (t: SshTarget, containerId: string, colour: string, currentJson: string, pidfile: string, delaySeconds: number, graceSeconds: number): Cmd =>
     sshScript(t, RETIRE_LATER, [containerId, String(delaySeconds), String(graceSeconds), colour, currentJson, pidfile]),
   cancelRetire: (t: SshTarget, pidfile: string): Cmd => sshScript(t, CANCEL_RETIRE, [pidfile]),
+  waitHealthy: (t: SshTarget, project: string, service: string, timeoutSeconds: number): Cmd =>
+    sshScript(t, WAIT_HEALTHY, [project, service, String(timeoutSeconds)], { mutates: false }),
   cancelRetireAndCheck: (t: SshTarget, pidfile: string, containerId: string): Cmd =>
     sshScript(t, CANCEL_RETIRE_AND_CHECK, [pidfile, containerId]),
   /** Extract a tar stream (stdin) at / — used by the uploader. */

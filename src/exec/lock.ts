@@ -6,7 +6,7 @@ import { hostname, userInfo } from 'node:os';
 import { LockError } from '../errors.ts';
 import type { Runner } from '../docker/runner.ts';
 import type { SshTarget } from '../docker/ssh.ts';
-import { hostScripts, LOCK_HELD_EXIT } from './host-scripts.ts';
+import { hostScripts, LOCK_HELD_EXIT, type ScriptPart, thenOutput } from './host-scripts.ts';
 import { DEFAULT_LOCK_POLICY, judgeLock, type LockPolicy, staleAfterSeconds } from '../plan/lock-policy.ts';
 
 export interface Holder {
@@ -38,12 +38,15 @@ export async function acquireLock(
   ssh: SshTarget,
   lockPath: string,
   command: string,
-  opts: { policy?: LockPolicy; host: string; app: string; now: Date },
-): Promise<HeldLock & { takenOver: boolean; takeoverReason?: string }> {
+  opts: { policy?: LockPolicy; host: string; app: string; now: Date; then?: ScriptPart },
+): Promise<HeldLock & { takenOver: boolean; takeoverReason?: string; thenOutput?: string }> {
   const policy = opts.policy ?? DEFAULT_LOCK_POLICY;
   const me: Holder = { user: userInfo().username, machine: hostname(), pid: process.pid, command, since: opts.now.toISOString() };
   const mine = holderJson(me);
-  let res = await runner.run(hostScripts.lockAcquire(ssh, lockPath, mine), { allowFailure: true });
+  // `then` (e.g. the observation a deploy decides on) runs in the same round trip once the lock is
+  // taken at the first try; after a takeover the caller runs it on its own.
+  let res = await runner.run(hostScripts.lockAcquire(ssh, lockPath, mine, opts.then), { allowFailure: true });
+  const then = res.exitCode === 0 && opts.then ? thenOutput(res.stdout) : undefined;
   let takeoverReason: string | undefined;
   if (res.exitCode === LOCK_HELD_EXIT) {
     const [head = '', ...rest] = res.stdout.trim().split('\n');
@@ -74,9 +77,11 @@ export async function acquireLock(
   // Beat while held, so another machine can tell a live holder from a dead one within seconds.
   const timer = setInterval(() => void heartbeat().catch(() => {}), policy.heartbeatSeconds * 1000);
   timer.unref();
+  const takenOver = (then === undefined ? res.stdout : res.stdout.slice(0, res.stdout.length - then.length)).includes('taken-over');
   return {
-    takenOver: res.stdout.includes('taken-over'),
-    takeoverReason: res.stdout.includes('taken-over') ? takeoverReason : undefined,
+    thenOutput: then,
+    takenOver,
+    takeoverReason: takenOver ? takeoverReason : undefined,
     release: async () => {
       clearInterval(timer);
       await runner.run(hostScripts.lockRelease(ssh, lockPath, mine), { allowFailure: true });

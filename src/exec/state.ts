@@ -1,5 +1,6 @@
 // What Berth knows about an app on a host: parsed from one observe round trip (pure parsing).
 import { type Colour, LABEL } from '../names.ts';
+import { parseImageExec } from '../plan/secret-env.ts';
 
 export interface ReleaseRecord {
   id: string;
@@ -49,6 +50,9 @@ export interface AppState {
   lockHolder?: string;
   /** Id of the image the host has for the requested reference (observeApp's `image`). */
   imageId?: string;
+  /** That image's first repo digest, and its own entrypoint and command (the secrets wrapper execs them). */
+  imageDigest?: string;
+  imageExec?: { entrypoint: string[] | null; cmd: string[] | null };
 }
 
 const parseLabels = (s: string): Record<string, string> =>
@@ -104,6 +108,13 @@ export function parseObservation(out: string): AppState {
       if (m) state.routedColour = m[1] as Colour;
     } else if (section === 'retiring' && (line === 'blue' || line === 'green')) (state.retiring ??= []).push(line);
     else if (section === 'image') state.imageId = line.trim();
+    else if (section === 'image-digests') {
+      try {
+        state.imageDigest = (JSON.parse(line) as string[] | null)?.[0];
+      } catch {
+        /* no digest: the record goes without one */
+      }
+    } else if (section === 'image-exec') state.imageExec = parseImageExec(line);
     else if (section === 'lock') state.lockHolder ??= line.trim();
   }
   if (currentLines.length) {

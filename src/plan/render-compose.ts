@@ -158,7 +158,7 @@ function webService_(input: ComposeInput, colour: Colour): Record<string, unknow
     timeout: hc.timeout,
     retries: hc.retries,
     start_period: hc.start_period,
-    start_interval: '1s',
+    start_interval: hc.start_interval,
   };
   svc.restart = c.restart;
   svc.stop_grace_period = `${c.deploy.stop_timeout_seconds}s`;

