@@ -6,7 +6,7 @@ import YAML from 'yaml';
 import type { App, Project } from '../config/schema.ts';
 import { compose, type ComposeTarget, dockerCmd } from '../docker/argv.ts';
 import { splitCommand } from '../docker/command.ts';
-import { hostScripts, observeAppPart } from '../exec/host-scripts.ts';
+import { hostScripts, observeAppPart, type ScriptPart, scriptParts } from '../exec/host-scripts.ts';
 import { acquireLock } from '../exec/lock.ts';
 import { startColour, switchRoute } from '../exec/cutover.ts';
 import { prepareAssets } from '../exec/assets.ts';
@@ -38,7 +38,7 @@ import { planDeploy, releaseId, type Repair } from '../plan/deploy-plan.ts';
 import { type FleetCertificate, findStoredCertificate, fleetCertificate, renderFleetCertificate } from '../plan/fleet-certificate.ts';
 import { routingFile, type AppRender } from '../plan/types.ts';
 import { type Deps, phases } from './deps.ts';
-import { ensureContext, type HostHandle, hostHandle, hostReachable } from './host.ts';
+import { ensureDockerContext, type HostHandle, hostHandle, hostReachable, prepareSsh } from './host.ts';
 import { loadAppContext, runHook } from './app-context.ts';
 import { backupPreflight } from './backup-preflight.ts';
 import { imageExecOnHost } from './image-exec.ts';
@@ -207,8 +207,9 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
   });
 
   let state = await phase('observe', async () => {
-    await ensureContext(deps.runner, h);
-    return observeApp(deps, h, app.name, pulled ? render.image : undefined);
+    await prepareSsh(deps.runner, h);
+    const [, observed] = await Promise.all([ensureDockerContext(deps.runner, h), observeApp(deps, h, app.name, pulled ? render.image : undefined)]);
+    return observed;
   });
   if (pulled && !state.imageId && !hostJob.skipImage) {
     await phase('image', () => ensureImageOnHost(deps, h, app, render, hostJob.secrets));
@@ -249,7 +250,8 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
       const summary = await phase('assets', () => prepareAssets(deps.runner, h.ssh, h.name, app.name, assetPath, sources));
       deps.log.info(`${h.name}: ${summary}`);
     }
-    await phase('upload', () => uploadRelease(deps, job, exec));
+    // The upload's round trip also cancels a pending retire of the colour about to start.
+    await phase('upload', () => uploadRelease(deps, job, exec, scriptParts.cancelRetire(retirePidFile(app.name, colour))));
     const target = composeTarget(deps, h, app.name, { ...job.secrets, ...exec }, job.composeDir);
     await runHook(deps, app, 'pre_deploy', { BERTH_HOST: h.name, BERTH_RELEASE: id });
     await phase('support services', () => startSupportServices(deps, target, render));
@@ -267,10 +269,7 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
       routing: fileOf(render, routingFile(colour)), healthTimeoutSeconds: app.config.deploy.health_timeout_seconds,
       previousRouting: decision.live ? fileOf(render, routingFile(decision.live.colour)) : undefined,
     };
-    const containerId = await phase('start + health', async () => {
-      await deps.runner.run(hostScripts.cancelRetire(h.ssh, retirePidFile(app.name, colour)));
-      return startColour(cut);
-    });
+    const containerId = await phase('start + health', () => startColour(cut));
     // The switch records the release in its own round trip (current.json names the serving colour
     // even when the connection drops right after).
     const previous = decision.live ? { release: decision.live.release, colour: decision.live.colour } : null;
@@ -339,7 +338,7 @@ async function startWorkers(deps: Deps, target: ComposeTarget, render: AppRender
 }
 
 /** One tar stream: the rendered release, litestream.yml at its stable path, and the secrets (mode 600, dir 700). */
-async function uploadRelease(deps: Deps, job: HostJob, exec: Record<string, string>) {
+async function uploadRelease(deps: Deps, job: HostJob, exec: Record<string, string>, then?: ScriptPart) {
   const { app, render, id, secrets } = job;
   const extra: MemoryEntry[] = [
     { path: appSecretsDir(app.name), type: 'directory', mode: 0o700 },
@@ -364,7 +363,7 @@ async function uploadRelease(deps: Deps, job: HostJob, exec: Record<string, stri
     );
   }
   const stream = packUpload(job.composeDir, releaseDir(app.name, id), extra);
-  await deps.runner.run(hostScripts.untar(job.h.ssh), { stdinStream: stream });
+  await deps.runner.run(hostScripts.untar(job.h.ssh, then), { stdinStream: stream });
 }
 
 async function releaseRecord(deps: Deps, job: HostJob, colour: Colour, containerId: string, image: { imageId?: string; digest?: string }): Promise<ReleaseRecord> {

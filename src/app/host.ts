@@ -25,9 +25,19 @@ export async function hostReachable(runner: Runner, h: HostHandle): Promise<bool
 
 /** Create the host's Docker context, or point it at the right address if it drifted. */
 export async function ensureContext(runner: Runner, h: HostHandle): Promise<void> {
+  await prepareSsh(runner, h);
+  await ensureDockerContext(runner, h);
+}
+
+/** How to reach the host over SSH (multiplexing, identity): needed before the first round trip. */
+export async function prepareSsh(runner: Runner, h: HostHandle): Promise<void> {
   const g = await runner.run(sshEffectiveConfig(h.ssh), { allowFailure: true });
   h.ssh.configMultiplexes = g.exitCode === 0 && configMultiplexes(g.stdout);
   await useIdentityForDocker(h);
+}
+
+/** The host's Docker context points at it (only docker/compose commands need it: may run beside the first round trip). */
+export async function ensureDockerContext(runner: Runner, h: HostHandle): Promise<void> {
   const url = dockerHostUrl(h.ssh);
   const got = await runner.run(dockerCmd.contextInspect(h.context), { allowFailure: true });
   if (got.exitCode !== 0) await runner.run(dockerCmd.contextCreate(h.context, url));

@@ -8,8 +8,8 @@ import { CommandError, StepError } from '../errors.ts';
 import { filterHosts, type HostFilter } from '../config/host-filter.ts';
 import { REGISTRY, retrying } from './retry.ts';
 import { startColour, switchRoute } from '../exec/cutover.ts';
-import { hostScripts } from '../exec/host-scripts.ts';
-import { fetchRelease } from './release-files.ts';
+import { hostScripts, scriptParts, thenOutput } from '../exec/host-scripts.ts';
+import { fetchRelease, readReleasePart, unpackRelease } from './release-files.ts';
 import { acquireLock } from '../exec/lock.ts';
 import { formatSecretsEnv } from '../exec/secrets-file.ts';
 import { containerFor, type CurrentRecord } from '../exec/state.ts';
@@ -26,7 +26,7 @@ import { dockerCmd } from '../docker/argv.ts';
 import type { ReleaseRecord } from '../exec/state.ts';
 import { composeTarget, observeApp } from './deploy.ts';
 import { type Deps, phases } from './deps.ts';
-import { ensureContext, type HostHandle, hostHandle, hostReachable } from './host.ts';
+import { ensureDockerContext, type HostHandle, hostHandle, hostReachable, prepareSsh } from './host.ts';
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { audited } from './audit.ts';
@@ -64,21 +64,33 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
             : 'Nothing was changed.',
     });
     const state = await phase('observe', async () => {
-      await ensureContext(deps.runner, h);
-      return observeApp(deps, h, app.name);
+      await prepareSsh(deps.runner, h);
+      const [, observed] = await Promise.all([ensureDockerContext(deps.runner, h), observeApp(deps, h, app.name)]);
+      return observed;
     });
     const d = planRollback(state, opts.to);
     if (d.kind === 'refuse') throw new StepError('rollback', `${name}: ${d.reason}`);
     serving = d.live;
     const planned = { release: d.target.id, image: d.target.image, imageId: d.target.imageId, digest: d.target.digest, configHash: d.target.configHash, previous: d.live.release };
     outcomes.push(await audited(deps, h, app.name, 'rollback', [], planned, async (): Promise<RollbackOutcome> => {
-      const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `rollback ${app.name} to ${d.target.id}`, { host: name, app: app.name, now: deps.now() }));
+      // The release's files are read in the lock's round trip.
+      const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `rollback ${app.name} to ${d.target.id}`, { host: name, app: app.name, now: deps.now(), then: readReleasePart(app.name, d.target.id) }));
       const dir = await mkdtemp(join(tmpdir(), 'berth-rollback-'));
       try {
-        const secrets = await phase('restore files', () => fetchRelease(deps, h, app.name, d.target.id, dir));
+        const secrets = await phase('restore files', () =>
+          lock.thenOutput !== undefined ? unpackRelease(deps, h, app.name, d.target.id, lock.thenOutput, dir) : fetchRelease(deps, h, app.name, d.target.id, dir),
+        );
         const target = composeTarget(deps, h, app.name, secrets, dir);
+        const idle = containerFor(state, webService(d.colour));
+        const running = d.reuse && idle?.state === 'running';
         // The secret files the wrapper reads are per app: put back the values this release ran with.
-        await phase('secret files', () => deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: packUpload(undefined, undefined, secretFileEntries(app.name, secrets)) }));
+        // The same round trip cancels the target colour's retire (and checks it, when it still runs).
+        const pidfile = retirePidFile(app.name, d.colour);
+        const secretFiles = await phase('secret files', () =>
+          deps.runner.run(hostScripts.untar(h.ssh, running ? scriptParts.cancelRetireAndCheck(pidfile, idle!.id) : scriptParts.cancelRetire(pidfile)), {
+            stdinStream: packUpload(undefined, undefined, secretFileEntries(app.name, secrets)),
+          }),
+        );
         const routing = await readFile(join(dir, routingFile(d.colour)), 'utf8');
         const port = portOf(await readFile(join(dir, routingFile(d.colour)), 'utf8'), app.config.port);
         const cut = {
@@ -86,8 +98,7 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
           healthTimeoutSeconds: app.config.deploy.health_timeout_seconds,
           previousRouting: await readFile(join(dir, routingFile(d.live.colour)), 'utf8').catch(() => undefined),
         };
-        const idle = containerFor(state, webService(d.colour));
-        if (!(d.reuse && idle?.state === 'running')) await phase('image', () => ensureReleaseImage(deps, h, app, d.target, secrets, d.live));
+        if (!running) await phase('image', () => ensureReleaseImage(deps, h, app, d.target, secrets, d.live));
         // The release's own compose file says whether (and where) it mounts bridged assets: refresh
         // its merged directory so it also serves the assets of the release it replaces.
         const assetPath = assetPathOf(YAML.parse(await readFile(join(dir, 'compose.yml'), 'utf8')) as Record<string, unknown>, assetsVolumeDir(app.name, ''));
@@ -96,19 +107,19 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
           await phase('assets', () => prepareAssets(deps.runner, h.ssh, name, app.name, assetPath, sources));
         }
         await phase('start + health', async () => {
-          // Inside the retire window the target still runs: cancel its retire, check it, skip compose.
-          if (d.reuse && idle?.state === 'running') {
-            const check = await deps.runner.run(hostScripts.cancelRetireAndCheck(h.ssh, retirePidFile(app.name, d.colour), idle.id));
-            if (/^true healthy/m.test(check.stdout)) return idle.id;
-          } else {
-            await deps.runner.run(hostScripts.cancelRetire(h.ssh, retirePidFile(app.name, d.colour)));
-          }
+          // Inside the retire window the target still runs (its retire was cancelled and it was
+          // checked with the secret files): if healthy, skip compose.
+          if (running && /^true healthy/m.test(thenOutput(secretFiles.stdout) ?? '')) return idle!.id;
           return startColour(cut);
         });
         await phase('switch', () => switchRoute(cut));
         switched = { release: d.target.id, colour: d.colour };
         const switchedAt = Date.now();
-        await phase('record', async () => {
+        const retire = d.live.containerId
+          ? scriptParts.retireLater(d.live.containerId, d.live.colour, currentFile(app.name), retirePidFile(app.name, d.live.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)
+          : undefined;
+        // The record and the old colour's delayed stop go in one round trip.
+        await phase('record + retire', async () => {
           const current: CurrentRecord = { release: d.target.id, colour: d.colour, previous: { release: d.live.release, colour: d.live.colour }, switchedAt: deps.now().toISOString() };
           const extra = [
             { path: currentFile(app.name), content: JSON.stringify(current, null, 2) + '\n', mode: 0o644 },
@@ -116,14 +127,11 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
           ];
           const ls = await readFile(join(dir, 'litestream.yml'), 'utf8').catch(() => undefined);
           if (ls) extra.push({ path: litestreamConfigPath(app.name), content: ls, mode: 0o644 });
-          await deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: packUpload(undefined, undefined, extra) });
+          await deps.runner.run(hostScripts.untar(h.ssh, retire), { stdinStream: packUpload(undefined, undefined, extra) });
         });
         // Workers, the replicator and backup loops come back to the release too (the replicator is
         // recreated when its litestream.yml differs: its compose label carries the file's hash).
         await phase('workers + replicator', () => restoreReleaseServices(deps, target, readFileSync(join(dir, 'compose.yml'), 'utf8')));
-        if (d.live.containerId) {
-          await phase('retire', () => deps.runner.run(hostScripts.retireLater(h.ssh, d.live.containerId!, d.live.colour, currentFile(app.name), retirePidFile(app.name, d.live.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)));
-        }
         deps.log.info(`${name}: ${app.name} rolled back to ${d.target.id} on ${d.colour}${d.reuse ? ' (reused the stopped/running container)' : ''}`);
         return { host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings, switchedAt, previous: d.live.release };
       } finally {

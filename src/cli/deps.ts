@@ -1,5 +1,5 @@
 // Builds the real dependencies for a CLI run: the process runner, the logger, clock and env.
-import { $ } from 'zx';
+import { $ } from 'zx/core';
 import type { Deps } from '../app/deps.ts';
 import type { Cmd } from '../docker/command.ts';
 import { createRunner } from '../docker/runner.ts';

@@ -1,7 +1,7 @@
 // The one seam that spawns processes. Everything else builds `Cmd`s and hands them here, so
 // --dry-run, --verbose and error reporting live in one place.
 import { Readable } from 'node:stream';
-import { $ } from 'zx';
+import { $ } from 'zx/core';
 import { CommandError } from '../errors.ts';
 import { type Cmd, formatCmd } from './command.ts';
 

@@ -223,6 +223,19 @@ export const observeAppPart = (dir: string, app: string, opts: { route?: string;
   args: [dir, app, ...(opts.route || opts.image ? [opts.route ?? ''] : []), ...(opts.image ? [opts.image] : [])],
 });
 
+/** Host scripts as parts, for chaining into another script's round trip (chainScripts). */
+export const scriptParts = {
+  readRelease: (dir: string, secretsFile: string, fallbackSecretsFile: string): ScriptPart => ({ script: READ_RELEASE, args: [dir, secretsFile, fallbackSecretsFile] }),
+  cancelRetire: (pidfile: string): ScriptPart => ({ script: CANCEL_RETIRE, args: [pidfile] }),
+  cancelRetireAndCheck: (pidfile: string, containerId: string): ScriptPart => ({ script: CANCEL_RETIRE_AND_CHECK, args: [pidfile, containerId] }),
+  retireLater: (containerId: string, colour: string, currentJson: string, pidfile: string, delaySeconds: number, graceSeconds: number): ScriptPart => ({
+    script: RETIRE_LATER,
+    args: [containerId, String(delaySeconds), String(graceSeconds), colour, currentJson, pidfile],
+  }),
+};
+
+const UNTAR = 'set -eu; tar -x --no-same-owner -p -f - -C /';
+
 /** A host script with its arguments, before it becomes an SSH command. */
 export interface ScriptPart {
   script: string;
@@ -271,18 +284,21 @@ export const hostScripts = {
     const part = observeAppPart(dir, app, opts);
     return sshScript(t, part.script, part.args, { mutates: false });
   },
-  retireLater: (t: SshTarget, containerId: string, colour: string, currentJson: string, pidfile: string, delaySeconds: number, graceSeconds: number): Cmd =>
-    sshScript(t, RETIRE_LATER, [containerId, String(delaySeconds), String(graceSeconds), colour, currentJson, pidfile]),
+  retireLater: (t: SshTarget, containerId: string, colour: string, currentJson: string, pidfile: string, delaySeconds: number, graceSeconds: number): Cmd => {
+    const p = scriptParts.retireLater(containerId, colour, currentJson, pidfile, delaySeconds, graceSeconds);
+    return sshScript(t, p.script, p.args);
+  },
   cancelRetire: (t: SshTarget, pidfile: string): Cmd => sshScript(t, CANCEL_RETIRE, [pidfile]),
   waitHealthy: (t: SshTarget, project: string, service: string, timeoutSeconds: number): Cmd =>
     sshScript(t, WAIT_HEALTHY, [project, service, String(timeoutSeconds)], { mutates: false }),
   cancelRetireAndCheck: (t: SshTarget, pidfile: string, containerId: string): Cmd =>
     sshScript(t, CANCEL_RETIRE_AND_CHECK, [pidfile, containerId]),
-  /** Extract a tar stream (stdin) at / — used by the uploader. */
-  untar: (t: SshTarget): Cmd => sshScript(t, 'set -eu; tar -x --no-same-owner -p -f - -C /', []),
+  /** Extract a tar stream (stdin) at / — used by the uploader; `then` runs after it in the same round trip. */
+  untar: (t: SshTarget, then?: ScriptPart): Cmd => {
+    const all = then ? chainScripts({ script: UNTAR, args: [] }, then) : { script: UNTAR, args: [] };
+    return sshScript(t, all.script, all.args);
+  },
   prepareAssets: (t: SshTarget, root: string, assetPath: string, pairs: string[]): Cmd =>
     sshScript(t, PREPARE_ASSETS, [root, assetPath, ...pairs]),
-  readRelease: (t: SshTarget, dir: string, secretsFile: string, fallbackSecretsFile: string): Cmd =>
-    sshScript(t, READ_RELEASE, [dir, secretsFile, fallbackSecretsFile], { mutates: false }),
   run: (t: SshTarget, script: string, args: string[] = [], mutates = true): Cmd => sshScript(t, script, args, { mutates }),
 };
