@@ -9,6 +9,7 @@ import { parseFlags } from '../cli/args.ts';
 import { UsageError } from '../errors.ts';
 import { REPO_ROOT } from '../sandbox/paths.ts';
 import { makeContext, type BenchContext } from './context.ts';
+import { LoadSampler, startCpuLoad } from './cpu-load.ts';
 import { Recorder } from './record.ts';
 import { runSteps } from './steps.ts';
 import { DEFINITIONS, formatMachine, formatTable, judge, type MachineInfo } from './report.ts';
@@ -22,20 +23,23 @@ export const SCENARIOS = ['deploys', 'berth-load', 'rollback', 'naive', 'overlap
 type Scenario = (typeof SCENARIOS)[number];
 const NEEDS_BERTH: Scenario[] = ['deploys', 'berth-load', 'rollback'];
 
-const USAGE = `usage: npm run bench [-- --quick] [-- --only <name>[,<name>…]]
+const USAGE = `usage: npm run bench [-- --quick] [-- --only <name>[,<name>…]] [-- --load <n>]
 scenarios: ${SCENARIOS.join(', ')}
   --quick   fewer repetitions (1–2 per case)
-  --only    run only these scenarios (latest.* and README are written by full runs only)`;
+  --only    run only these scenarios (latest.* and README are written by full runs only)
+  --load    keep n busy processes running beside the bench (results also go to latest-loaded.*)`;
 
-export function parseBenchArgs(argv: string[]): { quick: boolean; only: Scenario[] | undefined; help: boolean } {
-  const { values } = parseFlags(argv, { quick: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, USAGE, { max: 0 });
+export function parseBenchArgs(argv: string[]): { quick: boolean; only: Scenario[] | undefined; load: number; help: boolean } {
+  const { values } = parseFlags(argv, { quick: { type: 'boolean' }, only: { type: 'string' }, load: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, USAGE, { max: 0 });
+  const load = values.load === undefined ? 0 : Number(values.load);
+  if (!Number.isInteger(load) || load < 0 || load > 16) throw new UsageError(`--load expects a whole number of busy processes from 0 to 16, got "${values.load}"`, USAGE);
   let only: Scenario[] | undefined;
   if (values.only) {
     only = values.only.split(',').map((s) => s.trim()).filter(Boolean) as Scenario[];
     const bad = only.filter((s) => !SCENARIOS.includes(s));
     if (bad.length) throw new UsageError(`--only: unknown scenario ${bad.join(', ')} (scenarios: ${SCENARIOS.join(', ')})`, USAGE);
   }
-  return { quick: !!values.quick, only, help: !!values.help };
+  return { quick: !!values.quick, only, load, help: !!values.help };
 }
 
 function sh(argv: string[]): string {
@@ -88,6 +92,11 @@ export async function benchMain(argv: string[]): Promise<number> {
   const rec = new Recorder();
   const ctx = makeContext(rec, args.quick, join(resultsDir, 'raw', runId));
   const machine = machineInfo();
+  const loadAvg = new LoadSampler();
+  loadAvg.sample();
+  const cpuLoad = args.load ? startCpuLoad(args.load) : undefined;
+  const sampler = setInterval(() => loadAvg.sample(), 10_000);
+  sampler.unref();
   const t0 = performance.now();
   ctx.log(`machine: ${formatMachine(machine)}`);
   ctx.log(`scenarios: ${todo.join(', ')}${args.quick ? ' (quick)' : ''}`);
@@ -112,54 +121,54 @@ export async function benchMain(argv: string[]): Promise<number> {
     errors = await runSteps(all.filter((s) => s.name === 'berth-setup' || todo.includes(s.name)), {
       log: ctx.log,
       // Partial results as the bench goes: a crash or a kill later loses nothing measured so far.
-      after: (name, errs) => ctx.raw('partial', { runId, machine, quick: args.quick, scenarios: todo, lastScenario: name, errors: errs, metrics: metricsOf(rec), notes: rec.notes, runs: rec.runs }),
+      after: (name, errs) => ctx.raw('partial', { loadAverage: loadAvg.samples, runId, machine, quick: args.quick, scenarios: todo, lastScenario: name, errors: errs, metrics: metricsOf(rec), notes: rec.notes, runs: rec.runs }),
     });
   } finally {
+    clearInterval(sampler);
+    cpuLoad?.stop();
     berth?.cleanup();
   }
   const elapsedS = (performance.now() - t0) / 1000;
   const extra = rec.notes.map((n) => ({ label: n.slice(0, n.indexOf(': ')), value: n.slice(n.indexOf(': ') + 2) }));
   const table = formatTable(rec.metrics, extra);
   const verdicts = judge(rec.metrics);
-  const machineLine = `Machine: ${formatMachine(machine)}. Bench wall time ${(elapsedS / 60).toFixed(1)} min${args.quick ? ' (--quick)' : ''}.`;
+  const loadLine = `${args.load ? `${args.load} busy processes ran beside the bench (--load ${args.load}); ` : 'no extra load started by the bench; '}1-minute load average during the run ${loadAvg.describe()}`;
+  const machineLine = `Machine: ${formatMachine(machine)}. Bench wall time ${(elapsedS / 60).toFixed(1)} min${args.quick ? ' (--quick)' : ''}; ${loadLine}.`;
   console.log(`\n${table}\n\n${machineLine}\n`);
   for (const v of verdicts) console.log(`${v.pass === undefined ? 'n/a ' : v.pass ? 'PASS' : 'MISS'}  ${v.label}: ${v.figure} (target ${v.text})`);
   for (const e of errors) console.log(`ERROR ${e}`);
   const summary = {
-    runId, machine, quick: args.quick, scenarios: todo, elapsedS, errors,
+    runId, machine, quick: args.quick, load: args.load, loadAverage: loadAvg.samples, scenarios: todo, elapsedS, errors,
     targets: verdicts,
     metrics: metricsOf(rec),
     notes: rec.notes,
     runs: rec.runs,
   };
   ctx.raw('summary', summary);
-  if (full) {
+  // A full run without extra load is the reference (latest.*, README); a run under --load is kept
+  // beside it (latest-loaded.*) to show the bench completes, and what the figures become, on a busy machine.
+  const name = args.load ? 'latest-loaded' : full ? 'latest' : undefined;
+  if (name) {
     mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(summary, null, 2) + '\n');
-    const md = [
-      '# Berth benchmark — latest full run',
-      '',
-      `Produced by \`npm run bench\` (${todo.length} scenarios, run ${runId}). ${machineLine}`,
-      '',
-      table,
-      '',
-      '## Definitions',
-      '',
-      ...DEFINITIONS,
-      '',
-    ].join('\n');
-    writeFileSync(join(resultsDir, 'latest.md'), md);
+    writeFileSync(join(resultsDir, `${name}.json`), JSON.stringify(summary, null, 2) + '\n');
+    const title = args.load ? `Berth benchmark — run under load (${args.load} busy processes)` : 'Berth benchmark — latest full run';
+    const md = [`# ${title}`, '', `Produced by \`npm run bench\` (${todo.join(', ')}; run ${runId}). ${machineLine}`, '', table, '', ...errors.map((e) => `- ERROR ${e}`), '', '## Definitions', '', ...DEFINITIONS, ''].join('\n');
+    writeFileSync(join(resultsDir, `${name}.md`), md);
+    ctx.log(`wrote bench/results/${name}.json and ${name}.md`);
+  }
+  if (full && !args.load) {
     const readmePath = join(REPO_ROOT, 'README.md');
     const readme = readFileSync(readmePath, 'utf8');
+    const loaded = existsSync(join(resultsDir, 'latest-loaded.md')) ? ' The same bench under load (`-- --load 2`: two busy processes on the two cores): `bench/results/latest-loaded.md`.' : '';
     const body = [
-      '`npm run bench` (separate from the tests; `-- --quick`, `-- --only <scenario>`) measures deploys on the sandbox host against two baselines on the same app: `docker compose up -d --force-recreate` (naive) and blue/green on Traefik\'s Docker provider without draining (overlap). Definitions and per-run data: `bench/results/latest.md`, `bench/results/latest.json`; raw samples in `bench/results/raw/` (not committed).',
+      '`npm run bench` (separate from the tests; `-- --quick`, `-- --only <scenario>`, `-- --load <n>`) measures deploys on the sandbox hosts against two baselines on the same app: `docker compose up -d --force-recreate` (naive) and blue/green on Traefik\'s Docker provider without draining (overlap). Definitions and per-run data: `bench/results/latest.md`, `bench/results/latest.json`; raw samples in `bench/results/raw/` (not committed).' + loaded,
       '',
       table,
       '',
       machineLine,
     ].join('\n');
     writeFileSync(readmePath, replacePerformanceSection(readme, body));
-    ctx.log('wrote bench/results/latest.json, bench/results/latest.md and README "## Performance"');
+    ctx.log('wrote README "## Performance"');
   }
   ctx.log(`bench done in ${(elapsedS / 60).toFixed(1)} min`);
   return errors.length ? 1 : 0;
