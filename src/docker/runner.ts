@@ -50,6 +50,8 @@ export function createRunner(options: RunnerOptions = {}): Runner {
       options.onCommand?.(formatCmd(cmd), cmd);
       if (options.dryRun && cmd.mutates) {
         options.onDryRun?.(formatCmd(cmd), cmd);
+        // Nobody reads the upload: close it now, before its source files are cleaned up under it.
+        opts.stdinStream?.on('error', () => {}).destroy();
         return { stdout: '', stderr: '', exitCode: 0, dryRun: true };
       }
       count++;

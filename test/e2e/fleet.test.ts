@@ -146,6 +146,26 @@ describe('an app on two hosts behind the front', { timeout: 900_000 }, () => {
     assert.match(end[0]!.release, new RegExp(`^${tag}-`));
   });
 
+  test('deploy.batch_size: 1 — the health gate failing in the first batch stops the rollout before the next host', async () => {
+    // On h1 the tag answers /up with 500; on h2 it is healthy. One host per batch: h2 must not be touched.
+    const tag = 'ftbatch';
+    const bad = await F.onHost(H1, `docker rm -f ftbatch-mk >/dev/null 2>&1; docker create --name ftbatch-mk berth/testapp:v2 >/dev/null && docker commit --change 'ENV UP_STATUS=500' ftbatch-mk berth/testapp:${tag} >/dev/null && docker rm ftbatch-mk >/dev/null`);
+    assert.equal(bad.code, 0, bad.stderr);
+    assert.equal((await F.onHost(H2, `docker tag berth/testapp:v2 berth/testapp:${tag}`)).code, 0);
+    const before = Object.fromEntries((await statusRows()).map((x) => [x.host, x.release]));
+    p.writeApp(APP, { ...appConfig(), deploy: { ...appConfig().deploy, batch_size: 1 } });
+    try {
+      const r = await deploy(tag);
+      assert.notEqual(r.code, 0, 'the deploy fails');
+      assert.match(r.stderr, /stopped at h1:/);
+      assert.match(r.stderr, new RegExp(`0 of 2 hosts run ${tag}-`));
+      assert.match(r.stderr, /h2 +runs \S+ \((blue|green)\) — not attempted/);
+      assert.deepEqual(Object.fromEntries((await statusRows()).map((x) => [x.host, x.release])), before, 'both hosts still run what they ran');
+    } finally {
+      p.writeApp(APP, appConfig());
+    }
+  });
+
   test('status, logs, exec and the aliases reach every host, or the one named with --host', async () => {
     const rows = await statusRows();
     assert.deepEqual(rows.map((x) => x.host).sort(), ['h1', 'h2']);
