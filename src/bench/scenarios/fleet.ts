@@ -28,11 +28,12 @@ const next = (tag: string) => (tag === 'v1' ? 'v2' : 'v1');
 
 /**
  * The bench app (berth.ts) on `hosts`, plain HTTP at the origin (the front terminates TLS, as
- * Cloudflare's Flexible mode; ACME is not what this measures), batch_size capped at the host count.
+ * Cloudflare's Flexible mode; ACME is not what this measures); `batchSize` capped at the host count.
  */
-function fleetAppConfig(app: string, hosts: SandboxHostSpec[]) {
+function fleetAppConfig(app: string, hosts: SandboxHostSpec[], batchSize?: number) {
   const base = appConfig(app, 2);
-  return { ...base, hosts: hosts.map((h) => h.name), tls: { mode: 'none' }, deploy: { ...base.deploy, batch_size: Math.min(BATCH_SIZE, hosts.length) } };
+  const deploy = batchSize === undefined ? base.deploy : { ...base.deploy, batch_size: Math.min(batchSize, hosts.length) };
+  return { ...base, hosts: hosts.map((h) => h.name), tls: { mode: 'none' }, deploy };
 }
 
 interface HostOutcome {
@@ -100,8 +101,8 @@ export async function setupFleet(ctx: BenchContext): Promise<FleetBench> {
     },
   };
   try {
-    p.writeApp(ONE_APP, fleetAppConfig(ONE_APP, [ONE_HOST]));
-    p.writeApp(ROLL_APP, fleetAppConfig(ROLL_APP, FLEET));
+    p.writeApp(ONE_APP, fleetAppConfig(ONE_APP, [ONE_HOST], BATCH_SIZE));
+    p.writeApp(ROLL_APP, fleetAppConfig(ROLL_APP, FLEET, BATCH_SIZE));
     // h1's edge is the lead's and already set up: only h2 and h3 (h3 may be a bare machine: setup installs Docker).
     for (const h of [H2, H3]) {
       const { wallMs } = await timedBerth(p, 'setup', [h.name]);
