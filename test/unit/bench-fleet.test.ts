@@ -95,8 +95,8 @@ test('outage probe: bounded when the app never goes down or never comes back, an
   await assert.rejects(p, /aborted/);
 });
 
-test('peak RSS of the Node process under a launcher, read from /proc while it runs', async () => {
-  // sh (the launcher, not counted) starts node, which holds 80 MiB for a moment and exits.
+test('peak RSS of the Node processes in a tree (not the shell that starts them), read from /proc while they run', async () => {
+  // sh (not Node: not counted) starts node, which holds 80 MiB for a moment and exits.
   const js = 'const b = Buffer.alloc(80 * 2 ** 20, 1); setTimeout(() => b.length, 400)';
   const child = spawn('sh', ['-c', `"${process.execPath}" -e '${js}'; true`], { stdio: 'ignore' });
   const watch = watchPeakRss(child.pid!, 20);
