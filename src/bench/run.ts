@@ -166,7 +166,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     const readmePath = join(REPO_ROOT, 'README.md');
     const readme = readFileSync(readmePath, 'utf8');
     const body = [
-      '`npm run bench` (separate from the tests; `-- --quick`, `-- --only <scenario>`) measures deploys on the sandbox host against two baselines on the same app: `docker compose up -d --force-recreate` (naive) and blue/green on Traefik\'s Docker provider without draining (overlap). Definitions and per-run data: `bench/results/latest.md`, `bench/results/latest.json`; raw samples in `bench/results/raw/` (not committed).',
+      '`npm run bench` (separate from the tests; `-- --quick`, `-- --only <scenario>`) measures deploys on the sandbox host against two baselines on the same app: `docker compose up -d --force-recreate` (naive) and blue/green on Traefik\'s Docker provider without draining (overlap); on the three sandbox machines, a hot deploy to one host vs three behind a front load balancer (`fleet-rolling`), the time to serving again after a dockerd restart or a host reboot (`host-restart`), and the memory of the CLI and of the edge containers (`memory`). Definitions and per-run data: `bench/results/latest.md`, `bench/results/latest.json`; raw samples in `bench/results/raw/` (not committed).',
       '',
       table,
       '',
