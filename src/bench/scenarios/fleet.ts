@@ -1,6 +1,7 @@
 // Berth on the three sandbox machines: a hot deploy to one host vs the same app on h1, h2 and h3
 // (deploy.batch_size) under load through the front load balancer; dockerd restart and host reboot
 // → the app serving again; the Berth CLI's peak memory and the edge containers' memory per host.
+import { appProject, EDGE_PROJECT } from '../../names.ts';
 import { FLEET_NETWORK } from '../../sandbox/config.ts';
 import { startFront, type FrontContainer } from '../../sandbox/front.ts';
 import { httpRequest, sandboxRequest, waitFor } from '../../sandbox/http.ts';
@@ -157,7 +158,7 @@ export async function fleetRolling(ctx: BenchContext, b: FleetBench) {
 
 /** MiB per edge service on a host: `docker stats` of the berth-edge containers, read on the machine's console. */
 async function edgeMemory(h: SandboxHostSpec): Promise<Record<string, number>> {
-  const script = `docker ps -q --filter label=com.docker.compose.project=berth-edge | while read -r id; do
+  const script = `docker ps -q --filter label=com.docker.compose.project=${EDGE_PROJECT} | while read -r id; do
   printf '%s\\t%s\\t%s\\n' "$id" "$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$id")" "$(docker stats --no-stream --format '{{.MemUsage}}' "$id")"
 done`;
   const r = await onConsole(h, script, { timeoutMs: 60_000 });
@@ -214,7 +215,18 @@ async function timeToServing(h: SandboxHostSpec, app: string, fault: () => Promi
     throw e;
   }
   const r = await recovery;
-  return { downMs: r.downAt - t0, servingMs: r.upAt - t0, probes: r.probes };
+  // The 200 must come from the app as restarted by the fault (not an old process between two blips).
+  const started = await appStartedAt(h, app);
+  if (!(started > t0)) throw new Error(`${app} on ${h.name}: its containers were not restarted by the fault (started ${new Date(started).toISOString()})`);
+  if (r.upAt < started) throw new Error(`${app} on ${h.name}: a 200 at +${r.upAt - t0} ms came before the app restarted (+${started - t0} ms)`);
+  return { downMs: r.downAt - t0, appStartedMs: started - t0, servingMs: r.upAt - t0, probes: r.probes };
+}
+
+/** Epoch ms when the app's running containers last started (Docker's State.StartedAt, on the host's console: same clock). */
+async function appStartedAt(h: SandboxHostSpec, app: string): Promise<number> {
+  const r = await onConsole(h, `docker ps -q --filter label=com.docker.compose.project=${appProject(app)} | xargs -r docker inspect -f '{{.State.StartedAt}}'`, { timeoutMs: 30_000 });
+  const times = r.stdout.split('\n').filter(Boolean).map((t) => Date.parse(t));
+  return times.length ? Math.max(...times) : NaN;
 }
 
 /** dockerd restart and host reboot on h2 (never h1) → the app answering 200 again through the host's edge. */
@@ -235,7 +247,7 @@ export async function hostRestart(ctx: BenchContext) {
         const r = await timeToServing(h, RESTART_APP, f.run);
         ctx.rec.add(f.key, f.label, 'ms', r.servingMs);
         ctx.rec.run({ scenario: 'host-restart', fault: f.key, host: h.name, ...r });
-        ctx.log(`${f.key} #${i + 1}: down after ${r.downMs} ms, serving after ${(r.servingMs / 1000).toFixed(2)} s (${r.probes} probes)`);
+        ctx.log(`${f.key} #${i + 1}: down after ${r.downMs} ms, app container started after ${(r.appStartedMs / 1000).toFixed(2)} s, serving after ${(r.servingMs / 1000).toFixed(2)} s (${r.probes} probes)`);
       }
     }
   } finally {
