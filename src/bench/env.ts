@@ -1,11 +1,13 @@
 // The bench's view of the sandbox: a throwaway Berth project (built exactly as the e2e tests build
 // one), the host's Docker engine, sshd's log and the Berth CLI run as a child process.
 import { execFileSync } from 'node:child_process';
-import { makeProject, resetApps, H1, type BerthRun, type TestProject } from '../../test/e2e/support/project.ts';
+import {
+  makeProject, onConsole, rebootHost, resetApps, restartDocker, runBerth, H1, H2, H3, type BerthRun, type SandboxHostSpec, type TestProject,
+} from '../../test/e2e/support/project.ts';
 import { run } from '../sandbox/proc.ts';
 import { countAcceptedConnections } from './analyze.ts';
 
-export { H1, makeProject, resetApps, type BerthRun, type TestProject };
+export { H1, H2, H3, makeProject, onConsole, rebootHost, resetApps, restartDocker, type BerthRun, type SandboxHostSpec, type TestProject };
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -56,10 +58,10 @@ export function healthyAt(project: string, image: string, since: number, until: 
   return times.length ? Math.min(...times) : undefined;
 }
 
-/** Wall time of a Berth CLI command (the real entry point, as an operator runs it). */
-export async function timedBerth(p: TestProject, command: string, args: string[], env: Record<string, string> = {}) {
+/** Wall time of a Berth CLI command (the real entry point, as an operator runs it); `onSpawn` gets its pid. */
+export async function timedBerth(p: TestProject, command: string, args: string[], env: Record<string, string> = {}, onSpawn?: (pid: number) => void) {
   const t0 = performance.now();
-  const r = await p.berth(command, args, env);
+  const r = await runBerth(p.root, command, args, env, onSpawn);
   const wallMs = performance.now() - t0;
   if (r.code !== 0) throw new Error(`berth ${command} ${args.join(' ')} failed (exit ${r.code}):\n${r.all.trim().split('\n').slice(-25).join('\n')}`);
   return { r, wallMs };

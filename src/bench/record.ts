@@ -4,7 +4,7 @@ import { summarize, type Summary } from './stats.ts';
 export interface Metric {
   key: string;
   label: string;
-  unit: 'ms' | 's' | 'count' | 'rows';
+  unit: 'ms' | 's' | 'count' | 'rows' | 'MiB' | 'ratio';
   values: number[];
   summary: Summary;
   notes: string[];

@@ -32,6 +32,9 @@ export const TARGETS: Target[] = [
   { key: 'ws.cut.berth', text: '0', pass: (m) => m.summary.max === 0 },
   { key: 'sse.cut.berth', text: '0', pass: (m) => m.summary.max === 0 },
   { key: 'assets404.berth', text: '0', pass: (m) => m.summary.max === 0 },
+  { key: 'failed.fleet.one', text: '0', pass: (m) => m.summary.max === 0 },
+  { key: 'failed.fleet.three', text: '0', pass: (m) => m.summary.max === 0 },
+  { key: 'fleet.ratio', text: '≤ 1.5', pass: (m) => m.summary.p95 <= 1.5 },
 ];
 
 /** The table's rows, in order; metrics not measured in this run are skipped. */
@@ -52,12 +55,18 @@ export const ROW_ORDER = [
   'phase.observe', 'phase.lock', 'phase.upload', 'phase.image', 'phase.support services', 'phase.release command', 'phase.start + health',
   'phase.switch', 'phase.workers', 'phase.record', 'phase.retire', 'phase.total',
   'litestream.window', 'litestream.rows', 'backup.verify',
+  'deploy.fleet.one', 'deploy.fleet.three', 'fleet.ratio', 'failed.fleet.one', 'failed.fleet.three',
+  'recover.dockerd', 'recover.reboot',
+  'memory.cli.one', 'memory.cli.three',
+  ...['h1', 'h2', 'h3'].flatMap((h) => [`memory.edge.${h}.traefik`, `memory.edge.${h}.socket-proxy`]),
 ];
 
 export function formatValue(v: number, unit: Metric['unit']): string {
   if (!Number.isFinite(v)) return 'n/a';
   if (unit === 'ms') return v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${Math.round(v)} ms`;
   if (unit === 's') return `${v.toFixed(2)} s`;
+  if (unit === 'MiB') return `${v.toFixed(1)} MiB`;
+  if (unit === 'ratio') return `${v.toFixed(2)}×`;
   return Number.isInteger(v) ? String(v) : v.toFixed(1);
 }
 
@@ -105,5 +114,8 @@ export const DEFINITIONS = [
   '- **Deploy / rollback times**: wall time of the real CLI (`node src/cli/launch.mjs deploy|rollback`, what `npm run` starts; Node start-up included, npm\'s own ~0.3 s not), every deploy hot (image on the host). Phases come from `--json` `timings`. SSH connections: sshd `Accepted publickey` lines during one deploy started with no ControlMaster open.',
   '- **Litestream window**: writes acknowledged by the app but missing from `litestream restore` after `docker kill` of app + replicator under 100 writes/s (sync-interval 1 s): time between the ack of the last restored row and the ack of the last acknowledged row.',
   '- **Long-lived connections and assets** (scenario `long-lived`): 20 WebSockets (one echo per second each) and one SSE stream opened on the old release, then a deploy with no other load. *Cut before the retire window*: closed earlier than 5 s (Berth\'s `retire_seconds` for this app) after the deploy returned; Berth\'s should end only at the retire, with close 1001 from the app\'s SIGTERM handler (1006 = the connection dropped without a close frame). *Asset 404s*: the old page\'s fingerprinted assets fetched right after the deploy returned (Berth with `asset_path`).',
+  '- **Fleet deploy** (scenario `fleet-rolling`): the bench app on h2 alone and the same app config on h1, h2 and h3 with `deploy.batch_size: 3` (all hosts at once; the one-host app has 1), each behind its own front load balancer (the sandbox\'s Cloudflare stand-in, plain HTTP to the origins), hot deploys alternating between the two under 50 req/s (the mix above, keep-alive off) sent to the front with the app\'s Host header. *Wall time*: as for the deploy times below. *Ratio*: median three-host wall time / median one-host wall time. *Failed requests*: as above, counted over the load through the front (1.5 s before the deploy to 4.5 s after it).',
+  '- **Recovery after a host fault** (scenario `host-restart`, on h2): from the fault issued — dockerd sent SIGTERM as `systemctl restart docker` does (`restartDocker`), or the machine restarted (`rebootHost`: `docker restart` of the machine container, sshd and dockerd start at boot) — to the completion of the first `GET /` answered 200 through the host\'s edge (Traefik, plain HTTP) by a request started after the first failed one (checked to come after the app container\'s restart, Docker\'s `State.StartedAt`). Probes start every 100 ms whatever the previous one does (2 s timeout each), for at most 120 s; Berth does not run in between.',
+  '- **Memory** (scenario `memory`): *Berth CLI peak RSS*: the kernel\'s VmHWM of the Node process that runs the deploy (`node src/cli/launch.mjs deploy …`, as npm runs it; any Node process it starts counts too, the ssh and docker processes do not), read from `/proc/<pid>/status` every 50 ms while it runs, during hot deploys to one host and to three. *Edge memory*: `docker stats --no-stream` MemUsage of each `berth-edge` container (Traefik, docker socket proxy), run on the host\'s console after those deploys: the container cgroup\'s memory usage less its inactive page cache (Docker\'s figure, not only anonymous memory).',
   '- **Statistics**: median and p95 (nearest rank, so with few runs p95 is the worst run) over repeated runs; targets are judged on the statistic they name: wall times on the median, as issue 14 sets them, the switch and windows on p95, failed requests on every run.',
 ];

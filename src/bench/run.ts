@@ -18,10 +18,14 @@ import { berthDeploys, berthRollback, berthUnderLoad, setupBerth, type BerthBenc
 import { runBackupVerify } from './scenarios/backup-verify.ts';
 import { runLitestream } from './scenarios/litestream.ts';
 import { runLongLived } from './scenarios/long-lived.ts';
+import { fleetMemory, fleetRolling, hostRestart, setupFleet, type FleetBench } from './scenarios/fleet.ts';
 
-export const SCENARIOS = ['deploys', 'berth-load', 'rollback', 'naive', 'overlap', 'long-lived', 'litestream', 'backup-verify'] as const;
+export const SCENARIOS = [
+  'deploys', 'berth-load', 'rollback', 'naive', 'overlap', 'long-lived', 'litestream', 'backup-verify', 'host-restart', 'fleet-rolling', 'memory',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const NEEDS_BERTH: Scenario[] = ['deploys', 'berth-load', 'rollback'];
+const NEEDS_FLEET: Scenario[] = ['fleet-rolling', 'memory'];
 
 const USAGE = `usage: npm run bench [-- --quick] [-- --only <name>[,<name>…]] [-- --load <n>]
 scenarios: ${SCENARIOS.join(', ')}
@@ -105,7 +109,12 @@ export async function benchMain(argv: string[]): Promise<number> {
     if (!berth) throw new Error('the Berth app could not be set up (see berth-setup)');
     await fn(ctx, berth);
   };
-  const all: { name: Scenario | 'berth-setup'; run: () => Promise<void> }[] = [
+  let fleet: FleetBench | undefined;
+  const needFleet = (fn: (c: BenchContext, f: FleetBench) => Promise<void>) => async () => {
+    if (!fleet) throw new Error('the fleet apps could not be set up (see fleet-setup)');
+    await fn(ctx, fleet);
+  };
+  const all: { name: Scenario | 'berth-setup' | 'fleet-setup'; run: () => Promise<void> }[] = [
     ...(todo.some((s) => NEEDS_BERTH.includes(s)) ? [{ name: 'berth-setup' as const, run: async () => void (berth = await setupBerth(ctx, todo.includes('rollback'))) }] : []),
     { name: 'deploys', run: needBerth(berthDeploys) },
     { name: 'berth-load', run: needBerth(berthUnderLoad) },
@@ -115,10 +124,14 @@ export async function benchMain(argv: string[]): Promise<number> {
     { name: 'long-lived', run: () => runLongLived(ctx) },
     { name: 'litestream', run: () => runLitestream(ctx) },
     { name: 'backup-verify', run: () => runBackupVerify(ctx) },
+    { name: 'host-restart', run: () => hostRestart(ctx) },
+    ...(todo.some((s) => NEEDS_FLEET.includes(s)) ? [{ name: 'fleet-setup' as const, run: async () => void (fleet = await setupFleet(ctx)) }] : []),
+    { name: 'fleet-rolling', run: needFleet(fleetRolling) },
+    { name: 'memory', run: needFleet(fleetMemory) },
   ];
   let errors: string[] = [];
   try {
-    errors = await runSteps(all.filter((s) => s.name === 'berth-setup' || todo.includes(s.name)), {
+    errors = await runSteps(all.filter((s) => s.name === 'berth-setup' || s.name === 'fleet-setup' || todo.includes(s.name)), {
       log: ctx.log,
       // Partial results as the bench goes: a crash or a kill later loses nothing measured so far.
       after: (name, errs) => ctx.raw('partial', { loadAverage: loadAvg.samples, runId, machine, quick: args.quick, scenarios: todo, lastScenario: name, errors: errs, metrics: metricsOf(rec), notes: rec.notes, runs: rec.runs }),
@@ -127,6 +140,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     clearInterval(sampler);
     cpuLoad?.stop();
     berth?.cleanup();
+    await fleet?.cleanup().catch((e: Error) => ctx.log(`fleet cleanup failed: ${e.message}`));
   }
   const elapsedS = (performance.now() - t0) / 1000;
   const extra = rec.notes.map((n) => ({ label: n.slice(0, n.indexOf(': ')), value: n.slice(n.indexOf(': ') + 2) }));
@@ -161,7 +175,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     const readme = readFileSync(readmePath, 'utf8');
     const loaded = existsSync(join(resultsDir, 'latest-loaded.md')) ? ' The same bench under load (`-- --load 2`: two busy processes on the two cores): `bench/results/latest-loaded.md`.' : '';
     const body = [
-      '`npm run bench` (separate from the tests; `-- --quick`, `-- --only <scenario>`, `-- --load <n>`) measures deploys on the sandbox hosts against two baselines on the same app: `docker compose up -d --force-recreate` (naive) and blue/green on Traefik\'s Docker provider without draining (overlap). Definitions and per-run data: `bench/results/latest.md`, `bench/results/latest.json`; raw samples in `bench/results/raw/` (not committed).' + loaded,
+      '`npm run bench` (separate from the tests; `-- --quick`, `-- --only <scenario>`, `-- --load <n>`) measures deploys on the sandbox host against two baselines on the same app: `docker compose up -d --force-recreate` (naive) and blue/green on Traefik\'s Docker provider without draining (overlap); on the three sandbox machines, a hot deploy to one host vs three behind a front load balancer (`fleet-rolling`), the time to serving again after a dockerd restart or a host reboot (`host-restart`), and the memory of the CLI and of the edge containers (`memory`). Definitions and per-run data: `bench/results/latest.md`, `bench/results/latest.json`; raw samples in `bench/results/raw/` (not committed).' + loaded,
       '',
       table,
       '',

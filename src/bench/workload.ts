@@ -27,9 +27,11 @@ export async function underLoad<T>(
   rate: number,
   keepAlive: boolean,
   action: () => Promise<T>,
-  { leadMs = 1500, tailMs = 4000 }: { leadMs?: number; tailMs?: number } = {},
+  { leadMs = 1500, tailMs = 4000, headers }: { leadMs?: number; tailMs?: number; headers?: Record<string, string> } = {},
 ): Promise<{ value: T; load: LoadResult; actionStartedAt: number; actionEndedAt: number }> {
-  const load = startLoad({ url, ratePerSec: rate, maxRequests: Math.ceil((rate * MAX_LOAD_MS) / 1000), maxDurationMs: MAX_LOAD_MS, keepAlive, mix: MIX, timeoutMs: 10_000, maxInFlight: 400 });
+  // `headers` (e.g. the app's Host through a front load balancer) go on every request of the mix.
+  const mix = headers ? MIX.map((m) => ({ ...m, headers: { ...m.headers, ...headers } })) : MIX;
+  const load = startLoad({ url, ratePerSec: rate, maxRequests: Math.ceil((rate * MAX_LOAD_MS) / 1000), maxDurationMs: MAX_LOAD_MS, keepAlive, mix, timeoutMs: 10_000, maxInFlight: 400 });
   let value: T;
   let actionStartedAt = 0;
   let actionEndedAt = 0;

@@ -8,7 +8,7 @@ import { httpsRequest, waitFor } from '../../sandbox/http.ts';
 
 export const APP = 'bench';
 export const RB_APP = 'benchrb';
-const IMAGE = 'berth/testapp';
+export const IMAGE = 'berth/testapp';
 const domain = (app: string) => `${app}.berth.test`;
 
 interface Outcome {
@@ -20,7 +20,8 @@ interface Outcome {
   switchedAt?: number;
 }
 
-function appConfig(app: string, retireSeconds: number) {
+/** The bench app on h1 (the fleet scenarios override hosts and TLS). */
+export function appConfig(app: string, retireSeconds: number) {
   return {
     image: IMAGE, // berth/testapp:v1|v2 are on the host already: every deploy here is hot
     hosts: ['h1'],

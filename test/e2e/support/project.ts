@@ -101,14 +101,18 @@ export function makeProject(prefix = 'berth-e2e-', hosts: SandboxHostSpec[] = [H
 /** The argv of a Berth command as npm runs it (`node src/cli/launch.mjs <script> …`, package.json). */
 export const berthArgv = (command: string, args: string[]): [string, string[]] => [process.execPath, [join(REPO_ROOT, 'src', 'cli', 'launch.mjs'), command, ...args]];
 
-/** Run scripts/<command>.ts args… (through the launcher npm uses) against a project root; bounded to 5 minutes. */
-export function runBerth(root: string, command: string, args: string[], env: Record<string, string> = {}): Promise<BerthRun> {
+/**
+ * Run scripts/<command>.ts args… (through the launcher npm uses) against a project root; bounded to
+ * 5 minutes. `onSpawn` gets the child's pid (the bench reads its memory from /proc while it runs).
+ */
+export function runBerth(root: string, command: string, args: string[], env: Record<string, string> = {}, onSpawn?: (pid: number) => void): Promise<BerthRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(...berthArgv(command, args), {
       cwd: REPO_ROOT,
       env: { ...process.env, BERTH_ROOT: root, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (child.pid !== undefined) onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
