@@ -53,6 +53,7 @@ import { pruneAfterDeploy } from './prune.ts';
 import { afterDeploy } from '../plan/prune-plan.ts';
 import { type FleetHostState, formatFleetReport } from '../plan/fleet-report.ts';
 import { hostBatches } from '../plan/host-batches.ts';
+import { ReleaseGate, releaseScope } from './release-gate.ts';
 
 export interface DeployOptions {
   app: string;
@@ -96,13 +97,14 @@ export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutco
     // never orders one.
     const shared = fleetCertificate(app, project.edge, render.hosts);
     const byName = new Map(hosts.map((h) => [h.name, h]));
+    const releaseGate = new ReleaseGate(releaseScope(app.config.per_host_volumes));
     const outcomes: HostOutcome[] = [];
     for (const batch of hostBatches(hosts.map((h) => h.name), app.config.deploy.batch_size, shared?.issuer)) {
       const settled = await Promise.allSettled(
         batch.map(async (name) => {
           const h = byName.get(name)!;
           if (shared && h.name !== shared.issuer) await shareCertificate(deps, app, shared, hostHandle(shared.issuer, project.hosts[shared.issuer]!), h);
-          const job = { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage, composeDir };
+          const job = { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage, composeDir, releaseGate };
           return audited(deps, h, app.name, 'deploy', Object.values(secrets), { release: id, image: render.image, configHash: render.configHash }, () => deployToHost(deps, job));
         }),
       );
@@ -186,6 +188,8 @@ interface HostJob {
   skipImage: boolean;
   /** Local directory of the rendered release that is uploaded and run. */
   composeDir: string;
+  /** Where the release command runs: once per deploy, or on every host (release-gate.ts). */
+  releaseGate: ReleaseGate;
 }
 
 export async function observeApp(deps: Deps, h: HostHandle, app: string, image?: string): Promise<AppState> {
@@ -258,10 +262,13 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
     if (app.config.litestream) await phase('backup pre-flight', () => backupPreflight(deps, h, app, id));
     if (app.config.release_command) {
       await phase('release command', async () => {
-        const res = await deps.runner.run(compose.run(target, webService(colour), splitCommand(app.config.release_command!)), { allowFailure: true });
-        if (res.exitCode !== 0) {
-          throw new StepError('release command', `"${app.config.release_command}" failed (exit ${res.exitCode}) on ${h.name}; nothing switched, the old release keeps serving.\n${tail(res.stdout + res.stderr)}`);
-        }
+        const ranOn = await job.releaseGate.run(h.name, async () => {
+          const res = await deps.runner.run(compose.run(target, webService(colour), splitCommand(app.config.release_command!)), { allowFailure: true });
+          if (res.exitCode !== 0) {
+            throw new StepError('release command', `"${app.config.release_command}" failed (exit ${res.exitCode}) on ${h.name}; nothing switched, the old release keeps serving.\n${tail(res.stdout + res.stderr)}`);
+          }
+        });
+        if (ranOn !== h.name) deps.log.info(`${h.name}: release command already ran on ${ranOn} in this deploy (once per deploy: one database)`);
       });
     }
     const cut = {

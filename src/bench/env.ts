@@ -12,6 +12,21 @@ export { H1, H2, H3, makeProject, onConsole, rebootHost, resetApps, restartDocke
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
+ * Every scenario deploys berth/testapp:v1|v2 "hot" (already on the host). A host keeps a tag it
+ * pulled from an older sandbox build (e.g. without the digest-named assets), so pull both again
+ * from the sandbox mirror first: the bench measures the app this checkout builds. Bare hosts are skipped.
+ */
+export async function refreshTestImages(hosts: SandboxHostSpec[]): Promise<string> {
+  const notes: string[] = [];
+  for (const h of hosts) {
+    const r = await onConsole(h, 'command -v docker >/dev/null || { echo no-docker; exit 0; }; for t in v1 v2; do docker pull -q "berth/testapp:$t" >/dev/null || exit 1; done; echo ok', { allowFail: true, timeoutMs: 180_000 });
+    if (r.code !== 0) throw new Error(`${h.name}: could not pull berth/testapp from the sandbox mirror: ${(r.stderr || r.stdout).trim().slice(-300)}`);
+    notes.push(`${h.name} ${r.stdout.trim()}`);
+  }
+  return notes.join(', ');
+}
+
+/**
  * Docker on the sandbox host without SSH (docker exec into the host machine, its console), so the
  * bench's own reads stay out of the SSH connection count.
  */

@@ -9,6 +9,7 @@ import { parseFlags } from '../cli/args.ts';
 import { UsageError } from '../errors.ts';
 import { REPO_ROOT } from '../sandbox/paths.ts';
 import { makeContext, type BenchContext } from './context.ts';
+import { H1, H2, H3, refreshTestImages } from './env.ts';
 import { LoadSampler, startCpuLoad } from './cpu-load.ts';
 import { Recorder } from './record.ts';
 import { runSteps } from './steps.ts';
@@ -114,7 +115,8 @@ export async function benchMain(argv: string[]): Promise<number> {
     if (!fleet) throw new Error('the fleet apps could not be set up (see fleet-setup)');
     await fn(ctx, fleet);
   };
-  const all: { name: Scenario | 'berth-setup' | 'fleet-setup'; run: () => Promise<void> }[] = [
+  const all: { name: Scenario | 'berth-setup' | 'fleet-setup' | 'host-images'; run: () => Promise<void> }[] = [
+    { name: 'host-images', run: async () => ctx.log(`test app images: ${await refreshTestImages([H1, H2, H3])}`) },
     ...(todo.some((s) => NEEDS_BERTH.includes(s)) ? [{ name: 'berth-setup' as const, run: async () => void (berth = await setupBerth(ctx, todo.includes('rollback'))) }] : []),
     { name: 'deploys', run: needBerth(berthDeploys) },
     { name: 'berth-load', run: needBerth(berthUnderLoad) },
@@ -131,7 +133,7 @@ export async function benchMain(argv: string[]): Promise<number> {
   ];
   let errors: string[] = [];
   try {
-    errors = await runSteps(all.filter((s) => s.name === 'berth-setup' || s.name === 'fleet-setup' || todo.includes(s.name)), {
+    errors = await runSteps(all.filter((s) => s.name === 'host-images' || s.name === 'berth-setup' || s.name === 'fleet-setup' || todo.includes(s.name)), {
       log: ctx.log,
       // Partial results as the bench goes: a crash or a kill later loses nothing measured so far.
       after: (name, errs) => ctx.raw('partial', { loadAverage: loadAvg.samples, runId, machine, quick: args.quick, scenarios: todo, lastScenario: name, errors: errs, metrics: metricsOf(rec), notes: rec.notes, runs: rec.runs }),

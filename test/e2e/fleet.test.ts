@@ -29,6 +29,8 @@ const appConfig = () => ({
   tls: { mode: 'origin-certificate', cert_file: 'origin.pem', key_secret: 'ORIGIN_KEY' },
   port: 80,
   healthcheck: { path: '/up', interval: '1s', timeout: '1s', retries: 3, start_period: '1s' },
+  // Against one database the hosts' release commands would race: it runs once per deploy.
+  release_command: 'testapp migrate',
   aliases: { whoami: 'hostname', tail: 'berth:logs' },
   deploy: { retire_seconds: 3, stop_timeout_seconds: 10, health_timeout_seconds: 20 },
 });
@@ -76,6 +78,8 @@ describe('an app on two hosts behind the front', { timeout: 900_000 }, () => {
     assert.equal(r.code, 0, r.all);
     const out = JSON.parse(r.stdout) as { host: string; result: string }[];
     assert.deepEqual(out.map((o) => [o.host, o.result]), [['h1', 'deployed'], ['h2', 'deployed']]);
+    // Both hosts deployed at once (default batch), the release command ran on one of them only.
+    assert.equal((r.all.match(/h[12]: release command already ran on h[12] in this deploy/g) ?? []).length, 1, r.all);
     const origins = new Set<string>();
     for (let i = 0; i < 6; i++) {
       const res = await waitFor('ftfleet through the front', async () => {
