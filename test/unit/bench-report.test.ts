@@ -70,8 +70,8 @@ test('baselines route through the Docker provider with explicit labels on networ
 });
 
 test('long-lived: sockets closed before the window count as cut; close codes, asset 404s and the SSE end are summarized', () => {
-  const r = judgeProbe([{ at: 900, code: 1001 }, { at: 1100, code: 1001 }, { at: 500, code: 1006 }, undefined], 1000, [200, 404, 404], { at: 1200, clean: true });
-  assert.deepEqual(r, { cut: 2, codes: { '1001': 2, '1006': 1, open: 1 }, asset404: 2, assets: 3, sseCut: false });
+  const r = judgeProbe([{ at: 900, code: 1001 }, { at: 1100, code: 1001 }, { at: 500, code: 1006 }, undefined], 1000, [200, 404, 0, 200], { at: 1200, clean: true });
+  assert.deepEqual(r, { cut: 2, codes: { '1001': 2, '1006': 1, open: 1 }, asset404: 2, assets: 4, sseCut: false }, 'a 404 and no answer (0) both fail');
   assert.equal(judgeProbe([], 1000, [], { at: 1500, clean: false }).sseCut, true, 'an unclean end is a cut');
   assert.equal(judgeProbe([], 1000, [], { at: 999, clean: true }).sseCut, true, 'an early end is a cut');
 });
