@@ -45,20 +45,24 @@ export function judgeProbe(closes: ({ at: number; code: number } | undefined)[],
 
 const assetsOf = (html: string) => [...html.matchAll(/(?:href|src)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
 
-async function probeSwitch(domain: string, deploy: () => Promise<void>): Promise<SwitchProbe> {
+/**
+ * `deploy` resolves to the moment traffic switched when the system says so (Berth's confirmed
+ * switch; the retire window counts from it), else the window counts from the deploy's return.
+ */
+async function probeSwitch(domain: string, deploy: () => Promise<number | void>): Promise<SwitchProbe> {
   const page = await httpsRequest(`https://${domain}/page`);
   const assets = assetsOf(page.body);
   const sockets = await openSockets(`wss://${domain}/ws`, SOCKETS, 1000);
   const sse = followSse(`https://${domain}/sse?interval_ms=250`, (RETIRE_S + STOP_S + 40) * 1000);
   try {
-    await deploy();
-    const returnedAt = Date.now();
+    const switchedAt = await deploy();
+    const from = typeof switchedAt === 'number' ? switchedAt : Date.now();
     const statuses: number[] = [];
     // A baseline may route to a container that is gone: no answer within 5 s counts as a failure (0).
     for (const a of assets) statuses.push(await httpsRequest(`https://${domain}${a}`, { timeoutMs: 5000 }).then((r) => r.status, () => 0));
     await Promise.race([sockets.closed, sleep((RETIRE_S + STOP_S + 20) * 1000)]);
     await Promise.race([sse.ended, sleep(5000)]);
-    return judgeProbe(sockets.probes.map((p) => p.close), returnedAt + RETIRE_S * 1000, statuses, sse.end);
+    return judgeProbe(sockets.probes.map((p) => p.close), from + RETIRE_S * 1000, statuses, sse.end);
   } finally {
     sockets.stop();
     sse.stop();
@@ -98,6 +102,7 @@ export async function runLongLived(ctx: BenchContext) {
       const { r } = await timedBerth(p, 'deploy', [ZDT_APP, '--release', to, '--json']);
       if (r.code !== 0) throw new Error(`deploy ${to} failed: ${r.stderr.slice(-500)}`);
       live = to;
+      return (JSON.parse(r.stdout) as { switchedAt?: number }[])[0]?.switchedAt;
     };
     await deploy('v1');
     await waitFor(`${ZDT_APP} over HTTPS`, async () => (await httpsRequest(`https://${ZDT_APP}.berth.test/`).catch(() => undefined))?.status === 200, { timeoutMs: 90_000, intervalMs: 1000 });
