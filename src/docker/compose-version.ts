@@ -2,11 +2,12 @@
 // context, so its version matters as much as the host's. Read once per `setup` through the npm
 // `docker-compose` package (its ~500 ms pause per call is fine for a one-off check, not for the
 // deploy path, which keeps argv data through the runner; see docs/design.md). This is the one
-// module that imports the package: its plain-object rejections become real Errors here.
-import { version } from 'docker-compose';
+// module that imports the package: its plain-object rejections become real Errors here. Imported
+// when called, so other commands do not load it at start-up.
 
 export async function localComposeVersion(executablePath?: string): Promise<string> {
   try {
+    const { version } = await import('docker-compose');
     const r = await version(executablePath ? { executable: { executablePath }, log: false } : { log: false });
     const v = r.data?.version?.replace(/^v/, '');
     if (!v) throw new Error(`unexpected output: ${(r.out || r.err).trim().slice(0, 200)}`);
