@@ -2,7 +2,7 @@
 // the <app> argument. A bad flag or argument is a UsageError (one line, exit 2), never a stack.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
+export type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 import { UsageError } from '../errors.ts';
 import { checkRelease } from '../config/release.ts';
 

@@ -5,35 +5,25 @@ import { UsageError } from '../errors.ts';
 import { createDeps } from './deps.ts';
 import { main, type MainOptions } from './main.ts';
 import { common, needApp, parseFlags, usage } from './args.ts';
+import { cliCommand } from './command.ts';
 
 /** Exit 1 when any database or dump set is red (lag, broken replication, stale or failed verify). */
 export function backupStatusCli(argv: string[]) {
   const U = 'usage: npm run backup:status -- [<app>] [--json]   (exit 1 when anything is red)';
-  const run: MainOptions = {};
-  return main(async () => {
-    const { values, positionals } = parseFlags(argv, common, U, { max: 1 });
-    usage(U, values);
-    const deps = createDeps(values);
-    run.verbose = values.verbose;
+  return cliCommand(argv, U, common, { max: 1 }, async ({ values, positionals }, deps) => {
     const r = await backupStatus(deps, { app: positionals[0] });
     deps.log.output(values.json ? JSON.stringify(r, null, 2) : formatBackupStatus(r.databases, r.dumps, r.now));
     return r.ok ? 0 : 1;
-  }, run);
+  });
 }
 
 export function backupVerifyCli(argv: string[]) {
   const U = 'usage: npm run backup:verify -- <app> [--json]   (restores the latest replica into a throwaway container, checks and compares it)';
-  const run: MainOptions = {};
-  return main(async () => {
-    const { values, positionals } = parseFlags(argv, common, U, { max: 1 });
-    usage(U, values);
-    const app = needApp(positionals, U);
-    const deps = createDeps(values);
-    run.verbose = values.verbose;
-    const records = await backupVerify(deps, { app });
+  return cliCommand(argv, U, common, { max: 1 }, async ({ values, positionals }, deps) => {
+    const records = await backupVerify(deps, { app: needApp(positionals, U) });
     if (values.json) deps.log.output(JSON.stringify(records, null, 2));
     return records.every((r) => r.ok) ? 0 : 1;
-  }, run);
+  });
 }
 
 export function backupRestoreCli(argv: string[]) {

@@ -9,6 +9,7 @@ import { loadProject } from '../config/load.ts';
 import { StepError, UsageError } from '../errors.ts';
 import { createDeps } from './deps.ts';
 import { main, type MainOptions } from './main.ts';
+import { cliCommand } from './command.ts';
 import { common, intFlag, needApp, parseFlags, releaseFlag, usage } from './args.ts';
 import { hostFilterOf, TARGET_USAGE, targetApp, targetOptions } from './targeting.ts';
 
@@ -73,16 +74,11 @@ export function setupCli(argv: string[]) {
 
 export function statusCli(argv: string[]) {
   const U = 'usage: npm run status -- [<app>] [--host <name>] [--json]';
-  const run: MainOptions = {};
-  return main(async () => {
-    const { values, positionals } = parseFlags(argv, { ...common, host: { type: 'string' } }, U, { max: 1 });
-    usage(U, values);
-    const deps = createDeps(values);
-    run.verbose = values.verbose;
+  return cliCommand(argv, U, { ...common, host: { type: 'string' } }, { max: 1 }, async ({ values, positionals }, deps) => {
     const rows = await status(deps, { app: positionals[0], host: values.host });
     deps.log.output(values.json ? JSON.stringify(rows, null, 2) : formatStatus(rows));
     return rows.some(statusRed) ? 1 : 0;
-  }, run);
+  });
 }
 
 export function logsCli(argv: string[]) {

@@ -11,6 +11,7 @@ import { REPO_ROOT } from '../sandbox/paths.ts';
 import { common, intFlag, needApp, parseFlags, usage } from './args.ts';
 import { createDeps } from './deps.ts';
 import { main, type MainOptions } from './main.ts';
+import { cliCommand } from './command.ts';
 import { hostFilterOf, TARGET_USAGE, targetApp, targetOptions } from './targeting.ts';
 
 export function versionCli(argv: string[]) {
@@ -26,32 +27,22 @@ export function versionCli(argv: string[]) {
 
 export function configCli(argv: string[]) {
   const U = `usage: npm run config -- <app> ${TARGET_USAGE} [--json]   (the resolved config with defaults; secret values never printed)`;
-  const run: MainOptions = {};
-  return main(async () => {
-    const { values, positionals } = parseFlags(argv, { ...common, ...targetOptions }, U, { max: 1 });
-    usage(U, values);
-    run.verbose = values.verbose;
-    const deps = createDeps(values);
+  return cliCommand(argv, U, { ...common, ...targetOptions }, { max: 1 }, async ({ values, positionals }, deps) => {
     const app = targetApp(deps.root, needApp(positionals, U), values.destination);
     deps.log.output(await showConfig(deps.root, deps.env, { app, json: values.json, only: hostFilterOf(values) }));
-  }, run);
+  });
 }
 
 export function lockCli(argv: string[]) {
   const U = `usage: npm run lock -- status|release <app> ${TARGET_USAGE} [--json]`;
-  const run: MainOptions = {};
-  return main(async () => {
-    const { values, positionals } = parseFlags(argv, { ...common, ...targetOptions }, U, { max: 2 });
-    usage(U, values);
-    run.verbose = values.verbose;
-    const deps = createDeps(values);
+  return cliCommand(argv, U, { ...common, ...targetOptions }, { max: 2 }, async ({ values, positionals }, deps) => {
     const [verb, name] = positionals;
     if (verb !== 'status' && verb !== 'release') throw new UsageError(verb ? `unknown lock command ${JSON.stringify(verb)}` : 'missing status|release', U);
     if (!name) throw new UsageError('missing <app>', U);
     const app = targetApp(deps.root, name, values.destination);
     const rows = verb === 'status' ? await lockStatus(deps, { app, only: hostFilterOf(values) }) : await lockRelease(deps, { app, only: hostFilterOf(values) });
     deps.log.output(values.json ? JSON.stringify(rows, null, 2) : formatLocks(rows, verb));
-  }, run);
+  });
 }
 
 export function removeCli(argv: string[]) {
@@ -82,20 +73,11 @@ export function removeCli(argv: string[]) {
 
 export function detailsCli(argv: string[]) {
   const U = 'usage: npm run details -- [<host>] [--json] [--no-certs] | --logs [<host>] [--tail N] [--follow]   (the edge as Traefik reports it)';
-  const run: MainOptions = {};
-  return main(async () => {
-    const { values, positionals } = parseFlags(
-      argv,
-      { ...common, logs: { type: 'boolean' }, tail: { type: 'string' }, follow: { type: 'boolean', short: 'f' }, 'no-certs': { type: 'boolean' } },
-      U,
-      { max: 1 },
-    );
-    usage(U, values);
-    run.verbose = values.verbose;
-    const deps = createDeps(values);
+  const flags = { ...common, logs: { type: 'boolean' }, tail: { type: 'string' }, follow: { type: 'boolean', short: 'f' }, 'no-certs': { type: 'boolean' } } as const;
+  return cliCommand(argv, U, flags, { max: 1 }, async ({ values, positionals }, deps) => {
     if (values.logs) return void (await edgeLogs(deps, { host: positionals[0], tail: intFlag('--tail', values.tail, U), follow: values.follow }));
     const rows = await details(deps, { host: positionals[0], certs: !values['no-certs'] });
     deps.log.output(values.json ? JSON.stringify(rows, null, 2) : formatDetails(rows));
     return rows.every((r) => r.reachable) ? 0 : 1;
-  }, run);
+  });
 }
