@@ -28,6 +28,8 @@ export interface MixedWindow {
 export interface RunAnalysis {
   requests: number;
   failed: number;
+  /** Of `failed`: never sent, the load generator being at its in-flight cap (responses too slow to keep up). */
+  skipped: number;
   failedByKind: Record<string, number>;
   /** status (0 = no response) → count, over failed requests. */
   failedByStatus: Record<string, number>;
@@ -69,6 +71,7 @@ export function analyzeRun(samples: readonly LoadSample[], oldRelease: string, n
   return {
     requests: samples.length,
     failed: failedSamples.length,
+    skipped: failedSamples.filter((s) => s.error?.startsWith('skipped:')).length,
     failedByKind,
     failedByStatus,
     errors: [...new Set(failedSamples.map((s) => s.error).filter((e): e is string => !!e))].slice(0, 5),

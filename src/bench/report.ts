@@ -39,7 +39,7 @@ export const TARGETS: Target[] = [
 
 /** The table's rows, in order; metrics not measured in this run are skipped. */
 export const ROW_ORDER = [
-  'failed.berth.50', 'failed.berth.200',
+  'failed.berth.50', 'failed.berth.200', 'skipped.berth.50', 'skipped.berth.200',
   'failed.berth.50.noka', 'failed.berth.50.ka', 'failed.berth.200.noka', 'failed.berth.200.ka',
   'failed.naive.50', 'failed.naive.200',
   'failed.naive.50.noka', 'failed.naive.50.ka', 'failed.naive.200.noka', 'failed.naive.200.ka',
@@ -107,7 +107,7 @@ export const formatMachine = (m: MachineInfo) =>
   `${m.cpu}, ${m.cores} cores, ${m.memoryGiB.toFixed(1)} GiB RAM, Linux ${m.kernel}, Docker ${m.docker}, Compose ${m.compose}, Node ${m.node}, ${m.date}`;
 
 export const DEFINITIONS = [
-  '- **Failed request**: no response (connection error, timeout) or any status other than 2xx. Load: constant-rate open loop over HTTPS through Traefik, 60 % `GET /`, 30 % `POST /write` (SQLite insert), 10 % `GET /slow?ms=1500`; keep-alive off (a TLS connection per request) and on; 1.5 s of load before the deploy and 4.5–5 s after it returns.',
+  '- **Failed request**: no response (connection error, timeout), any status other than 2xx, or never sent because 400 requests were already in flight (the generator\'s cap; counted as failed, and shown on its own row: on a machine too busy to answer in time it is the first symptom). Load: constant-rate open loop over HTTPS through Traefik, 60 % `GET /`, 30 % `POST /write` (SQLite insert), 10 % `GET /slow?ms=1500`; keep-alive off (a TLS connection per request) and on; 1.5 s of load before the deploy and 4.5–5 s after it returns.',
   '- **Mixed-version window**: T = completion of the first response from the new release. *By request start*: T → start of the last request that was answered by the old release although it started after T (what a client that has seen the new release can still get). *By completion*: T → completion of the last old-release response (includes slow requests the old colour drains; "fast" excludes them).',
   '- **Switch latency**: Berth\'s `switchMs` — routing file written on the host → Traefik\'s API reports the new server (over the deploy\'s SSH connection).',
   '- **Ready-to-serving**: Docker\'s `health_status: healthy` event of the new container → completion of its first response under load after that event (the naive baseline can answer earlier through a stale route: the recreated container reused the old container IP).',

@@ -37,6 +37,7 @@ test('mixed-version window by request start and by completion', () => {
   ];
   const a = analyzeRun(samples, 'v1', 'v2', 900);
   assert.equal(a.failed, 1);
+  assert.equal(a.skipped, 0);
   assert.deepEqual(a.failedByStatus, { '502': 1 });
   assert.equal(a.firstNewAnswerAt, 1110);
   assert.equal(a.mixed.byStartMs, 10);
@@ -45,6 +46,12 @@ test('mixed-version window by request start and by completion', () => {
   assert.equal(a.mixed.byCompletionFastMs, 1130 - 1110);
   assert.equal(a.readyToServingMs, 1110 - 900);
   assert.deepEqual(a.releaseCounts, { v1: 3, v2: 2 });
+});
+
+test('a request the generator never sent (in-flight cap) is a failure, also counted as skipped', () => {
+  const a = analyzeRun([s(0, 5, 200, 'v1'), { ...s(5, 0, 0), error: 'skipped: 400 requests in flight' }, { ...s(6, 3000, 0), error: 'timeout' }], 'v1', 'v2');
+  assert.equal(a.failed, 2);
+  assert.equal(a.skipped, 1);
 });
 
 test('an atomic switch has no mixed window by start; no new answer means no window', () => {

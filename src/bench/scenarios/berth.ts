@@ -90,6 +90,7 @@ export async function berthUnderLoad(ctx: BenchContext, b: BerthBench) {
         const key = `${rate}.${keepAlive ? 'ka' : 'noka'}`;
         ctx.rec.add(`failed.berth.${key}`, `Berth: failed requests, ${rate}/s, keep-alive ${keepAlive ? 'on' : 'off'}`, 'count', a.failed);
         ctx.rec.add(`failed.berth.${rate}`, `Berth: failed requests at ${rate}/s`, 'count', a.failed);
+        ctx.rec.add(`skipped.berth.${rate}`, `  of which never sent (load generator at its in-flight cap), ${rate}/s`, 'count', a.skipped);
         ctx.rec.add('mixed.start', 'Mixed-version window, by request start', 'ms', a.mixed.byStartMs);
         ctx.rec.add('mixed.completion', 'Mixed-version window, by response completion (all requests)', 'ms', a.mixed.byCompletionMs);
         ctx.rec.add('mixed.completionFast', 'Mixed-version window, by response completion (fast requests)', 'ms', a.mixed.byCompletionFastMs);
