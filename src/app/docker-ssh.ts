@@ -50,5 +50,8 @@ export async function useIdentityForDocker(h: HostHandle, env: NodeJS.ProcessEnv
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeAtomic(join(dir, 'config'), config, 0o600);
   await writeAtomic(join(dir, 'ssh'), renderSshWrapper(realSsh(env.PATH, root), join(dir, 'config')), 0o700);
+  // Hosts deploying in parallel register while these writes are awaited: only the config holding
+  // every host registered so far goes into PATH (an older, smaller one would lose a host's identity).
+  if (sshConfigId(renderSshConfig([...entries.values()], '~/.ssh/config', '/etc/ssh/ssh_config')) !== id) return;
   env.PATH = pathWithWrapper(env.PATH, dir, root);
 }

@@ -98,3 +98,27 @@ test('the docker CLI runs the wrapper for an ssh:// host, and the identity is in
     assert.deepEqual(eff.user, ['root']);
   })();
 });
+
+test('hosts registering in parallel: PATH ends on the config that holds every identity', () => {
+  // A fresh process (no host registered yet). The full config's files exist already (an earlier
+  // run), so the last host to register finishes first, while the first is still writing its own.
+  const script = `
+    import { mkdirSync, writeFileSync } from 'node:fs';
+    import { join } from 'node:path';
+    import { useIdentityForDocker } from './src/app/docker-ssh.ts';
+    import { hostHandle } from './src/app/host.ts';
+    import { renderSshConfig, sshConfigId } from './src/docker/ssh-config.ts';
+    import { CONTROL_PATH } from './src/docker/ssh.ts';
+    const env = { PATH: '/usr/bin:/bin', BERTH_STATE_DIR: process.argv[1] };
+    const hosts = ['h7', 'h8', 'h9'].map((n, i) => hostHandle(n, { ssh: 'root@203.0.113.' + (20 + i), identity_file: '/keys/' + n, roles: [], labels: {} }));
+    const full = renderSshConfig(hosts.map((h) => ({ address: h.ssh.address, identityFile: '/keys/' + h.name, controlPath: CONTROL_PATH })), '~/.ssh/config', '/etc/ssh/ssh_config');
+    const dir = join(env.BERTH_STATE_DIR, 'ssh', sshConfigId(full));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config'), full);
+    writeFileSync(join(dir, 'ssh'), '#!/bin/sh\\n');
+    await Promise.all(hosts.map((h) => useIdentityForDocker(h, env)));
+    console.log(env.PATH.split(':')[0] === dir ? 'full' : 'partial ' + env.PATH);
+  `;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, join(tmp, 'state-parallel')], { cwd: join(import.meta.dirname, '..', '..'), encoding: 'utf8' });
+  assert.equal(r.stdout.trim(), 'full', r.stderr);
+});
