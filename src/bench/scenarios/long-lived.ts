@@ -50,7 +50,11 @@ const assetsOf = (html: string) => [...html.matchAll(/(?:href|src)="(\/assets\/[
  * switch; the retire window counts from it), else the window counts from the deploy's return.
  */
 async function probeSwitch(domain: string, deploy: () => Promise<number | void>): Promise<SwitchProbe> {
-  const page = await httpsRequest(`https://${domain}/page`);
+  // A baseline's route can lag behind its last recreate (Traefik's Docker provider): start from a served page.
+  const page = await waitFor(`${domain}/page answered 200`, async () => {
+    const r = await httpsRequest(`https://${domain}/page`, { timeoutMs: 5000 }).catch(() => undefined);
+    return r?.status === 200 ? r : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 250 });
   const assets = assetsOf(page.body);
   const sockets = await openSockets(`wss://${domain}/ws`, SOCKETS, 1000);
   const sse = followSse(`https://${domain}/sse?interval_ms=250`, (RETIRE_S + STOP_S + 40) * 1000);
