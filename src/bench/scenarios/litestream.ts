@@ -90,7 +90,8 @@ export async function runLitestream(ctx: BenchContext) {
       await down();
       await composeOnHost(PROJECT, file, ['up', '-d', '--wait', 'app']);
       // The first write creates the database (WAL mode); then the replicator starts and catches up.
-      await waitFor('first write', async () => (await sandboxRequest(`http://127.0.0.1:${PORT}/write`, { method: 'POST', body: 'first' }).catch(() => undefined))?.status === 200 || undefined, { timeoutMs: 20_000, intervalMs: 300 });
+      // (A minute: on a loaded machine the app container can take tens of seconds to answer.)
+      await waitFor('first write', async () => (await sandboxRequest(`http://127.0.0.1:${PORT}/write`, { method: 'POST', body: 'first' }).catch(() => undefined))?.status === 200 || undefined, { timeoutMs: 60_000, intervalMs: 300 });
       await composeOnHost(PROJECT, file, ['up', '-d', 'litestream']);
       await sleep(3000);
       const loop = writeLoop(RATE, WRITE_MS + 5000);
