@@ -46,7 +46,7 @@ const loadYaml: Loader = (_filepath, content) => {
 
 const loadJson: Loader = (_filepath, content) => parseJson(content);
 
-// Code configs run under tsx (every entry point does), so a plain import handles .ts too.
+// Code configs (app.config.ts/js/mjs) are imported; a .ts one needs tsx, registered on first use.
 let tsRegistered = false;
 
 const loadModule: Loader = async (filepath) => {
