@@ -210,12 +210,20 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
     leftState: (name) => leftState(name, id, progress),
   });
 
+  // The Docker context is checked (a docker CLI start) only once a docker or compose command is
+  // coming: a no-op deploy never needs it, a real one checks it beside the lock's round trip.
+  let contextReady: Promise<void> | undefined;
+  const dockerContext = () => {
+    contextReady ??= ensureDockerContext(deps.runner, h);
+    contextReady.catch(() => {}); // awaited where it is needed; not an unhandled rejection meanwhile
+    return contextReady;
+  };
   let state = await phase('observe', async () => {
     await prepareSsh(deps.runner, h);
-    const [, observed] = await Promise.all([ensureDockerContext(deps.runner, h), observeApp(deps, h, app.name, pulled ? render.image : undefined)]);
-    return observed;
+    return observeApp(deps, h, app.name, pulled ? render.image : undefined);
   });
   if (pulled && !state.imageId && !hostJob.skipImage) {
+    await dockerContext();
     await phase('image', () => ensureImageOnHost(deps, h, app, render, hostJob.secrets));
     state.imageId = parseImageInspect((await deps.runner.run(dockerCmd.imageInspect(h.context, render.image), { allowFailure: true })).stdout).imageId;
   }
@@ -228,6 +236,7 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
     deps.log.info(`${h.name}: nothing changed (${optimistic.reason}); no container touched`);
     return { host: h.name, result: 'noop', release: id, colour: optimistic.colour, timings };
   }
+  void dockerContext();
   // Decide again under the lock: another deploy may have finished between the read and the lock.
   // The locked read rides in the lock's own round trip.
   const observeLocked = observeAppPart(appDir(app.name), app.name, { route: dynamicConfigFile(app.name), image: pulled ? render.image : undefined });
@@ -243,6 +252,7 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
     }
     const colour = decision.colour;
     progress = { live: decision.live, colour };
+    await dockerContext();
     // The image first: its entrypoint and command go into the release's env file (secrets wrapper).
     // A pulled image already on the host was inspected by the observation: no more round trips.
     const seen = pulled && state.imageId && state.imageExec ? { imageId: state.imageId, digest: state.imageDigest, exec: state.imageExec } : undefined;

@@ -46,8 +46,15 @@ const loadYaml: Loader = (_filepath, content) => {
 
 const loadJson: Loader = (_filepath, content) => parseJson(content);
 
-// Code configs run under tsx (every entry point does), so a plain import handles .ts too.
+// Code configs (app.config.ts/js/mjs) are imported; a .ts one needs tsx, registered on first use.
+let tsRegistered = false;
+
 const loadModule: Loader = async (filepath) => {
+  // The CLI runs as bundled JavaScript (src/cli/launch.mjs): TypeScript configs need tsx's loader.
+  if (filepath.endsWith('.ts') && !tsRegistered) {
+    (await import('tsx/esm/api')).register();
+    tsRegistered = true;
+  }
   const mod = (await import(pathToFileURL(filepath).href)) as { default?: unknown };
   return mod.default;
 };

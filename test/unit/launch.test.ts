@@ -36,6 +36,16 @@ test('a changed source is rebuilt before the next run', () => {
   assert.match(r.stdout, /^berth-edited /);
 });
 
+test('an app.config.ts is read by the bundled CLI too (tsx registered on demand)', () => {
+  const r = spawnSync(process.execPath, [join(root, 'src', 'cli', 'launch.mjs'), 'config', 'tsapp', '--json'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, BERTH_ROOT: join(root, 'test', 'fixtures', 'config', 'formats'), BERTH_HOSTS_FILE: 'hosts.staging.json' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /hello from ts\.example\.com/);
+});
+
 test('an unknown script is refused in one line, exit 2, no stack', () => {
   for (const name of ['nosuch', '../package', '']) {
     const r = launch(name);
