@@ -192,9 +192,13 @@ interface HostJob {
   releaseGate: ReleaseGate;
 }
 
+/** The one observation of an app on a host (state, route, and the image's id when `image` is given). */
+const appObservation = (app: string, image?: string): ScriptPart => observeAppPart(appDir(app), app, { route: dynamicConfigFile(app), image });
+
 export async function observeApp(deps: Deps, h: HostHandle, app: string, image?: string): Promise<AppState> {
   // The first round trip to the host opens its SSH connection: retried when the connection fails.
-  const cmd = hostScripts.observeApp(h.ssh, appDir(app), app, { route: dynamicConfigFile(app), image });
+  const part = appObservation(app, image);
+  const cmd = hostScripts.run(h.ssh, part.script, part.args, false);
   const out = await retrying(deps.log, `${h.name}: connect`, SSH_CONNECT, () => deps.runner.run(cmd));
   return parseObservation(out.stdout);
 }
@@ -239,7 +243,7 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
   void dockerContext();
   // Decide again under the lock: another deploy may have finished between the read and the lock.
   // The locked read rides in the lock's own round trip.
-  const observeLocked = observeAppPart(appDir(app.name), app.name, { route: dynamicConfigFile(app.name), image: pulled ? render.image : undefined });
+  const observeLocked = appObservation(app.name, pulled ? render.image : undefined);
   const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `deploy ${app.name} ${id}`, { host: h.name, app: app.name, now: deps.now(), then: observeLocked }));
   if (lock.takenOver) deps.log.warn(`${h.name}: took over a lock left by a dead deploy (${lock.takeoverReason ?? 'its holder stopped'})`);
   try {

@@ -92,7 +92,7 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
           }),
         );
         const routing = await readFile(join(dir, routingFile(d.colour)), 'utf8');
-        const port = portOf(await readFile(join(dir, routingFile(d.colour)), 'utf8'), app.config.port);
+        const port = portOf(routing, app.config.port);
         const cut = {
           runner: deps.runner, ssh: h.ssh, host: name, app: app.name, target, colour: d.colour, port, routing,
           healthTimeoutSeconds: app.config.deploy.health_timeout_seconds,

@@ -5,7 +5,7 @@
 // with package.json, the same from src/ and dist/). If the bundle cannot be built, the script runs
 // through tsx as before.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -19,6 +19,8 @@ if (!name || !/^[a-z][a-z0-9-]*$/.test(name) || !existsSync(join(ROOT, 'scripts'
 }
 // The script sees its own arguments, as under tsx.
 process.argv = [process.argv[0], join(ROOT, 'scripts', `${name}.ts`), ...args];
+
+const scriptFiles = () => readdirSync(join(ROOT, 'scripts')).filter((f) => f.endsWith('.ts'));
 
 /** Fresh when every input esbuild read for the last build still has its size and mtime. */
 function fresh() {
@@ -39,12 +41,12 @@ function fresh() {
     if (s.size !== size || s.mtimeMs !== mtime) return false;
   }
   // A script added since the last build.
-  return readdirSync(join(ROOT, 'scripts')).filter((f) => f.endsWith('.ts')).every((f) => `scripts/${f}` in m.inputs);
+  return scriptFiles().every((f) => `scripts/${f}` in m.inputs);
 }
 
 async function build() {
   const { build: esbuild } = await import('esbuild');
-  const entries = readdirSync(join(ROOT, 'scripts')).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, 'scripts', f));
+  const entries = scriptFiles().map((f) => join(ROOT, 'scripts', f));
   // Build into a private directory, then swap it in: a concurrent launch never sees half a build.
   const tmp = `${OUT}.tmp-${process.pid}`;
   const result = await esbuild({
@@ -63,9 +65,10 @@ async function build() {
     logLevel: 'silent',
   });
   const inputs = {};
+  // Metafile inputs are relative to absWorkingDir (ROOT), as fresh() reads them.
   for (const file of Object.keys(result.metafile.inputs)) {
     const s = statSync(join(ROOT, file));
-    inputs[relative(ROOT, join(ROOT, file))] = [s.size, s.mtimeMs];
+    inputs[file] = [s.size, s.mtimeMs];
   }
   writeFileSync(join(tmp, 'manifest.json'), JSON.stringify({ inputs }));
   mkdirSync(dirname(OUT), { recursive: true });

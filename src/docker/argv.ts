@@ -31,7 +31,6 @@ export const compose = {
     write(composeArgv(t, ['run', '--rm', '--no-deps', '-T', service, ...command]), withEnv(t)),
   stop: (t: ComposeTarget, services: string[], timeoutSeconds: number): Cmd =>
     write(composeArgv(t, ['stop', '-t', String(timeoutSeconds), ...services]), withEnv(t)),
-  ps: (t: ComposeTarget): Cmd => read(composeArgv(t, ['ps', '--all', '--format', 'json']), withEnv(t)),
   logs: (t: ComposeTarget, services: string[], tail: number, follow = false): Cmd =>
     read(composeArgv(t, ['logs', '--no-color', '--timestamps', '--tail', String(tail), ...(follow ? ['--follow'] : []), ...services]), withEnv(t)),
   exec: (t: ComposeTarget, service: string, command: string[], interactive: boolean): Cmd =>

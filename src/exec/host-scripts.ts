@@ -288,11 +288,8 @@ export const hostScripts = {
     const p = scriptParts.retireLater(containerId, colour, currentJson, pidfile, delaySeconds, graceSeconds);
     return sshScript(t, p.script, p.args);
   },
-  cancelRetire: (t: SshTarget, pidfile: string): Cmd => sshScript(t, CANCEL_RETIRE, [pidfile]),
   waitHealthy: (t: SshTarget, project: string, service: string, timeoutSeconds: number): Cmd =>
     sshScript(t, WAIT_HEALTHY, [project, service, String(timeoutSeconds)], { mutates: false }),
-  cancelRetireAndCheck: (t: SshTarget, pidfile: string, containerId: string): Cmd =>
-    sshScript(t, CANCEL_RETIRE_AND_CHECK, [pidfile, containerId]),
   /** Extract a tar stream (stdin) at / — used by the uploader; `then` runs after it in the same round trip. */
   untar: (t: SshTarget, then?: ScriptPart): Cmd => {
     const all = then ? chainScripts({ script: UNTAR, args: [] }, then) : { script: UNTAR, args: [] };

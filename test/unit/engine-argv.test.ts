@@ -18,7 +18,7 @@ test('compose up of one colour waits for health and touches nothing else', () =>
 });
 
 test('secret values travel in env, never in argv', () => {
-  for (const cmd of [compose.upWait(t, ['web-blue'], 5), compose.run(t, 'web-blue', ['bin/rails', 'db:prepare']), compose.ps(t)]) {
+  for (const cmd of [compose.upWait(t, ['web-blue'], 5), compose.run(t, 'web-blue', ['bin/rails', 'db:prepare']), compose.config(t)]) {
     assert.ok(!cmd.argv.join(' ').includes('s3cret'));
     assert.equal(cmd.env?.RAILS_MASTER_KEY, 's3cret');
   }
@@ -33,7 +33,7 @@ test('release command runs once, without dependencies, in the new colour', () =>
 });
 
 test('read-only commands are marked so', () => {
-  assert.equal(compose.ps(t).mutates, false);
+  assert.equal(compose.config(t).mutates, false);
   assert.equal(dockerCmd.info('x').mutates, false);
   assert.equal(compose.stop(t, ['web-blue'], 30).mutates, true);
 });
