@@ -111,20 +111,37 @@ export class LockError extends Error {
 }
 
 /**
- * A bad flag or argument on the command line: one line naming it plus the command's usage line.
- * The CLI exits 2 for it (like `plan --check` finding a difference: "you asked for something wrong").
+ * A bad flag or argument on the command line: one line naming it plus the command's usage line
+ * (none when `usage` is empty). The CLI exits 2 for it.
  */
 export class UsageError extends Error {
   constructor(problem: string, readonly usage: string) {
-    super(`${problem}; ${firstUsageLine(usage)}   (--help for more)`);
+    super(usage ? `${problem}; ${firstUsageLine(usage)}   (--help for more)` : problem);
     this.name = 'UsageError';
   }
 }
 
+/**
+ * A host, role, app or destination named on the command line that the project does not have.
+ * Also a usage error (exit 2): nothing ran, the fix is in what was typed (or in the config it names).
+ */
+export class UnknownNameError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnknownNameError';
+  }
+}
+
+/** Exit codes a script can use: 0 ok, 1 failed, 2 usage (bad flag, unknown name), 3 red or drift (status, plan --check …). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, red: 3 } as const;
+
+/** The exit code of a failed command: 2 when what was typed is wrong (nothing ran), else 1. */
+export const exitCodeOf = (err: unknown): 1 | 2 => (err instanceof Error && (err.name === 'UsageError' || err.name === 'UnknownNameError') ? 2 : 1);
+
 const firstUsageLine = (usage: string) => usage.split('\n')[0]!.trim();
 
 /** Errors Berth raises on purpose carry their own explanation; anything else is a bug or a surprise. */
-const EXPECTED_ERRORS = new Set(['ConfigError', 'CommandError', 'StepError', 'HealthError', 'LockError', 'UsageError', 'ConnectionLostError']);
+const EXPECTED_ERRORS = new Set(['ConfigError', 'CommandError', 'StepError', 'HealthError', 'LockError', 'UsageError', 'UnknownNameError', 'ConnectionLostError']);
 export const isExpectedError = (err: unknown): boolean => err instanceof Error && EXPECTED_ERRORS.has(err.name);
 
 function lastLines(text: string, n: number): string {

@@ -23,6 +23,8 @@ export const LABEL = {
   release: 'berth.release',
   configHash: 'berth.config-hash',
   role: 'berth.role',
+  /** The secret set a container mounts (its id), so a no-op can tell a container's values from the wanted ones. */
+  secrets: 'berth.secrets',
 } as const;
 
 /** Host paths. */
@@ -41,8 +43,19 @@ export const backupsDir = (app: string) => `${HOST_ROOT}/backups/${app}`;
 export const dumpDir = (app: string, accessory: string, dir?: string) => dir ?? `${backupsDir(app)}/${accessory}`;
 export const appSecretsDir = (app: string) => `/etc/berth/${app}`;
 export const appSecretsEnv = (app: string) => `${appSecretsDir(app)}/secrets.env`;
+/** Before secrets were per release (one file per secret for the whole app): still read by older releases. */
 export const appSecretFile = (app: string, secret: string) => `${appSecretsDir(app)}/files/${secret}`;
+/**
+ * Secret sets: one directory per set of values, named by a hash of its content and never rewritten
+ * with other values, so a release (its containers mount its set) keeps its own values whatever
+ * another deploy or rollback writes (src/plan/secret-sets.ts).
+ */
+export const appSecretSetsDir = (app: string) => `${appSecretsDir(app)}/sets`;
+export const appSecretSetDir = (app: string, set: string) => `${appSecretSetsDir(app)}/${set}`;
 export const dynamicConfigFile = (app: string) => `${EDGE_DYNAMIC_DIR}/${app}.yml`;
+/** An accessory's `files` on its host (uploaded with each release, mounted read-only): the container path mirrored. */
+export const accessoryFilesDir = (app: string, accessory: string) => `${appDir(app)}/accessory-files/${accessory}`;
+export const accessoryFileHostPath = (app: string, accessory: string, target: string) => `${accessoryFilesDir(app, accessory)}${target}`;
 
 /** Traefik names. */
 export const traefikService = (app: string) => `${app.replace(/_/g, '-')}`;
@@ -115,6 +128,8 @@ export const LITESTREAM_SOCKET = '/var/run/litestream.sock';
 
 /** Per-app directory on the host for backup records (not the pg_dump directory, see backupsDir). */
 export const appBackupDir = (app: string) => `${appDir(app)}/backups`;
+/** The journal of a backup:restore running or cut off on this host (src/exec/restore-job.ts). */
+export const restoreJournalDir = (app: string) => `${appDir(app)}/restore`;
 /** Result of the last `backup:verify`, read by `backup:status`. */
 export const verifyRecordFile = (app: string) => `${appBackupDir(app)}/verify.json`;
 /** Copies of the live databases taken by `backup:restore` before it replaces them. */
@@ -146,3 +161,53 @@ export function replicaPath(app: string, replicaUrl: string, db: string): string
   const rest = `${app}/${db.replace(/^\/+/, '')}`;
   return prefix ? `${prefix}/${rest}` : rest;
 }
+
+// ---------------------------------------------------------------- swarm clusters (src/engine/swarm)
+/** Attachable overlay network between the edge (Traefik on the managers) and every cluster app's web tasks. */
+export const CLUSTER_NETWORK = 'berth-cluster';
+/** The stack of a cluster app is named like its compose project, so volumes are `berth-<app>_<volume>` on both engines. */
+export const appStack = appProject;
+/** A service of a stack as Swarm names it. */
+export const stackService = (app: string, service: string) => `${appStack(app)}_${service}`;
+/**
+ * The app's own overlay network (the stack's `default`), named apart from its compose project's
+ * `berth-<app>_default`, so an app moving from per host to the cluster runs both side by side.
+ */
+export const appStackNetwork = (app: string) => `${appStack(app)}_swarm`;
+/** The one-off stack that runs a release command (a replicated job) before the new colour starts. */
+export const releaseStack = (app: string) => `${appStack(app)}-release`;
+export const RELEASE_JOB_SERVICE = 'release';
+/** Traefik's load-balancer service of one colour, defined by the swarm provider from deploy.labels. */
+export const swarmTraefikService = (app: string, colour: Colour) => `${traefikService(app)}-${colour}`;
+/** Node labels Berth sets (setup): which hosts.json host a node is, its cluster, and one per role. */
+export const NODE_LABEL = {
+  host: 'berth.host',
+  cluster: 'berth.cluster',
+  role: (role: string) => `berth.role.${role}`,
+  rolePrefix: 'berth.role.',
+} as const;
+/** File-provider config every cluster edge holds: the servers transport the swarm services use (short dial timeout). */
+export const clusterTransportFile = `${EDGE_DYNAMIC_DIR}/berth.cluster.yml`;
+export const CLUSTER_TRANSPORT = 'berth-cluster';
+/** Host-local name of a colour's direct route on Traefik's API port (127.0.0.1 only): probes a colour before it is switched to. */
+export const colourProbeHost = (app: string, colour: Colour) => `${colour}.${app.replace(/_/g, '-')}.berth.internal`;
+
+// ---------------------------------------------------------------- maintenance mode
+/**
+ * Maintenance mode: a page server (HAProxy from the socket proxy's image, already on every host)
+ * in its own compose project, its files, its route file beside the app's, and the state file that
+ * status, observe and deploy read. "_" never occurs in appProject() or traefikService() names
+ * (they map it to "-"), so these names cannot collide with another app's.
+ */
+export const maintenanceDir = (app: string) => `${appDir(app)}/maintenance`;
+export const maintenanceStateFile = (app: string) => `${appDir(app)}/maintenance.json`;
+export const maintenanceRouteFile = (app: string) => `${EDGE_DYNAMIC_DIR}/${app}.maintenance.yml`;
+export const maintenanceProject = (app: string) => `berth-maintenance_${app.replace(/_/g, '-')}`;
+/** Traefik name prefix of the maintenance routers and service. */
+export const maintenanceTraefikName = (app: string) => `${traefikService(app)}_maintenance`;
+/** The page server's alias on network `berth` (web aliases always end in -web-<colour>). */
+export const maintenanceAlias = (app: string) => `${app.replace(/_/g, '-')}-maintenance`;
+export const MAINTENANCE_SERVICE = 'page';
+export const MAINTENANCE_PORT = 8080;
+/** Where the page server sees maintenanceDir. */
+export const MAINTENANCE_MOUNT = '/berth';

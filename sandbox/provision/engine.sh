@@ -54,6 +54,9 @@ if [ "$need_engine" = 1 ]; then
   fi
 fi
 
+# Test tools the suite drives for real: zsh (the completion script is syntax-checked with zsh -n).
+command -v zsh >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends zsh >/dev/null; }
+
 # Start dockerd if its socket does not answer.
 if ! timeout 5 docker version >/dev/null 2>&1; then
   mkdir -p $LOGDIR

@@ -5,7 +5,7 @@ import { loadProject, pathExists } from '../config/load.ts';
 import { buildFileIssues } from '../config/rules.ts';
 import { resolveSecrets } from '../config/secrets.ts';
 import { assertRelease } from '../config/release.ts';
-import { ConfigError, StepError } from '../errors.ts';
+import { ConfigError, formatIssue, StepError, UnknownNameError } from '../errors.ts';
 import { renderApp } from '../plan/render-app.ts';
 import { applyWrite, chooseRelease, readComposeDir } from './plan.ts';
 import { planWrite } from '../plan/plan-write.ts';
@@ -34,7 +34,7 @@ export function findApp(project: Project, name: string): App {
   const app = project.apps.find((a) => a.name === name);
   if (!app) {
     const known = project.apps.map((a) => a.name).join(', ') || 'none';
-    throw new ConfigError([{ file: `apps/${name}/`, path: '', expected: `an app folder apps/${name}/ with app.yml`, found: `no such app (apps: ${known})`, hint: `create apps/${name}/app.yml` }]);
+    throw new UnknownNameError(formatIssue({ file: `apps/${name}/`, path: '', expected: `an app folder apps/${name}/ with app.yml`, found: `no such app (apps: ${known})`, hint: `create apps/${name}/app.yml` }));
   }
   return app;
 }
@@ -72,9 +72,22 @@ export async function loadAppContext(deps: Deps, name: string, explicitRelease?:
     await mkdir(dirname(join(composeDir, f.path)), { recursive: true });
     await writeFile(join(composeDir, f.path), f.content);
   }
+  // Placed per host: each host's release folder (its own compose.yml …) gets a directory of its own.
+  if (render.placement && !render.placement.uniform) {
+    for (const [h, files] of Object.entries(render.hostFiles ?? {})) {
+      for (const f of files) {
+        await mkdir(dirname(join(hostReleaseDir(composeDir, render, h), f.path)), { recursive: true });
+        await writeFile(join(hostReleaseDir(composeDir, render, h), f.path), f.content);
+      }
+    }
+  }
   end();
   return { project, app, render, composeDir, cleanup, secrets };
 }
+
+/** The local folder holding what `host` gets as its release (the whole render when every host gets the same). */
+export const hostReleaseDir = (composeDir: string, render: AppRender, host: string) =>
+  render.placement && !render.placement.uniform ? join(composeDir, 'by-host', host) : composeDir;
 
 /**
  * The release tag a deploy ships: like plan's, except that an image Berth builds is tagged with

@@ -1,18 +1,23 @@
 // Data safety use cases: backup:status (every database of every app, one SSH round trip per
 // host), backup:verify (restore the latest replica into a throwaway container, check and compare,
 // record the result on the host) and backup:restore (SQLite from Litestream, or a pg_dump file
-// of a PostgreSQL accessory), each behind the app's deploy lock.
+// of a PostgreSQL accessory), each behind the app's deploy lock. A restore runs as a job on the
+// host (src/exec/restore-job.ts): the operator's process only starts and follows it.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
+import { compose } from '../docker/argv.ts';
+import { startColour } from '../exec/cutover.ts';
+import { routingFile } from '../plan/types.ts';
+import { composeEnvOf, fetchRelease } from './release-files.ts';
 import { loadProject } from '../config/load.ts';
 import type { App, Project } from '../config/schema.ts';
-import { compose } from '../docker/argv.ts';
 import { StepError } from '../errors.ts';
 import { backupScripts } from '../exec/backup-scripts.ts';
-import { startColour } from '../exec/cutover.ts';
 import { hostScripts } from '../exec/host-scripts.ts';
+import { RESTORE_JOURNAL_EXISTS, restoreJob, type RestoreJobArgs } from '../exec/restore-job.ts';
+import { restoreNote } from '../plan/restore-journal.ts';
 import { acquireLock } from '../exec/lock.ts';
 import { audited } from './audit.ts';
 import {
@@ -22,18 +27,18 @@ import {
   LITESTREAM_SERVICE,
   lockDir,
   NETWORK,
+  restoreJournalDir,
   safetyCopiesDir,
   verifyRecordFile,
 } from '../names.ts';
 import { backupScript } from '../plan/backup-script.ts';
 import { type DbStatus, type DumpStatus, evaluateAppBackups, parseBackupObservation, parseSections, parseVerifyOutput, type VerifyRecord } from '../plan/backup-status.ts';
-import { routingFile } from '../plan/types.ts';
 import { findApp } from './app-context.ts';
-import { composeTarget, observeApp } from './deploy.ts';
+import { composeTarget, observeApp } from './app-on-host.ts';
 import type { Deps } from './deps.ts';
-import { fetchRelease } from './release-files.ts';
 import { ensureContext, type HostHandle, hostHandle } from './host.ts';
 import { hostsOf } from './ops.ts';
+import { placeApp, type Placement, remoteUsers } from '../plan/placement.ts';
 
 const hasBackups = (app: App) => !!app.config.litestream || Object.values(app.config.accessories).some((a) => a.backup);
 
@@ -54,8 +59,15 @@ export async function backupStatus(deps: Deps, opts: { app?: string }): Promise<
   const project = await loadProject(deps.root);
   const apps = (opts.app ? [findApp(project, opts.app)] : project.apps).filter(hasBackups);
   if (opts.app && !apps.length) throw new StepError('backup:status', `${opts.app} declares neither litestream nor an accessory backup`);
+  // Each host is asked only about what runs there: the replicator where the app's image runs, a
+  // pg_dump loop where its accessory does.
   const byHost = new Map<string, App[]>();
-  for (const app of apps) for (const hn of hostsOf(project, app)) byHost.set(hn, [...(byHost.get(hn) ?? []), app]);
+  for (const app of apps) {
+    for (const hn of hostsOf(project, app)) {
+      const part = backupsOnHost(app, placeApp(app, project.hosts), hn);
+      if (part) byHost.set(hn, [...(byHost.get(hn) ?? []), part]);
+    }
+  }
   const databases: DbStatus[] = [];
   const dumps: DumpStatus[] = [];
   let now = deps.now().getTime();
@@ -81,6 +93,16 @@ export async function backupStatus(deps: Deps, opts: { app?: string }): Promise<
   return { databases, dumps, now, ok: [...databases, ...dumps].every((d) => d.ok && d.problems.length === 0) };
 }
 
+/** The app as one host holds its backups: Litestream where its image runs, the accessories placed there (undefined: none). */
+export function backupsOnHost(app: App, p: Placement, host: string): App | undefined {
+  const on = p.on[host];
+  if (!on) return undefined;
+  const accessories = Object.fromEntries(Object.entries(app.config.accessories).filter(([a]) => on.accessories.includes(a)));
+  const litestream = on.image ? app.config.litestream : undefined;
+  const part = { ...app, config: { ...app.config, accessories, litestream } };
+  return hasBackups(part) ? part : undefined;
+}
+
 const observeSpec = (app: App) => ({
   app: app.name,
   project: appProject(app.name),
@@ -100,7 +122,7 @@ export async function backupVerify(deps: Deps, opts: { app: string }): Promise<V
   const ls = app.config.litestream;
   if (!ls) throw new StepError('backup:verify', `${app.name} has no litestream section: nothing to verify (pg_dump files are listed by backup:status)`);
   const out: VerifyRecord[] = [];
-  for (const hn of hostsOf(project, app)) {
+  for (const hn of placeApp(app, project.hosts).imageHosts) {
     const h = hostHandle(hn, project.hosts[hn]!);
     await ensureContext(deps.runner, h);
     const end = deps.log.step(`${hn}: verify ${ls.databases.length} database(s)`);
@@ -141,12 +163,6 @@ export interface RestoreOutcome {
   timings: Record<string, number>;
 }
 
-/** The live release's rendered files and secret values, as a compose target (like rollback). */
-async function liveReleaseTarget(deps: Deps, h: HostHandle, app: App, release: string, dir: string) {
-  const secrets = await fetchRelease(deps, h, app.name, release, dir);
-  return composeTarget(deps, h, app.name, secrets, dir);
-}
-
 function chooseRestoreKind(app: App, opts: RestoreOptions): { kind: 'sqlite'; dbs: string[] } | { kind: 'postgres'; accessory: string } {
   const c = app.config;
   if (opts.accessory || opts.dump) {
@@ -179,12 +195,21 @@ export function parseAt(at: string | undefined, now: Date): string | undefined {
 export async function backupRestore(deps: Deps, opts: RestoreOptions): Promise<RestoreOutcome[]> {
   const project = await loadProject(deps.root);
   const app = findApp(project, opts.app);
+  if (app.config.cluster) {
+    throw new StepError('backup:restore', `${app.name} runs on cluster ${app.config.cluster}: restoring in place is not available on the Swarm engine yet (Swarm would restart the writers it stops). Nothing was changed; restore on its node by hand from the replica (litestream restore), or run the app per host for the restore`);
+  }
   const what = chooseRestoreKind(app, opts);
   const at = parseAt(opts.at, deps.now());
   if (at && what.kind === 'postgres') throw new StepError('backup:restore', '--at applies to Litestream databases; choose a dump with --dump');
   const outcomes: RestoreOutcome[] = [];
   const detail = `${what.kind}${at ? ` as of ${at}` : ''}${opts.dump ? ` from ${opts.dump}` : ''}`;
-  for (const hn of hostsOf(project, app)) {
+  const placement = placeApp(app, project.hosts);
+  // A database other hosts write to: stop the writers there, restore on its host, start them again.
+  if (what.kind === 'postgres' && remoteUsers(placement, what.accessory).length) {
+    const hn = placement.accessories[what.accessory]![0]!;
+    return [await audited(deps, hostHandle(hn, project.hosts[hn]!), app.name, 'restore', [], { detail }, () => restoreSharedAccessory(deps, project, app, placement, what.accessory, opts.dump))];
+  }
+  for (const hn of what.kind === 'postgres' ? placement.accessories[what.accessory]! : placement.imageHosts) {
     outcomes.push(await audited(deps, hostHandle(hn, project.hosts[hn]!), app.name, 'restore', [], { detail }, () => restoreOnHost(deps, project, app, hn, what, at, opts.dump)));
   }
   return outcomes;
@@ -208,49 +233,152 @@ async function restoreOnHost(
     await ensureContext(deps.runner, h);
     return observeApp(deps, h, app.name);
   });
-  if (!state.current) throw new StepError('backup:restore', `${app.name} is not deployed on ${hn}`);
-  const current = state.current;
-  const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `backup:restore ${app.name}`, { host: hn, app: app.name, now: deps.now() }));
-  const dir = await mkdtemp(join(tmpdir(), 'berth-restore-'));
-  try {
-    const target = await phase('release files', () => liveReleaseTarget(deps, h, app, current.release, dir));
-    const project_ = appProject(app.name);
-    const outcome: RestoreOutcome = { host: hn, kind: what.kind, restored: [], timings, colour: current.colour, ...(at ? { at } : {}) };
+  const journal = restoreJournalDir(app.name);
+  // A restore whose job still runs on the host is followed to its end; one cut off is finished
+  // (its completed steps skipped) before anything else.
+  const cut = state.restore;
+  if (cut?.alive) {
+    deps.log.warn(`${hn}: ${restoreNote(app.name, cut)}; following it`);
+    const res = await phase('follow restore', () => deps.runner.run(hostScripts.run(h.ssh, FOLLOW_RESTORE, [journal], false), { allowFailure: true }));
+    return restoreOutcome(deps, hn, parseJobArgs(cut.params, hn), res.stdout, timings);
+  }
+  let args: RestoreJobArgs;
+  if (cut) {
+    args = parseJobArgs(cut.params, hn);
+    deps.log.warn(`${hn}: ${restoreNote(app.name, cut).split(':')[0]}: finishing it first (${args.kind}${args.kind === 'sqlite' && args.rest[3] ? ` as of ${args.rest[3]}` : ''}); rerun backup:restore afterwards if you asked for another restore`);
+  } else {
+    if (!state.current) throw new StepError('backup:restore', `${app.name} is not deployed on ${hn}`);
+    const common = { journal, lock: lockDir(app.name), app: app.name, project: appProject(app.name), colour: state.current.colour ?? '', healthTimeoutSeconds: app.config.deploy.health_timeout_seconds };
     if (what.kind === 'sqlite') {
-      const ls = app.config.litestream!;
       const safety = `${safetyCopiesDir(app.name)}/${stamp(deps.now())}`;
-      const res = await phase('stop writers + restore', () =>
-        deps.runner.run(backupScripts.restore(h.ssh, project_, ls.image, NETWORK, safety, at, what.dbs), { allowFailure: true }),
-      );
-      const sections = parseSections(res.stdout);
-      outcome.restored = sections.filter((s) => s.name === 'swapped').map((s) => s.arg.split(' ')[0]!);
-      outcome.safetyCopy = safety;
-      if (res.exitCode !== 0 || !sections.some((s) => s.name === 'end' && s.arg === 'ok')) {
-        const failed = sections.find((s) => s.name === 'failed' || s.name === 'error');
-        deps.log.error(`${hn}: restore failed; the live databases were left as they were (safety copy in ${safety}); starting the app again`);
-        await phase('start app', () => startApp(deps, h, app, target, current.colour, dir));
-        throw new StepError('backup:restore', `${hn}: ${failed ? `${failed.name} ${failed.arg}\n${failed.lines.join('\n').trim()}` : (res.stdout + res.stderr).trim().slice(-1500)}`);
-      }
-      deps.log.info(`${hn}: restored ${outcome.restored.join(', ')}${at ? ` as of ${at}` : ' (latest)'}; safety copy in ${safety}`);
+      args = { ...common, kind: 'sqlite', rest: [app.config.litestream!.image, NETWORK, safety, at ?? '', ...what.dbs] };
     } else {
-      const acc = what.accessory;
-      const name = dump ?? (await newestDump(deps, h, app, acc));
-      await phase('stop writers', () => deps.runner.run(backupScripts.stopWriters(h.ssh, project_)));
-      const res = await phase(`restore ${acc}`, () =>
-        deps.runner.run(backupScripts.backupExec(h.ssh, project_, backupService(acc), backupScript(), ['restore', name]), { allowFailure: true }),
-      );
-      if (res.exitCode !== 0) {
-        await phase('start app', () => startApp(deps, h, app, target, current.colour, dir));
-        throw new StepError('backup:restore', `${hn}: psql restore of ${name} failed (exit ${res.exitCode}); the app was started again.\n${(res.stdout + res.stderr).trim().slice(-1500)}`);
-      }
-      outcome.restored = [`${acc}:${name}`];
-      deps.log.info(`${hn}: ${acc} restored from ${name}`);
+      const name = dump ?? (await newestDump(deps, h, app, what.accessory));
+      args = { ...common, kind: 'postgres', rest: [backupService(what.accessory), backupScript(), name] };
     }
-    await phase('start app', () => startApp(deps, h, app, target, current.colour, dir));
-    return outcome;
+  }
+  // The job takes the lock over from this process as it starts, and releases it when it ends.
+  const lock = await phase('lock', () =>
+    acquireLock(deps.runner, h.ssh, lockDir(app.name), `backup:restore ${app.name}`, {
+      host: hn, app: app.name, now: deps.now(),
+      holderGone: (holder) => (cut && !cut.alive && holder.command?.endsWith('(host job)') ? 'the restore job it names is no longer running on the host' : undefined),
+    }),
+  );
+  try {
+    const res = await phase(cut ? 'finish restore' : 'restore', () => deps.runner.run(restoreJob(h.ssh, !!cut, args, JSON.stringify(args)), { allowFailure: true }));
+    if (res.exitCode === RESTORE_JOURNAL_EXISTS) throw new StepError('backup:restore', `${hn}: ${res.stdout.trim().replace(/^--error /, '')}; rerun backup:restore`);
+    return restoreOutcome(deps, hn, args, res.stdout, timings);
   } finally {
     await lock.release();
-    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Follow a running restore job's output until it ends (its journal moves to restore.last then). */
+const FOLLOW_RESTORE = `
+p=$(cat "$1/pid" 2>/dev/null)
+if [ -n "$p" ] && [ -f "$1/log" ]; then tail -n +1 -f --pid="$p" "$1/log"; else cat "$1.last/log" 2>/dev/null; fi
+`;
+
+function parseJobArgs(params: string, hn: string): RestoreJobArgs {
+  try {
+    const a = JSON.parse(params) as RestoreJobArgs;
+    if ((a.kind === 'sqlite' || a.kind === 'postgres') && Array.isArray(a.rest)) return a;
+  } catch {
+    /* below */
+  }
+  throw new StepError('backup:restore', `${hn}: a restore journal is on the host but its parameters cannot be read (params.json); look at it, move it away and rerun backup:restore`);
+}
+
+/** The job's output → what was restored, or the error saying what it left (the app is started again either way). */
+function restoreOutcome(deps: Deps, hn: string, args: RestoreJobArgs, stdout: string, timings: Record<string, number>): RestoreOutcome {
+  const sections = parseSections(stdout);
+  const result = sections.filter((s) => s.name === 'result').pop()?.arg;
+  const safety = args.kind === 'sqlite' ? args.rest[2] : undefined;
+  const outcome: RestoreOutcome = {
+    host: hn, kind: args.kind, timings, colour: args.colour,
+    restored: sections.filter((s) => s.name === (args.kind === 'sqlite' ? 'swapped' : 'restored')).map((s) => s.arg.split(' ')[0]!),
+    ...(safety ? { safetyCopy: safety } : {}),
+    ...(args.kind === 'sqlite' && args.rest[3] ? { at: args.rest[3] } : {}),
+  };
+  if (result === 'ok') {
+    deps.log.info(`${hn}: restored ${outcome.restored.join(', ')}${safety ? `; safety copy in ${safety}` : ''}; the app runs again`);
+    return outcome;
+  }
+  const steps = sections.filter((s) => s.name === 'stage').map((s) => s.arg);
+  if (!result) {
+    throw new StepError('backup:restore', `${hn}: the restore stopped before it ended (last step done: ${steps.pop() ?? 'none'}); nothing is lost${safety ? ` (safety copy in ${safety})` : ''}: run backup:restore again to finish it`);
+  }
+  const why = sections.find((s) => s.name === 'failed' || s.name === 'error' || s.name === 'unhealthy');
+  const swapped = steps.includes('swapped') || (args.kind === 'postgres' && steps.includes('restored'));
+  throw new StepError(
+    'backup:restore',
+    `${hn}: restore failed${why ? `: ${why.name} ${why.arg}\n${why.lines.join('\n').trim()}` : ''}\n` +
+      (swapped ? 'The databases were restored, but the app did not come back healthy' : 'The live databases were left as they were') +
+      `${safety ? ` (safety copy in ${safety})` : ''}; the app, its workers${args.kind === 'sqlite' ? ' and the replicator' : ''} were started again.`,
+  );
+}
+
+/**
+ * pg_dump restore of an accessory the app's processes on other hosts write to: under the lock on
+ * every host involved, stop the web colours and workers wherever they run, restore on the
+ * accessory's host, then start each host's live release again (behind the health gate).
+ */
+async function restoreSharedAccessory(deps: Deps, project: Project, app: App, p: Placement, acc: string, dump: string | undefined): Promise<RestoreOutcome> {
+  const dbHost = p.accessories[acc]![0]!;
+  const writers = p.imageHosts;
+  const timings: Record<string, number> = {};
+  const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const end = deps.log.step(name);
+    try {
+      return await fn();
+    } finally {
+      timings[name] = end();
+    }
+  };
+  const involved = [...new Set([dbHost, ...writers])].sort().map((n) => hostHandle(n, project.hosts[n]!));
+  const states = new Map<string, Awaited<ReturnType<typeof observeApp>>>();
+  for (const h of involved) {
+    await ensureContext(deps.runner, h);
+    states.set(h.name, await observeApp(deps, h, app.name));
+    if (!states.get(h.name)!.current) throw new StepError('backup:restore', `${app.name} is not deployed on ${h.name}`);
+  }
+  const locks: { release: () => Promise<unknown> }[] = [];
+  const dirs: string[] = [];
+  try {
+    for (const h of involved) locks.push(await phase(`${h.name}: lock`, () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `backup:restore ${app.name}`, { host: h.name, app: app.name, now: deps.now() })));
+    const dbh = involved.find((h) => h.name === dbHost)!;
+    const name = dump ?? (await newestDump(deps, dbh, app, acc));
+    const targets = new Map<string, { target: ReturnType<typeof composeTarget>; dir: string }>();
+    for (const h of involved.filter((x) => writers.includes(x.name))) {
+      const dir = await mkdtemp(join(tmpdir(), 'berth-restore-'));
+      dirs.push(dir);
+      targets.set(h.name, { target: await phase(`${h.name}: release files`, () => liveReleaseTarget(deps, h, app, states.get(h.name)!.current!.release, dir)), dir });
+      await phase(`${h.name}: stop writers`, () => deps.runner.run(backupScripts.stopWriters(h.ssh, appProject(app.name))));
+    }
+    const res = await phase(`${dbHost}: restore ${acc}`, () =>
+      deps.runner.run(backupScripts.backupExec(dbh.ssh, appProject(app.name), backupService(acc), backupScript(), ['restore', name]), { allowFailure: true }),
+    );
+    const restart = async () => {
+      for (const h of involved.filter((x) => writers.includes(x.name))) {
+        const t = targets.get(h.name)!;
+        const colour = states.get(h.name)!.current!.colour;
+        await phase(`${h.name}: start app`, async () => {
+          if (colour) return startApp(deps, h, app, t.target, colour, t.dir);
+          const services = Object.keys((YAML.parse(await readFile(join(t.dir, 'compose.yml'), 'utf8')) as { services: Record<string, unknown> }).services).filter((s) => s.startsWith('worker-'));
+          if (services.length) await deps.runner.run(compose.up(t.target, services));
+        });
+      }
+    };
+    if (res.exitCode !== 0) {
+      await restart();
+      throw new StepError('backup:restore', `${dbHost}: psql restore of ${name} failed (exit ${res.exitCode}); the app was started again on ${writers.join(', ')}.\n${(res.stdout + res.stderr).trim().slice(-1500)}`);
+    }
+    deps.log.info(`${dbHost}: ${acc} restored from ${name} (writers stopped on ${writers.join(', ')} meanwhile)`);
+    await restart();
+    return { host: dbHost, kind: 'postgres', restored: [`${acc}:${name}`], timings };
+  } finally {
+    for (const l of locks.reverse()) await l.release();
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
   }
 }
 
@@ -262,6 +390,15 @@ async function newestDump(deps: Deps, h: HostHandle, app: App, acc: string): Pro
   const name = res.stdout.trim();
   if (!name) throw new StepError('backup:restore', `${h.name}: no dump of ${acc} in ${dir}`);
   return name;
+}
+
+
+// ---------------------------------------------------------------- restore across hosts (restoreSharedAccessory)
+
+/** The live release's rendered files and its env (no secret value for compose), as a compose target (like rollback). */
+async function liveReleaseTarget(deps: Deps, h: HostHandle, app: App, release: string, dir: string) {
+  const values = await fetchRelease(deps, h, app.name, release, dir);
+  return composeTarget(deps, h, app.name, composeEnvOf(values), dir);
 }
 
 /** Live colour behind the usual health gate, then workers and the replicator. */

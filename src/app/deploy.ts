@@ -6,23 +6,21 @@ import YAML from 'yaml';
 import type { App, Project } from '../config/schema.ts';
 import { compose, type ComposeTarget, dockerCmd } from '../docker/argv.ts';
 import { splitCommand } from '../docker/command.ts';
-import { hostScripts, observeAppPart, type ScriptPart, scriptParts } from '../exec/host-scripts.ts';
+import { hostScripts, type ScriptPart, scriptParts } from '../exec/host-scripts.ts';
 import { acquireLock } from '../exec/lock.ts';
 import { startColour, switchRoute } from '../exec/cutover.ts';
 import { prepareAssets } from '../exec/assets.ts';
 import { planAssets } from '../plan/assets-plan.ts';
-import { formatSecretsEnv, secretsDigest } from '../exec/secrets-file.ts';
-import { parseObservation, type AppState, type CurrentRecord, type ReleaseRecord } from '../exec/state.ts';
+import { formatSecretsEnv } from '../exec/secrets-file.ts';
+import { parseObservation, type CurrentRecord, type ReleaseRecord } from '../exec/state.ts';
 import { packUpload, type MemoryEntry } from '../exec/transfer.ts';
 import {
-  appDir,
+  accessoryFileHostPath,
   appProject,
-  appSecretFile,
   appSecretsDir,
   appSecretsEnv,
   type Colour,
   currentFile,
-  dynamicConfigFile,
   EDGE_ACME_STORAGE,
   fleetCertDynamicFile,
   fleetCertHostFiles,
@@ -36,24 +34,40 @@ import {
 } from '../names.ts';
 import { planDeploy, releaseId, type Repair } from '../plan/deploy-plan.ts';
 import { type FleetCertificate, findStoredCertificate, fleetCertificate, renderFleetCertificate } from '../plan/fleet-certificate.ts';
-import { routingFile, type AppRender } from '../plan/types.ts';
+import { filesFor, routingFile, type AppRender, type RenderedFile } from '../plan/types.ts';
+import { accessoryEndpoint, describePlacement, placeApp, type Placement, sharedAccessories } from '../plan/placement.ts';
+import { planRollout } from '../plan/rollout-order.ts';
+import { AccessoriesReady } from './accessory-ready.ts';
+import { reachScripts } from '../exec/reach-scripts.ts';
+import { deployServicesToHost } from './deploy-services.ts';
 import { type Deps, phases } from './deps.ts';
 import { ensureDockerContext, type HostHandle, hostHandle, hostReachable, prepareSsh } from './host.ts';
-import { loadAppContext, runHook } from './app-context.ts';
+import { hostReleaseDir, loadAppContext, runHook } from './app-context.ts';
 import { backupPreflight } from './backup-preflight.ts';
 import { imageExecOnHost } from './image-exec.ts';
-import { imageExecEnv } from '../plan/secret-env.ts';
-import { REGISTRY, retrying, SSH_CONNECT } from './retry.ts';
+import { imageExecEnv, lacksShell, noShellMessage } from '../plan/secret-env.ts';
+import { SECRETS_ID_VAR, secretSetEnv } from '../plan/secret-sets.ts';
+import { composeEnvOf, fetchRelease, secretSetEntries } from './release-files.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { startReleaseServices } from './start.ts';
+import { orphanServices } from '../plan/orphans.ts';
+import { restoreNote } from '../plan/restore-journal.ts';
+import { REGISTRY, retrying } from './retry.ts';
 import { tlsPreflight } from './tls-preflight.ts';
 import { StepError } from '../errors.ts';
 import { filterHosts, type HostFilter } from '../config/host-filter.ts';
 import { stripAnsi } from '../log/ansi.ts';
-import { audited } from './audit.ts';
+import { type Audit, audited } from './audit.ts';
 import { pruneAfterDeploy } from './prune.ts';
 import { afterDeploy } from '../plan/prune-plan.ts';
 import { type FleetHostState, formatFleetReport } from '../plan/fleet-report.ts';
-import { hostBatches } from '../plan/host-batches.ts';
 import { ReleaseGate, releaseScope } from './release-gate.ts';
+import { swarmEngine } from '../engine/swarm/index.ts';
+import { keepMaintenance } from './maintenance.ts';
+import { registryOf, shipsOverSsh } from '../config/registry.ts';
+import { shipImage } from './ship-image.ts';
+import { appObservation, composeTarget, observeApp } from './app-on-host.ts';
 
 export interface DeployOptions {
   app: string;
@@ -69,7 +83,8 @@ export interface HostOutcome {
   /** dry-run: reads ran, every write and start was printed instead. */
   result: 'noop' | 'deployed' | 'dry-run';
   release: string;
-  colour: Colour;
+  /** The live web colour (absent on a host that runs no web). */
+  colour?: Colour;
   timings: Record<string, number>;
   switchMs?: number;
   /** Epoch ms when Traefik's API confirmed the new colour (load tests compare request start times). */
@@ -84,28 +99,51 @@ export async function deploy(deps: Deps, opts: DeployOptions): Promise<HostOutco
   try {
     // A pulled image's id joins the release id per host (observed in the same round trip).
     const id = releaseId(render.release, render.configHash);
-    const secretsHash = secretsDigest(secrets);
     deps.log.info(`release ${id}${app.config.build ? '' : '-<image id>'}: ${render.image} → ${render.hosts.join(', ')} (${app.config.domains.join(', ') || 'no domains'})`);
+    // A cluster app runs on its engine (src/engine); loading, rendering and secrets are shared.
+    if (app.config.cluster) return await swarmEngine.deploy(deps, ctx, opts, () => prepareImageLocally(deps, app, render, secrets));
+    // The release's secret set (secret-sets.ts): its id is the secrets hash a no-op compares.
+    const setEnv = secretSetEnv(secrets, (render.hostFiles ? Object.values(render.hostFiles) : [render.files]).map((files) => fileOf({ files }, 'compose.yml')));
+    const secretsHash = setEnv[SECRETS_ID_VAR]!;
 
     const only = filterHosts(app, project.hosts, opts.only);
     const hosts = render.hosts.filter((n) => only.includes(n)).map((n) => hostHandle(n, project.hosts[n]!));
-    await tlsPreflight(deps, project, app, render.hosts);
+    const placement = render.placement ?? placeApp(app, project.hosts);
+    // Certificates and routes only where web runs.
+    await tlsPreflight(deps, project, app, placement.web);
     if (!opts.skipImage) await prepareImageLocally(deps, app, render, secrets);
+    if (!placement.uniform) for (const line of describePlacement(placement)) deps.log.info(`placement ${line}`);
 
     // One certificate for the fleet: the issuer (first by name) orders it and deploys alone first;
     // every other host gets the issuer's certificate before its route is written, so its Traefik
     // never orders one.
-    const shared = fleetCertificate(app, project.edge, render.hosts);
+    const shared = fleetCertificate(app, project.edge, placement.web);
     const byName = new Map(hosts.map((h) => [h.name, h]));
     const releaseGate = new ReleaseGate(releaseScope(app.config.per_host_volumes));
+    // Shared accessories first (their hosts lead; the hosts reaching them wait until they are up).
+    const rollout = planRollout(placement, hosts.map((h) => h.name), app.config.deploy.batch_size, shared?.issuer);
+    const accessoriesReady = new AccessoriesReady(rollout.providers);
     const outcomes: HostOutcome[] = [];
-    for (const batch of hostBatches(hosts.map((h) => h.name), app.config.deploy.batch_size, shared?.issuer)) {
+    for (const batch of rollout.batches) {
+      for (const name of batch) accessoriesReady.start(name);
       const settled = await Promise.allSettled(
         batch.map(async (name) => {
           const h = byName.get(name)!;
-          if (shared && h.name !== shared.issuer) await shareCertificate(deps, app, shared, hostHandle(shared.issuer, project.hosts[shared.issuer]!), h);
-          const job = { project, app, render, secrets, id, secretsHash, h, skipImage: !!opts.skipImage, composeDir, releaseGate };
-          return audited(deps, h, app.name, 'deploy', Object.values(secrets), { release: id, image: render.image, configHash: render.configHash }, () => deployToHost(deps, job));
+          const job = {
+            project, app, render, secrets, setEnv, id, secretsHash, h, skipImage: !!opts.skipImage, releaseGate,
+            composeDir: hostReleaseDir(composeDir, render, name), files: filesFor(render, name),
+            placement, needs: rollout.needs[name] ?? [], accessoriesReady,
+          };
+          try {
+            if (shared && h.name !== shared.issuer && placement.on[name]?.web) await shareCertificate(deps, app, shared, hostHandle(shared.issuer, project.hosts[shared.issuer]!), h);
+            const run = placement.on[name]?.web ? (audit: Audit) => deployToHost(deps, job, audit) : () => deployServicesToHost(deps, job, SERVICE_STEPS);
+            return await audited(deps, h, app.name, 'deploy', Object.values(secrets), { release: id, image: render.image, configHash: render.configHash }, run);
+          } catch (err) {
+            accessoriesReady.settle(name, err);
+            throw err;
+          } finally {
+            accessoriesReady.settle(name);
+          }
         }),
       );
       for (const s of settled) if (s.status === 'fulfilled') outcomes.push(s.value);
@@ -177,33 +215,34 @@ async function shareCertificate(deps: Deps, app: App, shared: FleetCertificate, 
 /** How long the other hosts wait for the issuer's first order (DNS-01 takes seconds to a few minutes). */
 const CERT_WAIT_MS = 180_000;
 
-interface HostJob {
+export interface HostJob {
   project: Project;
   app: App;
   render: AppRender;
   secrets: Record<string, string>;
+  /** Interpolation values naming the release's secret sets (BERTH_SECRETS_ID…). */
+  setEnv: Record<string, string>;
   id: string;
   secretsHash: string;
   h: HostHandle;
   skipImage: boolean;
-  /** Local directory of the rendered release that is uploaded and run. */
+  /** Local directory of the rendered release that is uploaded and run (this host's part). */
   composeDir: string;
+  /** What this host's release folder holds (its compose.yml, litestream.yml, routing files). */
+  files: RenderedFile[];
   /** Where the release command runs: once per deploy, or on every host (release-gate.ts). */
   releaseGate: ReleaseGate;
+  placement: Placement;
+  /** Hosts whose shared accessories this host reaches (waited for before its release command and start). */
+  needs: string[];
+  accessoriesReady: AccessoriesReady;
 }
 
-/** The one observation of an app on a host (state, route, and the image's id when `image` is given). */
-const appObservation = (app: string, image?: string): ScriptPart => observeAppPart(appDir(app), app, { route: dynamicConfigFile(app), image });
-
-export async function observeApp(deps: Deps, h: HostHandle, app: string, image?: string): Promise<AppState> {
-  // The first round trip to the host opens its SSH connection: retried when the connection fails.
-  const part = appObservation(app, image);
-  const cmd = hostScripts.run(h.ssh, part.script, part.args, false);
-  const out = await retrying(deps.log, `${h.name}: connect`, SSH_CONNECT, () => deps.runner.run(cmd));
-  return parseObservation(out.stdout);
-}
-
-async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> {
+/**
+ * The one observation of an app on a host (state, route, the image's id when `image` is given, and
+ * the hash of the files of the secret set `secretSet` when given).
+ */
+async function deployToHost(deps: Deps, hostJob: HostJob, audit?: Audit): Promise<HostOutcome> {
   const { h, app, render } = hostJob;
   const pulled = !app.config.build;
   let id = hostJob.id;
@@ -224,8 +263,10 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
   };
   let state = await phase('observe', async () => {
     await prepareSsh(deps.runner, h);
-    return observeApp(deps, h, app.name, pulled ? render.image : undefined);
+    return observeApp(deps, h, app.name, pulled ? render.image : undefined, hostJob.secretsHash);
   });
+  // A backup:restore that runs or was cut off owns the app's containers until it is finished.
+  if (state.restore) throw new StepError('deploy', `${h.name}: ${restoreNote(app.name, state.restore)}; then deploy again (nothing was changed)`, { app: app.name, host: h.name });
   if (pulled && !state.imageId && !hostJob.skipImage) {
     await dockerContext();
     await phase('image', () => ensureImageOnHost(deps, h, app, render, hostJob.secrets));
@@ -233,9 +274,11 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
   }
   if (pulled && state.imageId) id = releaseId(render.release, render.configHash, state.imageId);
   const job = { ...hostJob, id };
+  // What should run besides the colours; a no-op starts any of them found down (and a stopped live colour).
+  const services = [...supportServices(job).waited, ...supportServices(job).started, ...workerServices(job)];
   // Optimistic: "nothing changed" needs no lock only when no other deploy held it around the read
   // and nothing is left to repair; anything else is decided again under the lock.
-  const optimistic = planDeploy(state, id, job.secretsHash);
+  const optimistic = planDeploy(state, id, job.secretsHash, { services });
   if (optimistic.kind === 'noop' && !optimistic.repair) {
     deps.log.info(`${h.name}: nothing changed (${optimistic.reason}); no container touched`);
     return { host: h.name, result: 'noop', release: id, colour: optimistic.colour, timings };
@@ -243,15 +286,20 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
   void dockerContext();
   // Decide again under the lock: another deploy may have finished between the read and the lock.
   // The locked read rides in the lock's own round trip.
-  const observeLocked = appObservation(app.name, pulled ? render.image : undefined);
+  const observeLocked = appObservation(app.name, pulled ? render.image : undefined, job.secretsHash);
   const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `deploy ${app.name} ${id}`, { host: h.name, app: app.name, now: deps.now(), then: observeLocked }));
   if (lock.takenOver) deps.log.warn(`${h.name}: took over a lock left by a dead deploy (${lock.takeoverReason ?? 'its holder stopped'})`);
+  // A deployed release's history entry rides in the lock's release.
+  let history: ScriptPart | undefined;
   try {
-    state = lock.thenOutput !== undefined ? parseObservation(lock.thenOutput) : await phase('observe (locked)', () => observeApp(deps, h, app.name, pulled ? render.image : undefined));
-    const decision = planDeploy(state, id, job.secretsHash, { underLock: true });
+    state = lock.thenOutput !== undefined ? parseObservation(lock.thenOutput) : await phase('observe (locked)', () => observeApp(deps, h, app.name, pulled ? render.image : undefined, job.secretsHash));
+    const decision = planDeploy(state, id, job.secretsHash, { underLock: true, services });
     if (decision.kind === 'noop') {
-      if (decision.repair) await phase('finish interrupted deploy', () => finishInterrupted(deps, h, app, decision.repair!));
-      deps.log.info(`${h.name}: nothing changed (${decision.reason}); no container touched`);
+      if (decision.repair) {
+        await dockerContext();
+        await phase('finish interrupted deploy', () => finishInterrupted(deps, h, app, decision.repair!, decision.colour, id));
+      }
+      deps.log.info(`${h.name}: nothing changed (${decision.reason})${decision.repair?.start ? '' : '; no container touched'}`);
       return { host: h.name, result: 'noop', release: id, colour: decision.colour, timings };
     }
     const colour = decision.colour;
@@ -269,28 +317,45 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
       deps.log.info(`${h.name}: ${summary}`);
     }
     // The upload's round trip also cancels a pending retire of the colour about to start.
-    await phase('upload', () => uploadRelease(deps, job, exec, scriptParts.cancelRetire(retirePidFile(app.name, colour))));
-    const target = composeTarget(deps, h, app.name, { ...job.secrets, ...exec }, job.composeDir);
+    // The secret set is written once: a set already on the host (same values) is left as it is.
+    const setThere = state.secretsCheck === job.secretsHash;
+    await phase('upload', () => uploadRelease(deps, job, exec, scriptParts.cancelRetire(retirePidFile(app.name, colour)), setThere));
+    // Compose gets no secret value: only the image's entrypoint/command and the secret set ids.
+    const target = composeTarget(deps, h, app.name, { ...exec, ...job.setEnv }, job.composeDir);
     await runHook(deps, app, 'pre_deploy', { BERTH_HOST: h.name, BERTH_RELEASE: id });
-    await phase('support services', () => startSupportServices(deps, target, render));
+    await phase('support services', () => startSupportServices(deps, target, job));
+    job.accessoriesReady.settle(h.name);
+    await reachAccessories(deps, job, phase);
     if (app.config.litestream) await phase('backup pre-flight', () => backupPreflight(deps, h, app, id));
+    // While the release command runs, the idle colour's container is created, not started (compose's
+    // own start-up and the create leave the critical path); it starts once the command succeeded.
+    // Only beside a live release: a first deploy's compose creates the project's networks and volumes.
+    const precreate = app.config.release_command && decision.live && !deps.runner.dryRun
+      ? deps.runner.run(compose.create(target, [webService(colour)]), { allowFailure: true }).then((r) => r.exitCode === 0, () => false)
+      : undefined;
     if (app.config.release_command) {
+      // A failed release command waits for the create: no compose runs on after the lock is released.
       await phase('release command', async () => {
         const ranOn = await job.releaseGate.run(h.name, async () => {
           const res = await deps.runner.run(compose.run(target, webService(colour), splitCommand(app.config.release_command!)), { allowFailure: true });
+          if (res.exitCode !== 0 && lacksShell(res.stdout + res.stderr)) throw new StepError('release command', `${noShellMessage(render.image)}; nothing switched, the old release keeps serving.`);
           if (res.exitCode !== 0) {
             throw new StepError('release command', `"${app.config.release_command}" failed (exit ${res.exitCode}) on ${h.name}; nothing switched, the old release keeps serving.\n${tail(res.stdout + res.stderr)}`);
           }
         });
         if (ranOn !== h.name) deps.log.info(`${h.name}: release command already ran on ${ranOn} in this deploy (once per deploy: one database)`);
+      }).catch(async (e: unknown) => {
+        await precreate;
+        throw e;
       });
     }
+    const created = precreate ? await precreate : false;
     const cut = {
-      runner: deps.runner, ssh: h.ssh, host: h.name, app: app.name, target, colour, port: app.config.port,
-      routing: fileOf(render, routingFile(colour)), healthTimeoutSeconds: app.config.deploy.health_timeout_seconds,
-      previousRouting: decision.live ? fileOf(render, routingFile(decision.live.colour)) : undefined,
+      runner: deps.runner, ssh: h.ssh, host: h.name, app: app.name, target, colour, port: app.config.port, image: render.image,
+      routing: fileOf(job, routingFile(colour)), healthTimeoutSeconds: app.config.deploy.health_timeout_seconds,
+      previousRouting: decision.live ? fileOf(job, routingFile(decision.live.colour)) : undefined,
     };
-    const containerId = await phase('start + health', () => startColour(cut));
+    const containerId = await phase('start + health', () => startColour({ ...cut, created }));
     // The switch records the release in its own round trip (current.json names the serving colour
     // even when the connection drops right after).
     const previous = decision.live ? { release: decision.live.release, colour: decision.live.colour } : null;
@@ -298,14 +363,24 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
     const switchRecord = {
       releasePath: `${releaseDir(app.name, id)}/release.json`, release: JSON.stringify(early, null, 2) + '\n',
       currentPath: currentFile(app.name), current: JSON.stringify({ release: id, colour, previous, switchedAt: deps.now().toISOString() } satisfies CurrentRecord, null, 2) + '\n',
+      // secrets.env (running the live release by hand) becomes this release's only once it serves.
+      envFrom: releaseSecretsEnv(app.name, id), envTo: appSecretsEnv(app.name),
     };
     const routed = app.config.domains.length > 0;
+    if (routed && state.maintenance) await phase('maintenance route', () => keepMaintenance(deps, h, app, state.maintenance!));
     const switchMs = await phase('switch', () => (routed ? switchRoute({ ...cut, record: switchRecord }) : Promise.resolve(0)));
     progress.switched = true;
     const switchedAt = Date.now();
-    await phase('workers', () => startWorkers(deps, target, render));
+    await phase('workers', () => startWorkers(deps, target, job));
+    // Exactly this release's services: what only the release it replaces had is stopped and removed (volumes kept).
+    const orphans = orphanServices(state.containers, fileOf(job, 'compose.yml'));
+    if (orphans.length) {
+      const part = scriptParts.removeServices(appProject(app.name), app.config.deploy.stop_timeout_seconds, orphans);
+      const r = await phase('remove services', () => deps.runner.run(hostScripts.run(h.ssh, part.script, part.args)));
+      deps.log.info(`${h.name}: removed ${orphans.join(', ')} (not in release ${id}; volumes kept)${r.dryRun ? ' [dry run]' : ''}`);
+    }
     // The switch wrote the full record when the image was known before it; otherwise add id and digest now.
-    const record = routed && seen ? early : await phase('record', () => recordRelease(deps, job, colour, containerId, previous));
+    const record = routed && seen ? early : await phase('record', () => recordRelease(deps, job, colour, containerId, previous, exec));
     if (decision.live?.containerId) {
       await phase('retire', () =>
         deps.runner.run(hostScripts.retireLater(h.ssh, decision.live!.containerId!, decision.live!.colour, currentFile(app.name), retirePidFile(app.name, decision.live!.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)),
@@ -318,24 +393,23 @@ async function deployToHost(deps: Deps, hostJob: HostJob): Promise<HostOutcome> 
       return { host: h.name, result: 'dry-run', release: id, colour, timings };
     }
     deps.log.info(`${h.name}: ${app.name} ${id} live on ${colour}`);
-    return { host: h.name, result: 'deployed', release: id, colour, timings, switchMs, switchedAt, record };
+    const outcome: HostOutcome = { host: h.name, result: 'deployed', release: id, colour, timings, switchMs, switchedAt, record };
+    history = audit?.successPart(outcome);
+    return outcome;
   } finally {
-    await lock.release();
+    const appended = await lock.release(history);
+    if (history) audit!.appended(appended);
   }
 }
 
-export function composeTarget(deps: Deps, h: HostHandle, app: string, secrets: Record<string, string>, dir?: string): ComposeTarget {
-  return { context: h.context, project: appProject(app), files: [join(dir ?? join(deps.root, 'compose', app), 'compose.yml')], env: secrets };
-}
-
-export const fileOf = (render: AppRender, path: string) => {
+export const fileOf = (render: Pick<AppRender, 'files'>, path: string) => {
   const f = render.files.find((x) => x.path === path);
-  if (!f) throw new Error(`render of ${render.app} has no ${path}`);
+  if (!f) throw new Error(`the rendered release has no ${path}`);
   return f.content;
 };
 
 /** Services other than the web colours and workers: accessories, the replicator, backup loops. */
-export function supportServices(render: AppRender): { waited: string[]; started: string[] } {
+export function supportServices(render: Pick<AppRender, 'files'>): { waited: string[]; started: string[] } {
   const doc = YAML.parse(fileOf(render, 'compose.yml')) as { services: Record<string, { healthcheck?: unknown }> };
   const names = Object.keys(doc.services).filter((s) => !/^web-(blue|green)$/.test(s) && !s.startsWith('worker-'));
   return {
@@ -344,36 +418,73 @@ export function supportServices(render: AppRender): { waited: string[]; started:
   };
 }
 
-export const workerServices = (render: AppRender) =>
+export const workerServices = (render: Pick<AppRender, 'files'>) =>
   Object.keys((YAML.parse(fileOf(render, 'compose.yml')) as { services: Record<string, unknown> }).services).filter((s) => s.startsWith('worker-'));
 
-async function startSupportServices(deps: Deps, target: ComposeTarget, render: AppRender) {
+export async function startSupportServices(deps: Deps, target: ComposeTarget, render: Pick<AppRender, 'files'>) {
   const { waited, started } = supportServices(render);
   if (waited.length) await deps.runner.run(compose.upWait(target, waited, 120));
   if (started.length) await deps.runner.run(compose.up(target, started));
 }
 
-async function startWorkers(deps: Deps, target: ComposeTarget, render: AppRender) {
+export async function startWorkers(deps: Deps, target: ComposeTarget, render: Pick<AppRender, 'files'>) {
   const workers = workerServices(render);
   if (workers.length) await deps.runner.run(compose.up(target, workers));
 }
 
-/** One tar stream: the rendered release, litestream.yml at its stable path, and the secrets (mode 600, dir 700). */
-async function uploadRelease(deps: Deps, job: HostJob, exec: Record<string, string>, then?: ScriptPart) {
-  const { app, render, id, secrets } = job;
+/**
+ * Before the release command and start: wait for the shared accessories this host reaches (when their
+ * host deploys in this run), then check it can open a connection to each (a firewall not updated for
+ * this host, or no route between the private addresses, is said here, not as a failed health check).
+ */
+export async function reachAccessories(deps: Deps, job: HostJob, phase: <T>(name: string, fn: () => Promise<T>) => Promise<T>) {
+  const { app, placement, h, project } = job;
+  const remote = sharedAccessories(placement)
+    .map((a) => accessoryEndpoint(app, placement, project.hosts, a, h.name))
+    .filter((e) => !e.local && e.port !== undefined);
+  if (!remote.length || !placement.on[h.name]?.image) return;
+  await phase('reach accessories', async () => {
+    await job.accessoriesReady.wait(deps, h.name, job.needs);
+    const r = await deps.runner.run(reachScripts.reach(h.ssh, remote.map((e) => ({ address: e.address, port: e.port! }))), { allowFailure: true });
+    if (r.dryRun || r.exitCode === 0) return;
+    const which = remote.map((e) => `${e.accessory} on ${e.host} (${e.address}:${e.port})`).join(', ');
+    const hardened = [...new Set(remote.map((e) => e.host))].filter((x) => project.hosts[x]?.hardening?.ufw !== false);
+    throw new StepError(
+      'accessories',
+      `${h.name} cannot reach ${which}: ${r.stdout.trim() || r.stderr.trim()}; nothing switched here, the old release keeps serving. ` +
+        `If ${hardened.join(', ') || 'the accessory host'} is hardened, rerun "npm run setup -- ${hardened[0] ?? remote[0]!.host} --harden" so its firewall admits ${h.name} (${project.hosts[h.name]?.private_ip ?? 'its private_ip'}); otherwise check the private network between them.`,
+      { app: app.name, host: h.name },
+    );
+  });
+}
+
+/** The files an accessory's `files` key names (read here, on the operator machine), at their fixed host paths. */
+export async function accessoryFileEntries(app: App, accessories: readonly string[]): Promise<MemoryEntry[]> {
+  const out: MemoryEntry[] = [];
+  for (const a of accessories) {
+    for (const [target, local] of Object.entries(app.config.accessories[a]?.files ?? {}).sort(([x], [y]) => x.localeCompare(y))) {
+      out.push({ path: accessoryFileHostPath(app.name, a, target), content: await readFile(resolve(app.dir, local), 'utf8'), mode: 0o644 });
+    }
+  }
+  return out;
+}
+
+/**
+ * One tar stream: the rendered release, litestream.yml at its stable path, the release's env file
+ * and its secret set (mode 600 / 444, dirs 700). The set is skipped when the host already has it.
+ */
+export async function uploadRelease(deps: Deps, job: HostJob, exec: Record<string, string>, then?: ScriptPart, setThere = false) {
+  const { app, id, secrets } = job;
   const extra: MemoryEntry[] = [
     { path: appSecretsDir(app.name), type: 'directory', mode: 0o700 },
     { path: `${appSecretsDir(app.name)}/releases`, type: 'directory', mode: 0o700 },
-    { path: `${appSecretsDir(app.name)}/files`, type: 'directory', mode: 0o700 },
-    // The --env-file for running the release by hand, and what rollback restores.
-    { path: appSecretsEnv(app.name), content: formatSecretsEnv({ ...secrets, ...exec }), mode: 0o600 },
-    { path: releaseSecretsEnv(app.name, id), content: formatSecretsEnv({ ...secrets, ...exec }), mode: 0o600 },
-    // Mounted into containers whose process may not be root (postgres drops to uid 999): readable
-    // inside, while the 700 directory keeps other users on the host out.
-    ...Object.entries(secrets).map(([k, v]) => ({ path: appSecretFile(app.name, k), content: v, mode: 0o444 })),
+    // The --env-file for running the release by hand (it names its set), and what rollback restores.
+    { path: releaseSecretsEnv(app.name, id), content: formatSecretsEnv({ ...secrets, ...exec, ...job.setEnv }), mode: 0o600 },
+    ...(setThere ? [] : secretSetEntries(app.name, secrets)),
   ];
-  const ls = render.files.find((f) => f.path === 'litestream.yml');
+  const ls = job.files.find((f) => f.path === 'litestream.yml');
   if (ls) extra.push({ path: litestreamConfigPath(app.name), content: ls.content, mode: 0o644 });
+  extra.push(...(await accessoryFileEntries(app, job.placement.on[job.h.name]?.accessories ?? [])));
   const tls = app.config.tls;
   if (tls.mode === 'origin-certificate') {
     // Cloudflare Full (strict): the origin certificate and its key, where the route's tls section points.
@@ -396,7 +507,7 @@ async function releaseRecord(deps: Deps, job: HostJob, colour: Colour, container
   };
 }
 
-async function recordRelease(deps: Deps, job: HostJob, colour: Colour, containerId: string, previous: CurrentRecord['previous']) {
+async function recordRelease(deps: Deps, job: HostJob, colour: Colour, containerId: string, previous: CurrentRecord['previous'], exec: Record<string, string>) {
   const { h, app, render, id } = job;
   const img = await deps.runner.run(dockerCmd.imageInspect(h.context, render.image), { allowFailure: true });
   const record = await releaseRecord(deps, job, colour, containerId, parseImageInspect(img.stdout));
@@ -404,6 +515,7 @@ async function recordRelease(deps: Deps, job: HostJob, colour: Colour, container
   const stream = packUpload(undefined, undefined, [
     { path: `${releaseDir(app.name, id)}/release.json`, content: JSON.stringify(record, null, 2) + '\n', mode: 0o644 },
     { path: currentFile(app.name), content: JSON.stringify(current, null, 2) + '\n', mode: 0o644 },
+    { path: appSecretsEnv(app.name), content: formatSecretsEnv({ ...job.secrets, ...exec, ...job.setEnv }), mode: 0o600 },
   ]);
   await deps.runner.run(hostScripts.untar(h.ssh), { stdinStream: stream });
   return record;
@@ -418,7 +530,7 @@ async function prepareImageLocally(deps: Deps, app: App, render: AppRender, secr
   if (b.on !== 'local') return;
   const end = deps.log.step('build (local)');
   await deps.runner.run(dockerCmd.buildLocal(render.image, resolve(app.dir, b.context), resolve(app.dir, b.context, b.dockerfile), b.args));
-  const reg = app.config.registry;
+  const reg = registryOf(app.config);
   if (reg) {
     await deps.runner.run(dockerCmd.loginLocal(reg.server, reg.username, secrets[reg.password_secret]!));
     await retrying(deps.log, `push ${render.image}`, REGISTRY, () => deps.runner.run(dockerCmd.pushLocal(render.image)));
@@ -426,16 +538,21 @@ async function prepareImageLocally(deps: Deps, app: App, render: AppRender, secr
   end();
 }
 
-async function ensureImageOnHost(deps: Deps, h: HostHandle, app: App, render: AppRender, secrets: Record<string, string>) {
+export async function ensureImageOnHost(deps: Deps, h: HostHandle, app: App, render: AppRender, secrets: Record<string, string>) {
   const b = app.config.build;
   if (b?.on === 'host') {
     await deps.runner.run(dockerCmd.buildOnHost(h.context, render.image, resolve(app.dir, b.context), resolve(app.dir, b.context, b.dockerfile), b.args));
     return;
   }
+  // registry: none — only the layers the host lacks, over SSH; verified by image ID before it is tagged.
+  if (shipsOverSsh(app.config)) {
+    await shipImage(deps, [h], render.image);
+    return;
+  }
+  const reg = registryOf(app.config);
   const present = await deps.runner.run(dockerCmd.imageInspect(h.context, render.image), { allowFailure: true });
   // A locally built image is always pulled, so the host runs what the registry holds.
-  if (present.exitCode === 0 && !(b?.on === 'local' && app.config.registry)) return;
-  const reg = app.config.registry;
+  if (present.exitCode === 0 && !(b?.on === 'local' && reg)) return;
   if (reg) await deps.runner.run(dockerCmd.login(h.context, reg.server, reg.username, secrets[reg.password_secret]!));
   await retrying(deps.log, `${h.name}: pull ${render.image}`, REGISTRY, () => deps.runner.run(dockerCmd.pull(h.context, render.image)));
 }
@@ -452,8 +569,22 @@ export function leftState(phase: string, id: string, p: { live?: { release: stri
   return `Nothing switched: ${serving}. Rerun the deploy when the host answers (it takes over the lock this run could not release).`;
 }
 
-/** Finish what a deploy that lost its connection after its switch left: the record, the old colour's retirement. */
-async function finishInterrupted(deps: Deps, h: HostHandle, app: App, repair: Repair) {
+/**
+ * Finish what a deploy that lost its connection after its switch left: the record, the old colour's
+ * retirement; and start what of the live release is down (a stopped live colour first), from the
+ * release's own files and secret set on the host.
+ */
+async function finishInterrupted(deps: Deps, h: HostHandle, app: App, repair: Repair, colour: Colour, id: string) {
+  if (repair.start?.length) {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-start-'));
+    try {
+      const values = await fetchRelease(deps, h, app.name, id, dir);
+      await startReleaseServices(deps, h, app, composeTarget(deps, h, app.name, composeEnvOf(values), dir), colour, repair.start);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    deps.log.warn(`${h.name}: started ${repair.start.join(', ')} of the live release ${id} again (found stopped)`);
+  }
   if (repair.record) {
     const current: CurrentRecord = { ...repair.record, switchedAt: deps.now().toISOString() };
     await deps.runner.run(hostScripts.writeFile(h.ssh, currentFile(app.name), JSON.stringify(current, null, 2) + '\n', '644'));
@@ -485,3 +616,9 @@ export function parseImageInspect(out: string): { imageId?: string; digest?: str
   }
   return { imageId, digest };
 }
+
+/** The steps a host without web shares with web hosts (deploy-services.ts gets them passed: no import cycle). */
+const SERVICE_STEPS = {
+  composeTarget, ensureImageOnHost, observeApp, parseImageInspect, reachAccessories, startSupportServices, startWorkers, supportServices, uploadRelease, workerServices,
+};
+export type ServiceSteps = typeof SERVICE_STEPS;

@@ -2,14 +2,16 @@
 // servers behind them, through its API over SSH), the certificate each routed domain serves, and
 // with --logs the edge's recent log lines.
 import { loadProject } from '../config/load.ts';
-import { StepError } from '../errors.ts';
+import { requireHost } from '../config/host-filter.ts';
 import { compose } from '../docker/argv.ts';
 import { parityScripts } from '../exec/parity-scripts.ts';
 import { EDGE_PROJECT, TRAEFIK_SERVICE } from '../names.ts';
 import { parseEdgeApi, summariseEdge, type EdgeSummary } from '../plan/edge-details.ts';
 import type { Deps } from './deps.ts';
 import { ensureContext, hostHandle } from './host.ts';
-import { hostsOf, peerCertificate } from './ops.ts';
+import { peerCertificate } from './ops.ts';
+import { placeApp } from '../plan/placement.ts';
+import { clusterEdgesOf } from '../config/cluster-rules.ts';
 
 export interface HostDetails extends EdgeSummary {
   host: string;
@@ -21,11 +23,11 @@ export async function details(deps: Deps, opts: { host?: string; certs?: boolean
   const names = opts.host ? [opts.host] : Object.keys(project.hosts).sort();
   const out: HostDetails[] = [];
   for (const hn of names) {
-    const cfg = project.hosts[hn];
-    if (!cfg) throw new StepError('details', `no host "${hn}" in hosts.json (hosts: ${Object.keys(project.hosts).join(', ')})`);
+    const cfg = project.hosts[requireHost(project.hosts, hn)]!;
     const h = hostHandle(hn, cfg);
     await ensureContext(deps.runner, h);
-    const apps = project.apps.filter((a) => hostsOf(project, a).includes(hn));
+    // Routes exist where the app's web runs (a host with only its workers or accessories has none), and on a cluster app's edges.
+    const apps = project.apps.filter((a) => (a.config.cluster ? clusterEdgesOf(project, a) : placeApp(a, project.hosts).web).includes(hn));
     const r = await deps.runner.run(parityScripts.edgeDetails(h.ssh), { allowFailure: true });
     const summary = summariseEdge(parseEdgeApi(r.stdout), apps.map((a) => a.name));
     const certificates: HostDetails['certificates'] = [];
@@ -56,8 +58,7 @@ export function formatDetails(rows: HostDetails[]): string {
 export async function edgeLogs(deps: Deps, opts: { host?: string; tail?: number; follow?: boolean }) {
   const project = await loadProject(deps.root);
   const hn = opts.host ?? Object.keys(project.hosts).sort()[0]!;
-  const cfg = project.hosts[hn];
-  if (!cfg) throw new StepError('details', `no host "${hn}" in hosts.json`);
+  const cfg = project.hosts[requireHost(project.hosts, hn)]!;
   const h = hostHandle(hn, cfg);
   await ensureContext(deps.runner, h);
   return deps.runner.run(compose.logs({ context: h.context, project: EDGE_PROJECT, files: [] }, [TRAEFIK_SERVICE], opts.tail ?? 100, opts.follow), { interactive: true });

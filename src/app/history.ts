@@ -2,7 +2,8 @@
 // the command it records), and `npm run history -- <app>` to read it back per host.
 import { hostname, userInfo } from 'node:os';
 import { loadProject } from '../config/load.ts';
-import { selectHosts } from '../config/rules.ts';
+import { placeApp } from '../plan/placement.ts';
+import { stateHostsOf } from '../config/cluster-rules.ts';
 import { type HistoryEntry, historyScripts, parseHistory } from '../exec/history.ts';
 import { historyFile } from '../names.ts';
 import { findApp } from './app-context.ts';
@@ -21,9 +22,12 @@ const safe = <T>(fn: () => T, fallback: T) => {
 
 export type NewEntry = Omit<HistoryEntry, 'at' | 'user' | 'machine' | 'host' | 'app'>;
 
+/** The whole entry: when, where, who, then what. */
+export const historyEntry = (deps: Deps, h: HostHandle, app: string, e: NewEntry): HistoryEntry => ({ at: deps.now().toISOString(), app, host: h.name, ...operator(), ...e });
+
 /** Append one entry; a failure to record is a warning, never the command's outcome. */
 export async function recordHistory(deps: Deps, h: HostHandle, app: string, e: NewEntry): Promise<void> {
-  const entry: HistoryEntry = { at: deps.now().toISOString(), app, host: h.name, ...operator(), ...e };
+  const entry = historyEntry(deps, h, app, e);
   try {
     const r = await deps.runner.run(historyScripts.append(h.ssh, historyFile(app), entry), { allowFailure: true });
     if (r.exitCode !== 0) deps.log.warn(`${h.name}: could not append to ${historyFile(app)} (exit ${r.exitCode})`);
@@ -38,7 +42,7 @@ export async function history(deps: Deps, opts: { app: string }): Promise<{ host
   const project = await loadProject(deps.root);
   const app = findApp(project, opts.app);
   const out = [];
-  for (const name of selectHosts(app, project.hosts)) {
+  for (const name of stateHostsOf(project, app, () => placeApp(app, project.hosts).hosts)) {
     const h = hostHandle(name, project.hosts[name]!);
     await ensureContext(deps.runner, h);
     const r = await deps.runner.run(historyScripts.read(h.ssh, historyFile(app.name)));

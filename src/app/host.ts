@@ -5,7 +5,7 @@ import { dockerCmd } from '../docker/argv.ts';
 import type { Runner } from '../docker/runner.ts';
 import { configMultiplexes, dockerHostUrl, sshProbe, parseSshTarget, sshEffectiveConfig, type SshTarget } from '../docker/ssh.ts';
 import { contextFor } from '../names.ts';
-import { useIdentityForDocker } from './docker-ssh.ts';
+import { privateControlDir, useIdentityForDocker } from './docker-ssh.ts';
 
 export interface HostHandle {
   name: string;
@@ -33,6 +33,10 @@ export async function ensureContext(runner: Runner, h: HostHandle): Promise<void
 export async function prepareSsh(runner: Runner, h: HostHandle): Promise<void> {
   const g = await runner.run(sshEffectiveConfig(h.ssh), { allowFailure: true });
   h.ssh.configMultiplexes = g.exitCode === 0 && configMultiplexes(g.stdout);
+  if (!h.ssh.configMultiplexes) {
+    const dir = await privateControlDir();
+    if (dir) h.ssh.controlPath = `${dir}/%C`;
+  }
   await useIdentityForDocker(h);
 }
 

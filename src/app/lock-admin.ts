@@ -2,6 +2,7 @@
 // a lock left behind (Kamal's `kamal lock status/release`).
 import { loadProject } from '../config/load.ts';
 import { filterHosts, type HostFilter } from '../config/host-filter.ts';
+import { stateHostsOf } from '../config/cluster-rules.ts';
 import { parityScripts } from '../exec/parity-scripts.ts';
 import type { Holder } from '../exec/lock.ts';
 import { lockDir } from '../names.ts';
@@ -37,7 +38,7 @@ async function onAppHosts(deps: Deps, opts: { app: string; only?: HostFilter }, 
   const project = await loadProject(deps.root);
   const app = findApp(project, opts.app);
   const rows: LockRow[] = [];
-  for (const hn of filterHosts(app, project.hosts, opts.only)) {
+  for (const hn of stateHostsOf(project, app, () => filterHosts(app, project.hosts, opts.only))) {
     const h = hostHandle(hn, project.hosts[hn]!);
     await ensureContext(deps.runner, h);
     rows.push(await fn(hn, h, app.name));

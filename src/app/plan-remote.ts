@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { loadProject } from '../config/load.ts';
 import { formatRemoteDiff, remoteDiff, type RemoteDiff } from '../plan/remote-diff.ts';
 import { releaseId } from '../plan/deploy-plan.ts';
-import { routingFile, type AppRender } from '../plan/types.ts';
-import { observeApp, fileOf } from './deploy.ts';
+import { filesFor, routingFile, type AppRender } from '../plan/types.ts';
+import { fileOf } from './deploy.ts';
+import { observeApp } from './app-on-host.ts';
 import type { Deps } from './deps.ts';
 import { ensureContext, hostHandle } from './host.ts';
 import { fetchRelease } from './release-files.ts';
@@ -18,13 +19,19 @@ export async function planRemote(deps: Deps, renders: AppRender[]): Promise<Remo
   const out: RemoteDiff[] = [];
   for (const render of renders) {
     const app = project.apps.find((a) => a.name === render.app)!;
+    if (app.config.cluster) {
+      deps.log.info(`${app.name}: runs on cluster ${app.config.cluster}; --remote compares per-host releases only (see compose/${app.name}/stack.yml and npm run status)`);
+      continue;
+    }
     const id = releaseId(render.release, render.configHash);
     for (const hn of render.hosts) {
       const h = hostHandle(hn, project.hosts[hn]!);
       await ensureContext(deps.runner, h);
       const state = await observeApp(deps, h, app.name);
       const cur = state.current;
-      const after = { compose: fileOf(render, 'compose.yml'), routing: fileOf(render, routingFile(cur?.colour === 'blue' ? 'green' : 'blue')) };
+      // What this host gets (its own compose.yml when the placement differs per host; no routing where no web runs).
+      const files = filesFor(render, hn);
+      const after = { compose: fileOf({ files }, 'compose.yml'), routing: files.find((f) => f.path === routingFile(cur?.colour === 'blue' ? 'green' : 'blue'))?.content };
       let before = {};
       if (cur) {
         const dir = await mkdtemp(join(tmpdir(), 'berth-plan-remote-'));

@@ -7,7 +7,7 @@ import type { App, Project } from '../config/schema.ts';
 import { loadProject } from '../config/load.ts';
 import { secretEnvName } from '../config/secrets.ts';
 import { assertRelease } from '../config/release.ts';
-import { ConfigError } from '../errors.ts';
+import { formatIssue, UnknownNameError } from '../errors.ts';
 import { COMPOSE_DIR, imageTag } from '../plan/app-facts.ts';
 import { planWrite, type PlannedFile } from '../plan/plan-write.ts';
 import { buildReport, formatReport, type PlanReport, type ReleaseSource, type SecretSource, summariseApp } from '../plan/plan-summary.ts';
@@ -58,7 +58,7 @@ function selectApps(project: Project, names: readonly string[]): App[] {
   const issues = names
     .filter((n) => !known.includes(n))
     .map((n) => ({ file: `apps/${n}/`, path: '', expected: `an app (apps: ${known.join(', ') || 'none'})`, found: JSON.stringify(n), hint: `create apps/${n}/app.yml` }));
-  if (issues.length) throw new ConfigError(issues);
+  if (issues.length) throw new UnknownNameError(issues.map(formatIssue).join('\n'));
   return names.map((n) => project.apps.find((a) => a.name === n)!);
 }
 

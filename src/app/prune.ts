@@ -2,12 +2,13 @@
 // forget releases beyond deploy.keep_releases on each host (src/plan/prune-plan.ts decides).
 import type { App } from '../config/schema.ts';
 import { loadProject } from '../config/load.ts';
-import { selectHosts } from '../config/rules.ts';
+import { placeApp } from '../plan/placement.ts';
+import { pruneClusterApp } from '../engine/swarm/prune.ts';
 import { acquireLock } from '../exec/lock.ts';
 import { pruneScript } from '../exec/prune.ts';
 import { type AppState, parseObservation } from '../exec/state.ts';
 import { hostScripts } from '../exec/host-scripts.ts';
-import { appDir, appSecretsDir, lockDir, releasesDir } from '../names.ts';
+import { appDir, appProject, appSecretSetsDir, appSecretsDir, lockDir, releasesDir } from '../names.ts';
 import { planPrune } from '../plan/prune-plan.ts';
 import { findApp } from './app-context.ts';
 import type { Deps } from './deps.ts';
@@ -26,7 +27,7 @@ export async function pruneOnHost(deps: Deps, h: HostHandle, app: App, state: Pi
   const plan = planPrune(state, app.config.deploy.keep_releases, !!app.config.build || !!app.config.registry);
   const out: PruneOutcome = { app: app.name, host: h.name, kept: plan.kept, pruned: [], imagesRemoved: [] };
   if (!plan.pruned.length) return out;
-  const r = await deps.runner.run(pruneScript(h.ssh, releasesDir(app.name), `${appSecretsDir(app.name)}/releases`, plan.pruned, plan.images));
+  const r = await deps.runner.run(pruneScript(h.ssh, releasesDir(app.name), `${appSecretsDir(app.name)}/releases`, plan.pruned, plan.images, { dir: appSecretSetsDir(app.name), project: appProject(app.name) }));
   for (const line of r.stdout.split('\n')) {
     const [what, arg] = [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)];
     if (what === 'pruned') out.pruned.push(arg);
@@ -51,7 +52,11 @@ export async function prune(deps: Deps, opts: { app?: string }): Promise<PruneOu
   const apps = opts.app ? [findApp(project, opts.app)] : project.apps;
   const out: PruneOutcome[] = [];
   for (const app of apps) {
-    for (const name of selectHosts(app, project.hosts)) {
+    if (app.config.cluster) {
+      out.push(await pruneClusterApp(deps, project, app));
+      continue;
+    }
+    for (const name of placeApp(app, project.hosts).hosts) {
       const h = hostHandle(name, project.hosts[name]!);
       await ensureContext(deps.runner, h);
       const lock = await acquireLock(deps.runner, h.ssh, lockDir(app.name), `prune ${app.name}`, { host: name, app: app.name, now: deps.now() });

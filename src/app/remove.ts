@@ -1,6 +1,7 @@
 // `npm run remove -- <app> [--volumes] [--yes]` (Kamal's `kamal remove`): on each of the app's hosts,
-// under the app's lock: drop its Traefik route (confirmed through Traefik's API), stop and remove its
-// containers and networks (and with --volumes its volumes: the data), then its host state and secrets.
+// under the app's lock: drop its Traefik route (confirmed through Traefik's API) and its maintenance
+// route and page server if any, stop and remove its containers and networks (and with --volumes its
+// volumes: the data), then its host state and secrets.
 // pg_dump files in /var/lib/berth/backups/<app>/ are kept. Never touches another app or the edge.
 import { loadProject } from '../config/load.ts';
 import { filterHosts, type HostFilter } from '../config/host-filter.ts';
@@ -11,8 +12,10 @@ import { acquireLock } from '../exec/lock.ts';
 import { parityScripts } from '../exec/parity-scripts.ts';
 import { appDir, appProject, appSecretsDir, backupsDir, dynamicConfigFile, lockDir, originCertHostFiles, traefikService } from '../names.ts';
 import { findApp } from './app-context.ts';
+import { clusterRemove } from '../engine/swarm/ops.ts';
 import type { Deps } from './deps.ts';
 import { ensureContext, hostHandle } from './host.ts';
+import { dropMaintenance } from './maintenance.ts';
 
 export interface RemoveOutcome {
   host: string;
@@ -31,6 +34,7 @@ export function removeConfirmation(opts: { yes?: boolean; tty: boolean; typed?: 
 export async function remove(deps: Deps, opts: { app: string; volumes?: boolean; only?: HostFilter }): Promise<RemoveOutcome[]> {
   const project = await loadProject(deps.root);
   const app = findApp(project, opts.app);
+  if (app.config.cluster) return clusterRemove(deps, project, app, opts);
   const out: RemoveOutcome[] = [];
   for (const hn of filterHosts(app, project.hosts, opts.only)) {
     const h = hostHandle(hn, project.hosts[hn]!);
@@ -40,6 +44,7 @@ export async function remove(deps: Deps, opts: { app: string; volumes?: boolean;
     const end = deps.log.step(`${hn}: remove ${app.name}`);
     const un = await deps.runner.run(parityScripts.unroute(h.ssh, dynamicConfigFile(app.name), `${traefikService(app.name)}@file`, appDir(app.name)), { allowFailure: true });
     if (un.exitCode !== 0) throw new StepError('remove', `Traefik still routes ${app.name} after its route file was deleted; nothing else was removed`, { app: app.name, host: hn });
+    await dropMaintenance(deps, h, app);
     const target = { context: h.context, project: appProject(app.name), files: [] };
     await deps.runner.run(write(composeArgv(target, ['down', '--remove-orphans', '-t', String(app.config.deploy.stop_timeout_seconds), ...(opts.volumes ? ['--volumes'] : [])])));
     const certs = originCertHostFiles(app.name);

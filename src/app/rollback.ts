@@ -7,9 +7,14 @@ import { loadProject } from '../config/load.ts';
 import { CommandError, StepError } from '../errors.ts';
 import { filterHosts, type HostFilter } from '../config/host-filter.ts';
 import { REGISTRY, retrying } from './retry.ts';
+import { registryOf, shipsOverSsh } from '../config/registry.ts';
+import { shipImage } from './ship-image.ts';
 import { startColour, switchRoute } from '../exec/cutover.ts';
-import { hostScripts, scriptParts, thenOutput } from '../exec/host-scripts.ts';
-import { fetchRelease, readReleasePart, unpackRelease } from './release-files.ts';
+import { chainScripts, hostScripts, scriptParts, splitLastThen, THEN_MARKER, thenOutput } from '../exec/host-scripts.ts';
+import { orphanServices } from '../plan/orphans.ts';
+import { restoreNote } from '../plan/restore-journal.ts';
+import { composeEnvOf, fetchRelease, readReleasePart, secretSetEntries, secretValues, unpackRelease } from './release-files.ts';
+import { SECRETS_ID_VAR, secretSetEnv } from '../plan/secret-sets.ts';
 import { acquireLock } from '../exec/lock.ts';
 import { formatSecretsEnv } from '../exec/secrets-file.ts';
 import { containerFor, type CurrentRecord } from '../exec/state.ts';
@@ -17,21 +22,23 @@ import { packUpload } from '../exec/transfer.ts';
 import { prepareAssets } from '../exec/assets.ts';
 import { assetPathOf, planAssets } from '../plan/assets-plan.ts';
 import { isImageExecKey } from '../plan/secret-env.ts';
-import { appSecretFile, appSecretsEnv, assetsVolumeDir, currentFile, litestreamConfigPath, lockDir, retirePidFile, webService } from '../names.ts';
+import { appProject, appSecretFile, appSecretsEnv, assetsVolumeDir, currentFile, litestreamConfigPath, lockDir, retirePidFile, webService } from '../names.ts';
 import { planRollback } from '../plan/deploy-plan.ts';
 import { routingFile } from '../plan/types.ts';
 import { findApp } from './app-context.ts';
 import type { App } from '../config/schema.ts';
 import { dockerCmd } from '../docker/argv.ts';
 import type { ReleaseRecord } from '../exec/state.ts';
-import { composeTarget, observeApp } from './deploy.ts';
+import { composeTarget, observeApp } from './app-on-host.ts';
 import { type Deps, phases } from './deps.ts';
 import { ensureDockerContext, type HostHandle, hostHandle, hostReachable, prepareSsh } from './host.ts';
 import { readFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { audited } from './audit.ts';
-import { restoreReleaseServices } from './release-services.ts';
+import { releaseServices, restoreReleaseServices } from './release-services.ts';
+import { rollbackServicesOnHost } from './rollback-services.ts';
+import { placeApp } from '../plan/placement.ts';
 import YAML from 'yaml';
+import { swarmEngine } from '../engine/swarm/index.ts';
 
 export interface RollbackOutcome {
   host: string;
@@ -41,6 +48,8 @@ export interface RollbackOutcome {
   timings: Record<string, number>;
   /** Epoch ms when Traefik's API confirmed the switch. */
   switchedAt: number;
+  /** Route written → Traefik's API reports it, measured on the host (per-host engine). */
+  switchMs?: number;
   /** The release that was live before. */
   previous: string;
 }
@@ -48,10 +57,24 @@ export interface RollbackOutcome {
 export async function rollback(deps: Deps, opts: { app: string; to?: string; only?: HostFilter }): Promise<RollbackOutcome[]> {
   const project = await loadProject(deps.root);
   const app = findApp(project, opts.app);
-  const hostNames = filterHosts(app, project.hosts, opts.only);
+  if (app.config.cluster) return swarmEngine.rollback(deps, project, app, { to: opts.to, only: opts.only });
+  const placement = placeApp(app, project.hosts);
+  // Web hosts first (the old code serves again), then hosts running only workers or accessories.
+  const hostNames = filterHosts(app, project.hosts, opts.only).sort((a, b) => Number(!placement.on[a]?.web) - Number(!placement.on[b]?.web));
   const outcomes: RollbackOutcome[] = [];
   for (const name of hostNames) {
     const h = hostHandle(name, project.hosts[name]!);
+    if (!placement.on[name]?.web) {
+      if (!placement.on[name]?.workers.length) {
+        deps.log.info(`${name}: runs only ${app.name}'s accessories, which a rollback never downgrades: left as it is`);
+        continue;
+      }
+      await prepareSsh(deps.runner, h);
+      const [, observed] = await Promise.all([ensureDockerContext(deps.runner, h), observeApp(deps, h, app.name)]);
+      const o = await audited(deps, h, app.name, 'rollback', [], { release: opts.to ?? observed.current?.previous?.release ?? '?', previous: observed.current?.release }, () => rollbackServicesOnHost(deps, app, h, observed, opts.to));
+      outcomes.push({ host: name, release: o.release, colour: '-', reused: false, timings: o.timings, switchedAt: Date.now(), previous: o.previous });
+      continue;
+    }
     let switched: { release: string; colour: string } | undefined;
     let serving: { release: string; colour: string } | undefined;
     const { timings, phase } = phases(deps.log, name, {
@@ -65,32 +88,53 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
     });
     const state = await phase('observe', async () => {
       await prepareSsh(deps.runner, h);
-      const [, observed] = await Promise.all([ensureDockerContext(deps.runner, h), observeApp(deps, h, app.name)]);
-      return observed;
+      return observeApp(deps, h, app.name);
     });
+    // The Docker context is checked (a docker CLI start) only when a docker or compose command is
+    // coming: a rollback to a colour that still runs healthy needs none.
+    let contextReady: Promise<void> | undefined;
+    const dockerContext = () => {
+      contextReady ??= ensureDockerContext(deps.runner, h);
+      contextReady.catch(() => {}); // awaited where it is needed; not an unhandled rejection meanwhile
+      return contextReady;
+    };
+    if (state.restore) throw new StepError('rollback', `${name}: ${restoreNote(app.name, state.restore)}; then roll back (nothing was changed)`);
     const d = planRollback(state, opts.to);
     if (d.kind === 'refuse') throw new StepError('rollback', `${name}: ${d.reason}`);
     serving = d.live;
     const planned = { release: d.target.id, image: d.target.image, imageId: d.target.imageId, digest: d.target.digest, configHash: d.target.configHash, previous: d.live.release };
-    outcomes.push(await audited(deps, h, app.name, 'rollback', [], planned, async (): Promise<RollbackOutcome> => {
-      // The release's files are read in the lock's round trip.
-      const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `rollback ${app.name} to ${d.target.id}`, { host: name, app: app.name, now: deps.now(), then: readReleasePart(app.name, d.target.id) }));
+    outcomes.push(await audited(deps, h, app.name, 'rollback', [], planned, async (audit): Promise<RollbackOutcome> => {
+      const idle = containerFor(state, webService(d.colour));
+      const running = d.reuse && idle?.state === 'running';
+      if (!running) void dockerContext();
+      // The target colour's pending retire is cancelled (and the colour checked, when it still
+      // runs) and the release's files are read, all in the lock's round trip.
+      const pidfile = retirePidFile(app.name, d.colour);
+      const cancel = running ? scriptParts.cancelRetireAndCheck(pidfile, idle!.id) : scriptParts.cancelRetire(pidfile);
+      const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `rollback ${app.name} to ${d.target.id}`, { host: name, app: app.name, now: deps.now(), then: chainScripts(readReleasePart(app.name, d.target.id), cancel) }));
+      const read = lock.thenOutput === undefined ? undefined : splitLastThen(lock.thenOutput);
       const dir = await mkdtemp(join(tmpdir(), 'berth-rollback-'));
+      // The history entry of a rollback that went through rides in the lock's release.
+      let history: ReturnType<typeof audit.successPart> | undefined;
+      let succeeded = false;
       try {
-        const secrets = await phase('restore files', () =>
-          lock.thenOutput !== undefined ? unpackRelease(deps, h, app.name, d.target.id, lock.thenOutput, dir) : fetchRelease(deps, h, app.name, d.target.id, dir),
+        const stored = await phase('restore files', () =>
+          read ? unpackRelease(deps, h, app.name, d.target.id, read.first, dir) : fetchRelease(deps, h, app.name, d.target.id, dir),
         );
-        const target = composeTarget(deps, h, app.name, secrets, dir);
-        const idle = containerFor(state, webService(d.colour));
-        const running = d.reuse && idle?.state === 'running';
-        // The secret files the wrapper reads are per app: put back the values this release ran with.
-        // The same round trip cancels the target colour's retire (and checks it, when it still runs).
-        const pidfile = retirePidFile(app.name, d.colour);
+        // A release mounts its own secret set (named by its content, so never another release's
+        // values): write it again in case it went missing; the live release's set is not touched.
+        // A release from before sets reads the app's one folder of files: those are put back.
+        const sets = SECRETS_ID_VAR in stored;
+        const secrets = sets ? { ...stored, ...secretSetEnv(secretValues(stored), await readFile(join(dir, 'compose.yml'), 'utf8')) } : stored;
+        const target = composeTarget(deps, h, app.name, composeEnvOf(secrets), dir);
+        // After a lock takeover the release was read on its own: the retire is cancelled (and the
+        // colour checked) in this round trip instead.
         const secretFiles = await phase('secret files', () =>
-          deps.runner.run(hostScripts.untar(h.ssh, running ? scriptParts.cancelRetireAndCheck(pidfile, idle!.id) : scriptParts.cancelRetire(pidfile)), {
-            stdinStream: packUpload(undefined, undefined, secretFileEntries(app.name, secrets)),
+          deps.runner.run(hostScripts.untar(h.ssh, read ? undefined : cancel), {
+            stdinStream: packUpload(undefined, undefined, sets ? secretSetEntries(app.name, secrets) : secretFileEntries(app.name, secrets)),
           }),
         );
+        const checked = (read ? read.then : thenOutput(secretFiles.stdout)) ?? '';
         const routing = await readFile(join(dir, routingFile(d.colour)), 'utf8');
         const port = portOf(routing, app.config.port);
         const cut = {
@@ -98,7 +142,10 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
           healthTimeoutSeconds: app.config.deploy.health_timeout_seconds,
           previousRouting: await readFile(join(dir, routingFile(d.live.colour)), 'utf8').catch(() => undefined),
         };
-        if (!running) await phase('image', () => ensureReleaseImage(deps, h, app, d.target, secrets, d.live));
+        if (!running) await phase('image', async () => {
+          await dockerContext();
+          await ensureReleaseImage(deps, h, app, d.target, secrets, d.live);
+        });
         // The release's own compose file says whether (and where) it mounts bridged assets: refresh
         // its merged directory so it also serves the assets of the release it replaces.
         const assetPath = assetPathOf(YAML.parse(await readFile(join(dir, 'compose.yml'), 'utf8')) as Record<string, unknown>, assetsVolumeDir(app.name, ''));
@@ -108,18 +155,31 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
         }
         await phase('start + health', async () => {
           // Inside the retire window the target still runs (its retire was cancelled and it was
-          // checked with the secret files): if healthy, skip compose.
-          if (running && /^true healthy/m.test(thenOutput(secretFiles.stdout) ?? '')) return idle!.id;
+          // checked under the lock): if healthy, skip compose.
+          if (running && /^true healthy/m.test(checked)) return idle!.id;
+          await dockerContext();
           return startColour(cut);
         });
-        await phase('switch', () => switchRoute(cut));
+        const switchMs = await phase('switch', () => switchRoute(cut));
         switched = { release: d.target.id, colour: d.colour };
-        const switchedAt = Date.now();
+        const outcome: RollbackOutcome = { host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings, switchedAt: Date.now(), switchMs, previous: d.live.release };
         const retire = d.live.containerId
           ? scriptParts.retireLater(d.live.containerId, d.live.colour, currentFile(app.name), retirePidFile(app.name, d.live.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)
           : undefined;
-        // The record and the old colour's delayed stop go in one round trip.
-        await phase('record + retire', async () => {
+        // Exactly the target's services: what only the release it replaces had (a worker, an
+        // accessory) is stopped and removed, its volumes kept.
+        const yml = await readFile(join(dir, 'compose.yml'), 'utf8');
+        const orphans = orphanServices(state.containers, yml);
+        const removal = orphans.length ? scriptParts.removeServices(appProject(app.name), app.config.deploy.stop_timeout_seconds, orphans) : undefined;
+        const services = releaseServices(yml);
+        // With no workers, replicator or backup loops to bring back, nothing is left to do under the
+        // lock after the record: its release and the history entry ride in that round trip too.
+        if (!services.length) history = audit.successPart(outcome);
+        const finish = history ? lock.releasePart(history) : undefined;
+        const steps = retire && removal ? chainScripts(retire, removal) : (retire ?? removal);
+        const after = steps && finish ? chainScripts(steps, finish) : (steps ?? finish);
+        // The record, the old colour's delayed stop and the removal go in one round trip.
+        await phase(removal ? 'record + retire + remove services' : 'record + retire', async () => {
           const current: CurrentRecord = { release: d.target.id, colour: d.colour, previous: { release: d.live.release, colour: d.live.colour }, switchedAt: deps.now().toISOString() };
           const extra = [
             { path: currentFile(app.name), content: JSON.stringify(current, null, 2) + '\n', mode: 0o644 },
@@ -127,15 +187,27 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
           ];
           const ls = await readFile(join(dir, 'litestream.yml'), 'utf8').catch(() => undefined);
           if (ls) extra.push({ path: litestreamConfigPath(app.name), content: ls, mode: 0o644 });
-          await deps.runner.run(hostScripts.untar(h.ssh, retire), { stdinStream: packUpload(undefined, undefined, extra) });
+          const r = await deps.runner.run(hostScripts.untar(h.ssh, after), { stdinStream: packUpload(undefined, undefined, extra) });
+          // The release part's output follows the marker that precedes "released" (or "not-ours").
+          if (finish) audit.appended(lock.settled(new RegExp(`(?:^|\\n)${THEN_MARKER}\\n((?:released|not-ours)\\n[\\s\\S]*)$`).exec(r.stdout)?.[1]));
+          const removed = [...r.stdout.matchAll(/^removed (\S+)$/gm)].map((m) => m[1]!);
+          if (removed.length) deps.log.info(`${name}: removed ${removed.join(', ')} (not in release ${d.target.id}; volumes kept)`);
         });
         // Workers, the replicator and backup loops come back to the release too (the replicator is
         // recreated when its litestream.yml differs: its compose label carries the file's hash).
-        await phase('workers + replicator', () => restoreReleaseServices(deps, target, readFileSync(join(dir, 'compose.yml'), 'utf8')));
+        await phase('workers + replicator', async () => {
+          if (!services.length) return;
+          await dockerContext();
+          await restoreReleaseServices(deps, target, yml);
+        });
         deps.log.info(`${name}: ${app.name} rolled back to ${d.target.id} on ${d.colour}${d.reuse ? ' (reused the stopped/running container)' : ''}`);
-        return { host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings, switchedAt, previous: d.live.release };
+        history ??= audit.successPart(outcome);
+        succeeded = true;
+        return outcome;
       } finally {
-        await lock.release();
+        // A no-op once the record's round trip released it.
+        const appended = await lock.release(succeeded ? history : undefined);
+        if (succeeded) audit.appended(appended);
         await rm(dir, { recursive: true, force: true });
       }
     }));
@@ -150,8 +222,16 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
 async function ensureReleaseImage(deps: Deps, h: HostHandle, app: App, target: ReleaseRecord, secrets: Record<string, string>, live: { release: string; colour: string }) {
   const present = await deps.runner.run(dockerCmd.imageInspect(h.context, target.image), { allowFailure: true });
   if (present.exitCode === 0) return;
-  const reg = app.config.registry;
+  const reg = registryOf(app.config);
   const serving = `nothing switched, ${live.release} keeps serving on ${live.colour}`;
+  if (!reg && shipsOverSsh(app.config)) {
+    // registry: none — this machine's engine may still hold it (the local tag must still be that image).
+    deps.log.warn(`${h.name}: image ${target.image} of release ${target.id} is missing; shipping it from this machine over SSH`);
+    await shipImage(deps, [h], target.image, { expectId: target.imageId }).catch((e: Error) => {
+      throw new StepError('rollback', `the image ${target.image} of release ${target.id} is missing on ${h.name} and shipping it from this machine failed (${e.message.split('\n')[0]}); ${serving}.`, {}, { cause: e });
+    });
+    return;
+  }
   if (!reg) {
     throw new StepError('rollback', `the image ${target.image} of release ${target.id} is missing on ${h.name} (removed or pruned) and ${app.file} names no registry to pull it from; ${serving}. Put the image back on the host (docker load / build) and rerun.`);
   }
@@ -176,7 +256,7 @@ function portOf(routing: string, fallback: number): number {
 }
 
 
-/** The secret files of an app (mode 444 inside the 700 directory: readable by a non-root process in the container). */
+/** A release from before secret sets: the app's one folder of files (mode 444 inside the 700 directory). */
 export function secretFileEntries(app: string, values: Record<string, string>) {
   return Object.entries(values)
     .filter(([k]) => !isImageExecKey(k))

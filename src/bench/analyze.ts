@@ -105,3 +105,25 @@ export function dataLossWindow(acks: readonly { id: number; ackAt: number }[], l
   const from = kept?.ackAt ?? Math.min(...lost.map((a) => a.ackAt));
   return { lastAckedId: last.id, lostRows: lost.length, windowMs: Math.max(...lost.map((a) => a.ackAt)) - from };
 }
+
+/**
+ * What a Berth command ran, from its `--json --verbose` log (stderr): SSH round trips (host
+ * scripts; `ssh -G` only reads the local config) and docker / compose CLI runs.
+ */
+export function countCommands(stderr: string): { trips: number; docker: number } {
+  let trips = 0;
+  let docker = 0;
+  for (const l of stderr.split('\n')) {
+    if (!l.startsWith('{')) continue;
+    let e: { kind?: string; line?: string };
+    try {
+      e = JSON.parse(l) as typeof e;
+    } catch {
+      continue;
+    }
+    if (e.kind !== 'command' || typeof e.line !== 'string') continue;
+    if (/^ssh /.test(e.line) && !/^ssh -G /.test(e.line)) trips++;
+    else if (/^docker /.test(e.line)) docker++;
+  }
+  return { trips, docker };
+}

@@ -5,6 +5,9 @@ import {
   makeProject, onConsole, rebootHost, resetApps, restartDocker, runBerth, H1, H2, H3, type BerthRun, type SandboxHostSpec, type TestProject,
 } from '../../test/e2e/support/project.ts';
 import { run } from '../sandbox/proc.ts';
+import { join } from 'node:path';
+import { berthStateDir } from '../app/docker-ssh.ts';
+import { CONTROL_PATH } from '../docker/ssh.ts';
 import { countAcceptedConnections } from './analyze.ts';
 
 export { H1, H2, H3, makeProject, onConsole, rebootHost, resetApps, restartDocker, type BerthRun, type SandboxHostSpec, type TestProject };
@@ -42,8 +45,10 @@ export async function composeOnHost(project: string, file: string, args: string[
 export async function closeSshMasters() {
   const target = [`-p`, String(H1.sshPort), `${H1.sshUser}@${H1.sshHost}`];
   await run(['ssh', '-O', 'exit', ...target], { allowFail: true, timeoutMs: 5000 });
-  // Berth's own ControlPath, used when ~/.ssh/config does not multiplex the host.
-  await run(['ssh', '-o', 'ControlPath=~/.ssh/cm-berth-%C', '-O', 'exit', ...target], { allowFail: true, timeoutMs: 5000 });
+  // Berth's own ControlPaths, used when ~/.ssh/config does not multiplex the host.
+  for (const path of [`${join(berthStateDir(), 'ssh', 'cm')}/%C`, CONTROL_PATH]) {
+    await run(['ssh', '-o', `ControlPath=${path}`, '-O', 'exit', ...target], { allowFail: true, timeoutMs: 5000 });
+  }
 }
 
 /** Count new SSH connections (sshd `Accepted publickey` lines) while `fn` runs. */

@@ -82,3 +82,30 @@ export function releaseFlag(flag: string, value: string | undefined, usageText: 
   if (problem) throw new UsageError(`${flag} ${JSON.stringify(value)}: ${problem}`, usageText);
   return value;
 }
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** PURE: "90s", "15m", "1h30m", "2d" → milliseconds; undefined when it is not a duration. */
+export function parseDuration(text: string): number | undefined {
+  if (!/^(\d+(ms|s|m|h|d))+$/.test(text)) return undefined;
+  let ms = 0;
+  for (const m of text.matchAll(/(\d+)(ms|s|m|h|d)/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
+  return ms;
+}
+
+/** A flag that takes a duration (--lock-wait 10m). */
+export function durationFlag(flag: string, value: string | undefined, usageText: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new UsageError(`${flag} expects a duration such as 30s, 10m, 1h30m or 2d, got ${JSON.stringify(value)}`, usageText);
+  return ms;
+}
+
+/** --since: a duration back from now (docker takes it in seconds) or an ISO time, passed as docker reads it. */
+export function sinceFlag(value: string | undefined, usageText: string): string | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms !== undefined) return `${Math.max(1, Math.round(ms / 1000))}s`;
+  if (/^\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value) && !Number.isNaN(Date.parse(value))) return value;
+  throw new UsageError(`--since expects a duration such as 15m, 2h or 1d, or an ISO time such as 2026-01-31T12:00:00Z, got ${JSON.stringify(value)}`, usageText);
+}

@@ -1,5 +1,6 @@
-// The shape most commands share: strict flags (a bad one is one line, exit 2), --help, the deps
-// with --verbose/--json applied, and the one top-level error handler (main.ts).
+// For a scripts/<name>.ts entry point not yet in the command table (src/cli/table.ts): strict flags
+// (a bad one is one line, exit 2), --help, the deps with --verbose/--json applied, and the one
+// top-level error handler (main.ts). Table commands get all of this from src/cli/berth.ts.
 import { type ParseArgsOptionsConfig, parseFlags, usage } from './args.ts';
 import { createDeps } from './deps.ts';
 import { main, type MainOptions } from './main.ts';

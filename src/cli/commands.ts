@@ -1,152 +1,127 @@
-// CLI front ends for the use cases: parse flags (strict), build dependencies, call, print.
+// Handlers of the deploy and day-two commands (flags, help and examples: src/cli/table.ts). Each
+// gets its parsed flags, builds the real dependencies, calls the use case and prints.
 import { deploy } from '../app/deploy.ts';
 import { exec, formatStatus, logs, resolveAlias, status, statusRed } from '../app/ops.ts';
 import { rollback } from '../app/rollback.ts';
 import { setup } from '../app/setup.ts';
 import { checkHardening } from '../app/harden-check.ts';
+import { checkClusters } from '../app/cluster-setup.ts';
 import { findApp } from '../app/app-context.ts';
+import { withLockWait } from '../app/lock-wait.ts';
 import { loadProject } from '../config/load.ts';
-import { StepError, UsageError } from '../errors.ts';
+import { EXIT, StepError, UsageError } from '../errors.ts';
+import { paintFor } from '../log/colour.ts';
 import { createDeps } from './deps.ts';
-import { main, type MainOptions } from './main.ts';
-import { cliCommand } from './command.ts';
-import { common, intFlag, needApp, parseFlags, releaseFlag, usage } from './args.ts';
-import { hostFilterOf, TARGET_USAGE, targetApp, targetOptions } from './targeting.ts';
+import { durationFlag, intFlag, releaseFlag, sinceFlag } from './args.ts';
+import type { CommandArgs } from './spec.ts';
+import { hostFilterOf, targetApp } from './targeting.ts';
 
-export function deployCli(argv: string[]) {
-  const U = `usage: npm run deploy -- <app> [--release <tag>] [--dry-run] ${TARGET_USAGE} [--verbose] [--json]`;
-  const run: MainOptions = {};
-  return main(async () => {
-    const { values, positionals } = parseFlags(argv, { ...common, ...targetOptions, release: { type: 'string' }, 'dry-run': { type: 'boolean' } }, U, { max: 1 });
-    usage(U, values);
-    const only = hostFilterOf(values);
-    const release = releaseFlag('--release', values.release, U);
-    const deps = createDeps({ ...values, dryRun: !!values['dry-run'] });
-    const app = targetApp(deps.root, needApp(positionals, U), values.destination);
-    Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });
-    const out = await deploy(deps, { app, release, only });
-    if (values.json) deps.log.output(JSON.stringify(out, null, 2));
-    else for (const o of out) deps.log.info(`${o.host}: ${o.result} ${o.release} (${o.colour}) — ${formatTimings(o.timings)}`);
-  }, run);
+interface Targeting {
+  hosts?: string;
+  roles?: string;
+  destination?: string;
 }
 
-export function rollbackCli(argv: string[]) {
-  const U = `usage: npm run rollback -- <app> [--to <release>] ${TARGET_USAGE} [--verbose] [--json]`;
-  const run: MainOptions = {};
-  return main(async () => {
-    const { values, positionals } = parseFlags(argv, { ...common, ...targetOptions, to: { type: 'string' } }, U, { max: 1 });
-    usage(U, values);
-    const only = hostFilterOf(values);
-    // A release id on the host is "<tag>-<config hash>[-<image id>]": the same grammar as a tag.
-    const to = releaseFlag('--to', values.to, U, 128 + 11 + 13);
-    const deps = createDeps(values);
-    const app = targetApp(deps.root, needApp(positionals, U), values.destination);
-    Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });
-    const out = await rollback(deps, { app, to, only });
-    if (values.json) deps.log.output(JSON.stringify(out, null, 2));
-    else for (const o of out) deps.log.info(`${o.host}: rolled back to ${o.release} (${o.colour}) — ${formatTimings(o.timings)}`);
-  }, run);
+export async function deployCli({ values, positionals, usage, main }: CommandArgs<{ release?: string; 'dry-run'?: boolean; 'lock-wait'?: string } & Targeting>) {
+  const only = hostFilterOf(values, usage);
+  const release = releaseFlag('--release', values.release, usage);
+  const waitMs = durationFlag('--lock-wait', values['lock-wait'], usage) ?? 0;
+  const deps = createDeps({ ...values, dryRun: !!values['dry-run'] });
+  const app = targetApp(deps.root, positionals[0]!, values.destination, usage);
+  main.secrets = () => deps.log.secrets();
+  const out = await withLockWait(deps.log, { waitMs }, () => deploy(deps, { app, release, only }));
+  if (values.json) deps.log.output(JSON.stringify(out, null, 2));
+  else for (const o of out) deps.log.info(`${o.host}: ${o.result} ${o.release} (${o.colour ?? 'no web'}) — ${formatTimings(o.timings)}`);
 }
 
-export function setupCli(argv: string[]) {
-  const U =
-    'usage: npm run setup -- [<host>] [--harden [--check]]   (all hosts in hosts.json when omitted; --harden applies UFW, fail2ban, key-only SSH; ' +
-    '--harden --check only reports what differs from it, changes nothing, exits 1 on a difference)';
-  const run: MainOptions = {};
-  return main(async () => {
-    const { values, positionals } = parseFlags(argv, { ...common, harden: { type: 'boolean' }, check: { type: 'boolean' } }, U, { max: 1 });
-    usage(U, values);
-    const deps = createDeps(values);
-    Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });
-    if (values.check) {
-      if (!values.harden) throw new UsageError('--check checks the hardening: use --harden --check', U);
-      const checks = await checkHardening(deps, { host: positionals[0] });
-      if (values.json) deps.log.output(JSON.stringify(checks, null, 2));
-      else for (const c of checks) deps.log.output(c.lines.map((l) => `${c.host}: ${l}`).join('\n'));
-      const drifted = checks.filter((c) => !c.ok).map((c) => c.host);
-      if (drifted.length) deps.log.error(`hardening drifted on ${drifted.join(', ')}: rerun "npm run setup -- <host> --harden" to restore it`);
-      return drifted.length ? 1 : 0;
-    }
-    const hosts = await setup(deps, { host: positionals[0], harden: values.harden });
-    deps.log.info(`edge up on ${hosts.join(', ')}`);
-  }, run);
+export async function rollbackCli({ values, positionals, usage, main }: CommandArgs<{ to?: string } & Targeting>) {
+  const only = hostFilterOf(values, usage);
+  // A release id on the host is "<tag>-<config hash>[-<image id>]": the same grammar as a tag.
+  const to = releaseFlag('--to', values.to, usage, 128 + 11 + 13);
+  const deps = createDeps(values);
+  const app = targetApp(deps.root, positionals[0]!, values.destination, usage);
+  main.secrets = () => deps.log.secrets();
+  const out = await rollback(deps, { app, to, only });
+  if (values.json) deps.log.output(JSON.stringify(out, null, 2));
+  else for (const o of out) deps.log.info(`${o.host}: rolled back to ${o.release} (${o.colour}) — ${formatTimings(o.timings)}`);
 }
 
-export function statusCli(argv: string[]) {
-  const U = 'usage: npm run status -- [<app>] [--host <name>] [--json]';
-  return cliCommand(argv, U, { ...common, host: { type: 'string' } }, { max: 1 }, async ({ values, positionals }, deps) => {
-    const rows = await status(deps, { app: positionals[0], host: values.host });
-    deps.log.output(values.json ? JSON.stringify(rows, null, 2) : formatStatus(rows));
-    return rows.some(statusRed) ? 1 : 0;
-  });
+export async function setupCli({ values, positionals, usage, main, form }: CommandArgs<{ harden?: boolean; check?: boolean }>) {
+  const deps = createDeps(values);
+  main.secrets = () => deps.log.secrets();
+  if (values.check && !values.harden) {
+    // Without --harden: the swarm clusters' nodes (state, labels, roles, membership).
+    const project = await loadProject(deps.root);
+    if (!Object.keys(project.clusters ?? {}).length) throw new UsageError('--check checks the hardening (--harden --check) or a cluster (hosts.json defines none)', usage);
+    const checks = await checkClusters(deps, project, positionals[0] ? [positionals[0]] : undefined);
+    if (values.json) deps.log.output(JSON.stringify(checks, null, 2));
+    else for (const c of checks) deps.log.output(c.lines.map((l) => `cluster ${c.cluster}: ${l}`).join('\n'));
+    const drifted = checks.filter((c) => !c.ok).map((c) => c.cluster);
+    if (drifted.length) deps.log.error(`cluster ${drifted.join(', ')} differs from hosts.json: rerun "${form === 'npm' ? 'npm run setup' : 'berth setup'}" to converge it`);
+    return drifted.length ? EXIT.red : EXIT.ok;
+  }
+  if (values.check) {
+    if (!values.harden) throw new UsageError('--check checks the hardening: use --harden --check', usage);
+    const checks = await checkHardening(deps, { host: positionals[0] });
+    if (values.json) deps.log.output(JSON.stringify(checks, null, 2));
+    else for (const c of checks) deps.log.output(c.lines.map((l) => `${c.host}: ${l}`).join('\n'));
+    const drifted = checks.filter((c) => !c.ok).map((c) => c.host);
+    const again = form === 'npm' ? 'npm run setup -- <host> --harden' : 'berth setup <host> --harden';
+    if (drifted.length) deps.log.error(`hardening drifted on ${drifted.join(', ')}: rerun "${again}" to restore it`);
+    return drifted.length ? EXIT.red : EXIT.ok;
+  }
+  const hosts = await setup(deps, { host: positionals[0], harden: values.harden });
+  deps.log.info(`edge up on ${hosts.join(', ')}`);
 }
 
-export function logsCli(argv: string[]) {
-  const U = `usage: npm run logs -- <app> [--host <name>] [--follow] [--tail N] [--service NAME] ${TARGET_USAGE}   (every host of the app unless --host)`;
-  const run: MainOptions = {};
-  return main(async () => {
-    const { values, positionals } = parseFlags(
-      argv,
-      { ...common, ...targetOptions, follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' }, service: { type: 'string' }, host: { type: 'string' } },
-      U,
-      { max: 1 },
-    );
-    usage(U, values);
-    const only = hostFilterOf(values);
-    const tail = intFlag('--tail', values.tail, U);
-    if (values.service !== undefined && !/^[a-z0-9][a-z0-9_.-]*$/.test(values.service)) {
-      throw new UsageError(`--service expects a compose service name such as web-blue or worker-jobs, got ${JSON.stringify(values.service)}`, U);
-    }
-    const deps = createDeps(values);
-    const app = targetApp(deps.root, needApp(positionals, U), values.destination);
-    run.verbose = values.verbose;
-    return logs(deps, { app, follow: values.follow, tail, service: values.service, host: values.host, only });
-  }, run);
+/** Exit 3 when a row is red (a script or cron job can tell "red" from "could not run"). */
+export async function statusCli({ values, positionals }: CommandArgs<{ host?: string }>) {
+  const deps = createDeps(values);
+  const rows = await status(deps, { app: positionals[0], host: values.host });
+  deps.log.output(values.json ? JSON.stringify(rows, null, 2) : formatStatus(rows, paintFor(process.stdout)));
+  return rows.some(statusRed) ? EXIT.red : EXIT.ok;
 }
 
-export function execCli(argv: string[]) {
-  const U = `usage: npm run exec -- [--interactive] [--host <name>] ${TARGET_USAGE} [--verbose] <app> <command…>   (every host of the app unless --host)`;
-  const run: MainOptions = {};
-  return main(async () => {
-    // Flags come before <app>; everything after it is the command, verbatim (it has flags of its own).
-    // A flag's value ("--hosts h1", "-d staging") is not the app.
-    const at = firstPositional(argv, ['--host', '--hosts', '--roles', '--destination', '-d']);
-    const flags = at < 0 ? argv : argv.slice(0, at);
-    const { values } = parseFlags(flags, { ...common, ...targetOptions, interactive: { type: 'boolean', short: 'i' }, host: { type: 'string' } }, U);
-    usage(U, values);
-    const [name, ...command] = at < 0 ? [] : argv.slice(at);
-    if (!name) throw new UsageError('missing <app>', U);
-    if (!command.length) throw new UsageError('missing <command…>', U);
-    const only = hostFilterOf(values);
-    const deps = createDeps(values);
-    const app = targetApp(deps.root, name, values.destination);
-    Object.assign(run, { verbose: values.verbose, secrets: () => deps.log.secrets() });
-    const r = await exec(deps, { app, command, interactive: !!values.interactive || !!process.stdin.isTTY, host: values.host, only });
-    return r.exitCode;
-  }, run);
+const SERVICE = /^[a-z0-9][a-z0-9_.-]*$/;
+
+export async function logsCli({ values, positionals, usage }: CommandArgs<{ host?: string; follow?: boolean; tail?: string; since?: string; grep?: string; service?: string } & Targeting>) {
+  const only = hostFilterOf(values, usage);
+  const tail = intFlag('--tail', values.tail, usage);
+  const since = sinceFlag(values.since, usage);
+  if (values.service !== undefined && !SERVICE.test(values.service)) {
+    throw new UsageError(`--service expects a compose service name such as web-blue or worker-jobs, got ${JSON.stringify(values.service)}`, usage);
+  }
+  if (values.grep === '') throw new UsageError('--grep needs a non-empty text', usage);
+  const deps = createDeps(values);
+  const app = targetApp(deps.root, positionals[0]!, values.destination, usage);
+  return logs(deps, { app, follow: values.follow, tail, since, grep: values.grep, service: values.service, host: values.host, only });
 }
 
-/** `npm run console -- <app>` and friends: the aliases from app config. Flags go before <app>. */
-export function aliasCli(alias: string, argv: string[]) {
-  const U = `usage: npm run ${alias || 'alias -- <name>'} -- [--verbose] [--host <name>] <app> [args…]   (every host of the app unless --host)`;
-  const run: MainOptions = {};
-  return main(async () => {
-    if (alias === '--help' || alias === '-h') usage('usage: npm run alias -- <name> <app> [args…]   (console, shell and dbc are shortcuts)', { help: true });
-    if (!alias || alias.startsWith('-')) throw new UsageError(alias ? `unknown flag ${alias} before the alias name` : 'missing <name>', 'usage: npm run alias -- <name> <app> [args…]');
-    const at = firstPositional(argv, ['--host']);
-    const { values } = parseFlags(at < 0 ? argv : argv.slice(0, at), { verbose: common.verbose, help: common.help, host: { type: 'string' } }, U);
-    usage(U, values);
-    const [appName, ...extra] = at < 0 ? [] : argv.slice(at);
-    if (!appName) throw new UsageError('missing <app>', U);
-    const deps = createDeps({ verbose: values.verbose });
-    run.verbose = values.verbose;
-    const app = findApp(await loadProject(deps.root), appName);
-    const r = resolveAlias(app, alias, extra);
-    if (r.kind === 'exec') return (await exec(deps, { app: appName, command: r.command, interactive: process.stdin.isTTY, host: values.host })).exitCode;
-    const [sub, ...rest] = r.argv;
-    if (sub === 'logs') return logs(deps, { app: appName, follow: rest.includes('--follow') || rest.includes('-f'), host: values.host });
-    throw new StepError('alias', `alias ${alias} names an unknown Berth command "${sub}" (known: logs)`);
-  }, run);
+/** Flags come before <app>; everything after it is the command, verbatim (it has flags of its own). */
+export async function execCli({ values, positionals, rest, usage, main }: CommandArgs<{ interactive?: boolean; host?: string; replica?: string; all?: boolean } & Targeting>) {
+  if (!rest.length) throw new UsageError('missing <command…>', usage);
+  const only = hostFilterOf(values, usage);
+  // On a cluster: the first task, task --replica N, or --all of them one after another.
+  const replica = intFlag('--replica', values.replica, usage, 1);
+  if (replica !== undefined && values.all) throw new UsageError('--replica and --all exclude each other', usage);
+  const deps = createDeps(values);
+  const app = targetApp(deps.root, positionals[0]!, values.destination, usage);
+  main.secrets = () => deps.log.secrets();
+  const r = await exec(deps, { app, command: rest, interactive: !values.all && (!!values.interactive || !!process.stdin.isTTY), host: values.host, only, all: values.all, replica });
+  return r.exitCode;
+}
+
+/** `berth console <app>` and friends: the aliases from app config. Flags go before <app>. */
+export async function aliasCli({ values, positionals, rest, main }: CommandArgs<{ host?: string }>) {
+  const [alias, appName] = positionals as [string, string];
+  const deps = createDeps({ verbose: values.verbose });
+  main.secrets = () => deps.log.secrets();
+  const app = findApp(await loadProject(deps.root), appName);
+  const r = resolveAlias(app, alias, rest);
+  if (r.kind === 'exec') return (await exec(deps, { app: appName, command: r.command, interactive: process.stdin.isTTY, host: values.host })).exitCode;
+  const [sub, ...more] = r.argv;
+  if (sub === 'logs') return logs(deps, { app: appName, follow: more.includes('--follow') || more.includes('-f'), host: values.host });
+  throw new StepError('alias', `alias ${alias} names an unknown Berth command "${sub}" (known: logs)`);
 }
 
 /** Index of the first positional argument, skipping flags and the values of `valued` flags. */

@@ -4,7 +4,8 @@ import type { Deps } from '../app/deps.ts';
 import type { Cmd } from '../docker/command.ts';
 import { createRunner } from '../docker/runner.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
-import { gitShortHead } from './plan.ts';
+import { gitShortHead } from './git.ts';
+import { projectRoot } from './root.ts';
 
 export interface CliFlags {
   verbose?: boolean;
@@ -25,7 +26,7 @@ export function describeCmd(line: string, cmd: Cmd): string {
 }
 
 export function createDeps(flags: CliFlags = {}): Deps & { log: Logger } {
-  const root = process.env.BERTH_ROOT ?? process.cwd();
+  const root = projectRoot();
   const log = createLogger({ verbose: !!flags.verbose, json: !!flags.json });
   const runner = createRunner({
     dryRun: flags.dryRun,

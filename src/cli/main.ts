@@ -1,8 +1,9 @@
 // The one top-level handler: run a command, print `ERROR (Class): message` on failure (stack only
-// with --verbose), exit non-zero: 2 for a bad flag or argument (UsageError), else 1. Every message
+// with --verbose), exit non-zero: 2 for a bad flag or argument or a name that does not exist
+// (UsageError, UnknownNameError), else 1. A command returns 3 itself for red or drift. Every message
 // passes through the logger's secret redaction. Errors that escape the command's promise
 // (a stray rejection, an exception in a callback) get the same one-line treatment.
-import { formatError, UsageError } from '../errors.ts';
+import { exitCodeOf, formatError } from '../errors.ts';
 import { redact } from '../log/redact.ts';
 
 export interface MainOptions {
@@ -23,7 +24,7 @@ export async function main(fn: () => Promise<number | void>, opts: MainOptions =
       secrets = [];
     }
     process.stderr.write(redact(text, secrets) + '\n');
-    process.exit(err instanceof UsageError ? 2 : 1);
+    process.exit(exitCodeOf(err));
   };
   if (!installed) {
     installed = true;

@@ -2,8 +2,14 @@
 // small function (project) => Issue[]; adding a check means adding a function to RULES.
 import type { Issue } from '../errors.ts';
 import type { App, HostConfig, Project } from './schema.ts';
-import { closest } from './validate.ts';
+import { closest } from './closest.ts';
 import { parseS3Url, replicaPath, TRAEFIK_API_PORT } from '../names.ts';
+import { CLUSTER_RULES } from './cluster-rules.ts';
+import { pathPrefixes } from '../plan/app-facts.ts';
+import { CLOUDFLARE, dnsCredentials, dnsResolverEnv, PROPAGATION_SUFFIX, UNSUPPORTED_PROVIDERS } from './dns-provider.ts';
+import { LEGO, providerVariable, providerVariables } from './lego-table.ts';
+import { accessoryEnvNames, accessoryHostKeys, parsePortBinding, placeApp, publishedBinding, remoteUsers, sharedAccessories, type PortBinding } from '../plan/placement.ts';
+import { registryOf } from './registry.ts';
 
 /** Where the shared files came from (load.ts may find edge.yaml or edge.json, or BERTH_HOSTS_FILE). */
 export interface RuleFiles {
@@ -49,22 +55,103 @@ export function claimedDomains(app: App): { domain: string; path: string }[] {
 
 // ---------------------------------------------------------------- the rules
 
-/** One domain (or its www. alias) routed to two apps would make Traefik pick one at random. */
+/**
+ * One domain (or its www. alias) routed to two apps would make Traefik pick one at random. With
+ * path_prefix, two apps share a domain under different prefixes (the longest prefix wins); the same
+ * domain AND prefix claimed twice is refused.
+ */
 export const uniqueDomains: Rule = ({ apps }) => {
   const owner = new Map<string, { app: App; path: string }>();
   const issues: Issue[] = [];
   for (const app of apps) {
-    for (const { domain, path } of claimedDomains(app)) {
-      const prev = owner.get(domain);
-      if (prev && prev.app !== app) {
+    const prefixes = pathPrefixes(app.config);
+    const listed = typeof app.config.path_prefix !== 'string';
+    const under = prefixes.length ? prefixes.map((p, i) => ({ p, path: listed ? `path_prefix[${i}]` : 'path_prefix' })) : [{ p: '', path: '' }];
+    for (const { domain, path: domainPath } of claimedDomains(app)) {
+      for (const { p, path: prefixPath } of under) {
+        const key = `${domain}${p}`;
+        const path = prefixPath || domainPath;
+        const prev = owner.get(key);
+        if (prev && prev.app !== app) {
+          issues.push(
+            p
+              ? {
+                  file: app.file,
+                  path,
+                  expected: 'a domain and path prefix no other app claims',
+                  found: q(key),
+                  hint: `${q(key)} is already routed to ${prev.app.name} (${prev.app.file}: ${prev.path}); give one of them another path_prefix (a longer one nests: "${p}/admin" beside "${p}" is fine)`,
+                }
+              : {
+                  file: app.file,
+                  path,
+                  expected: 'a domain no other app claims',
+                  found: q(domain),
+                  hint: `${q(domain)} is already routed to ${prev.app.name} (${prev.app.file}: ${prev.path})${pathPrefixes(prev.app.config).length ? '' : '; to share the domain, give one of them a path_prefix'}`,
+                },
+          );
+        } else if (!prev) owner.set(key, { app, path });
+      }
+    }
+  }
+  return issues;
+};
+
+/**
+ * Apps sharing a domain under different path prefixes share its certificate and its HTTP→HTTPS
+ * redirect, so they must agree on tls: otherwise Traefik would serve one app's certificate for the
+ * other, or redirect one path and serve another in plain HTTP.
+ */
+export const sharedDomainsAgree: Rule = ({ apps }) => {
+  const first = new Map<string, App>();
+  const issues: Issue[] = [];
+  for (const app of apps) {
+    const reported = new Set<string>();
+    for (const { domain } of claimedDomains(app)) {
+      const prev = first.get(domain);
+      if (!prev) {
+        first.set(domain, app);
+        continue;
+      }
+      if (prev === app || JSON.stringify(prev.config.tls) === JSON.stringify(app.config.tls) || reported.has(prev.name)) continue;
+      reported.add(prev.name);
+      issues.push({
+        file: app.file,
+        path: 'tls',
+        expected: `the same tls as ${prev.name} (${prev.file}), which serves ${q(domain)} too: ${JSON.stringify(prev.config.tls)}`,
+        found: JSON.stringify(app.config.tls),
+        hint: 'apps on one domain share its certificate and its redirect to HTTPS; give both the same tls',
+      });
+    }
+  }
+  return issues;
+};
+
+/** Traefik's buffering middleware buffers requests and responses together, and enforces limits while it buffers. */
+export const bufferingCoherent: Rule = ({ apps }) => {
+  const issues: Issue[] = [];
+  for (const app of apps) {
+    const b = app.config.buffering;
+    if (!b) continue;
+    if (b.requests !== b.responses) {
+      issues.push({
+        file: app.file,
+        path: 'buffering.responses',
+        expected: `the same value as buffering.requests (${b.requests}): Traefik's buffering middleware buffers requests and responses together`,
+        found: String(b.responses),
+        hint: 'set both to true (limits, slow clients kept off the app; server-sent events are held back until they end) or both to false (streaming)',
+      });
+    }
+    for (const [key, on, what] of [['max_request_body', b.requests, 'requests'], ['max_response_body', b.responses, 'responses']] as const) {
+      if (!on && b[key] !== 0 && b[key] !== '0b' && b[key] !== '0B') {
         issues.push({
           file: app.file,
-          path,
-          expected: 'a domain no other app claims',
-          found: q(domain),
-          hint: `${q(domain)} is already routed to ${prev.app.name} (${prev.app.file}: ${prev.path})`,
+          path: `buffering.${key}`,
+          expected: `a limit only with buffering.${what}: true (the edge enforces it while buffering)`,
+          found: JSON.stringify(b[key]),
+          hint: 'set buffering.requests and buffering.responses to true, or remove the limit',
         });
-      } else if (!prev) owner.set(domain, { app, path });
+      }
     }
   }
   return issues;
@@ -77,7 +164,7 @@ export const appHostsExist: Rule = ({ apps, hosts }) => {
   const allRoles = [...new Set(Object.values(hosts).flatMap((h) => h.roles))].sort();
   for (const app of apps) {
     const { hosts: named, roles } = app.config;
-    if (!named?.length && !roles?.length) {
+    if (!named?.length && !roles?.length && !app.config.cluster) {
       issues.push({
         file: app.file,
         path: 'hosts',
@@ -107,9 +194,39 @@ export const appHostsExist: Rule = ({ apps, hosts }) => {
         hint: didYouMean(r, allRoles) ?? `give a host in hosts.json roles: [${q(r)}]`,
       });
     });
+    issues.push(...processHostIssues(app, hosts, hostNames, allRoles));
   }
   return issues;
 };
+
+/** Per-process placement (web, workers, accessories): every host named exists, every role selects one, none ends up nowhere. */
+function processHostIssues(app: App, hosts: Record<string, HostConfig>, hostNames: string[], allRoles: string[]): Issue[] {
+  const issues: Issue[] = [];
+  const c = app.config;
+  const check = (path: string, keys: { host?: string; hosts?: string[]; roles?: string[] } | undefined, what: string) => {
+    if (!keys) return;
+    const named = [...(keys.host !== undefined ? [{ h: keys.host, p: `${path}.host` }] : []), ...(keys.hosts ?? []).map((h, i) => ({ h, p: `${path}.hosts[${i}]` }))];
+    for (const { h, p } of named) {
+      if (hosts[h]) continue;
+      issues.push({ file: app.file, path: p, expected: `a host from hosts.json (${list(hostNames)})`, found: q(h), hint: didYouMean(h, hostNames) ?? 'add it to hosts.json' });
+    }
+    (keys.roles ?? []).forEach((r, i) => {
+      if (allRoles.includes(r)) return;
+      issues.push({ file: app.file, path: `${path}.roles[${i}]`, expected: `a role some host in hosts.json has (${list(allRoles) || 'no host has roles'})`, found: q(r), hint: didYouMean(r, allRoles) ?? `give a host in hosts.json roles: [${q(r)}]` });
+    });
+    const given = keys.host !== undefined || keys.hosts !== undefined || keys.roles !== undefined;
+    if (given && !named.length && !(keys.roles ?? []).length) {
+      issues.push({ file: app.file, path, expected: `at least one host for ${what} (hosts or roles)`, found: 'an empty list', hint: `name a host, e.g. hosts: [${q(hostNames[0] ?? 'web1')}], or remove the key to use the app's hosts` });
+    }
+  };
+  check('web', c.web, 'the web colours');
+  for (const [w, spec] of Object.entries(c.workers)) check(`workers.${w}`, spec, `worker ${w}`);
+  for (const [a, spec] of Object.entries(c.accessories)) {
+    const keys = accessoryHostKeys(spec);
+    check(`accessories.${a}`, keys ? { ...(spec.host !== undefined ? { host: spec.host } : {}), hosts: spec.hosts, roles: spec.roles } : undefined, `accessory ${a}`);
+  }
+  return issues;
+}
 
 const isUnder = (path: string, dir: string) => {
   const d = dir.replace(/\/+$/, '');
@@ -146,30 +263,36 @@ export const litestreamOnVolume: Rule = ({ apps }) => {
 export const stateOnOneHost: Rule = ({ apps, hosts }) => {
   const issues: Issue[] = [];
   for (const app of apps) {
-    const on = selectHosts(app, hosts);
-    if (on.length < 2) continue;
-    const fix = `deploy the app to one host (the primary, e.g. hosts: [${q(on[0]!)}]) and keep the other hosts for stateless apps, or keep the data in a database server every host reaches (e.g. env DB_HOST) instead of a volume`;
-    const dbs = app.config.litestream?.databases ?? [];
-    for (const [vol, path] of Object.entries(app.config.volumes)) {
-      const perHost = app.config.per_host_volumes.includes(vol);
-      const holdsDb = dbs.some((db) => isUnder(db, path));
-      if (perHost && !holdsDb) continue;
-      issues.push({
-        file: app.file,
-        path: `volumes.${vol}`,
-        expected: 'a volume on one host: volumes are local to a server',
-        found: `${q(path)} on ${list(on)}, each host with its own copy${holdsDb ? ' of the Litestream-replicated databases (and all of them writing one replica)' : ''}`,
-        hint: holdsDb ? fix : `${fix}; or, for a cache that may differ per host, list it in per_host_volumes`,
-      });
+    if (app.config.cluster) continue; // a cluster pins state to one node: cluster-rules.ts
+    const p = placeApp(app, hosts);
+    // The app's volumes are mounted by every process running its image (web and workers).
+    const on = p.imageHosts;
+    if (on.length >= 2) {
+      const fix = `run the processes that use it on one host (the primary, e.g. hosts: [${q(on[0]!)}], or per-process hosts under web/workers) and keep the other hosts for stateless apps, or keep the data in a database accessory on one host that every host reaches (accessories.<name>.host; Berth sets <NAME>_HOST/<NAME>_PORT) instead of a volume`;
+      const dbs = app.config.litestream?.databases ?? [];
+      for (const [vol, path] of Object.entries(app.config.volumes)) {
+        const perHost = app.config.per_host_volumes.includes(vol);
+        const holdsDb = dbs.some((db) => isUnder(db, path));
+        if (perHost && !holdsDb) continue;
+        issues.push({
+          file: app.file,
+          path: `volumes.${vol}`,
+          expected: 'a volume on one host: volumes are local to a server',
+          found: `${q(path)} on ${list(on)}, each host with its own copy${holdsDb ? ' of the Litestream-replicated databases (and all of them writing one replica)' : ''}`,
+          hint: holdsDb ? fix : `${fix}; or, for a cache that may differ per host, list it in per_host_volumes`,
+        });
+      }
     }
+    // A stateful accessory lives on exactly one host; the others reach it over the private network.
     for (const [name, acc] of Object.entries(app.config.accessories)) {
-      if (!Object.keys(acc.volumes).length && !acc.backup) continue;
+      const accOn = p.accessories[name] ?? [];
+      if (accOn.length < 2 || (!Object.keys(acc.volumes).length && !acc.backup)) continue;
       issues.push({
         file: app.file,
         path: `accessories.${name}`,
-        expected: 'a stateful accessory on one host',
-        found: `${q(name)} would run on ${list(on)}, each with its own data`,
-        hint: `run it in an app deployed to one host and reach it from the others, or ${fix}`,
+        expected: 'a stateful accessory (volumes or backup) on one host',
+        found: `${q(name)} would run on ${list(accOn)}, each with its own data`,
+        hint: `give it one host, e.g. host: ${q(accOn[0]!)}: the app's processes on the other hosts reach it at that host's private_ip (Berth sets ${accessoryEnvNames(name).host}/${accessoryEnvNames(name).port})`,
       });
     }
   }
@@ -211,28 +334,19 @@ export const perHostVolumesDeclared: Rule = ({ apps }) =>
       })),
   );
 
-export interface PortBinding {
-  ip: string; // "0.0.0.0" when the binding names no address
-  hostPort: number;
-  containerPort: number;
-}
-
-/** "127.0.0.1:5432:5432" or "5432:5432" → its parts (undefined when it does not parse). */
-export function parsePortBinding(binding: string): PortBinding | undefined {
-  const parts = binding.split(':');
-  if (parts.length === 3) return { ip: parts[0]!, hostPort: Number(parts[1]), containerPort: Number(parts[2]) };
-  if (parts.length === 2) return { ip: '0.0.0.0', hostPort: Number(parts[0]), containerPort: Number(parts[1]) };
-  return undefined;
-}
 
 /** A published port must be bound to one address: Docker-published ports bypass UFW. */
-export const accessoryPortsPrivate: Rule = ({ apps }) => {
+export const accessoryPortsPrivate: Rule = ({ apps, hosts }) => {
   const issues: Issue[] = [];
   for (const app of apps) {
+    const placed = placeApp(app, hosts);
+    const shared = sharedAccessories(placed);
     for (const [name, acc] of Object.entries(app.config.accessories)) {
-      if (!acc.port) continue;
+      // Placed nowhere (its hosts are unknown: reported by appHostsExist): where it binds is moot.
+      if (!acc.port || !placed.accessories[name]?.length) continue;
       const b = parsePortBinding(acc.port);
-      if (!b || b.ip !== '0.0.0.0') continue;
+      // One other hosts reach is published on its host's private_ip (sharedAccessoryPorts checks it).
+      if (!b || b.ip !== '0.0.0.0' || shared.includes(name)) continue;
       issues.push({
         file: app.file,
         path: `accessories.${name}.port`,
@@ -299,13 +413,15 @@ export const uniqueHostPorts: Rule = ({ apps, hosts, edge }, files) => {
     byHost.set(h, claims);
   }
   for (const app of apps) {
+    const placed = placeApp(app, hosts);
     for (const [name, acc] of Object.entries(app.config.accessories)) {
-      const port = acc.port;
-      const b = port ? parsePortBinding(port) : undefined;
-      if (!port || !b) continue;
       const path = `accessories.${name}.port`;
       const reported = new Set<string>();
-      for (const host of selectHosts(app, hosts)) {
+      for (const host of placed.accessories[name] ?? []) {
+        // What is published there: a shared accessory on the host's private_ip.
+        const port = publishedBinding(app, placed, hosts, name, host);
+        const b = port ? parsePortBinding(port) : undefined;
+        if (!port || !b) continue;
         const claims = byHost.get(host)!;
         const clash = claims.find((c) => overlaps(c, b));
         if (clash && !reported.has(clash.who)) {
@@ -314,7 +430,7 @@ export const uniqueHostPorts: Rule = ({ apps, hosts, edge }, files) => {
             file: app.file,
             path,
             expected: `a host port not already published on ${host}`,
-            found: q(port),
+            found: port === acc.port ? q(port) : `${q(acc.port ?? '')} (published as ${q(port)} on ${host}'s private_ip)`,
             hint: `${clash.who} publishes ${clash.ip}:${clash.hostPort} there; pick another host port`,
           });
         }
@@ -325,11 +441,110 @@ export const uniqueHostPorts: Rule = ({ apps, hosts, edge }, files) => {
   return issues;
 };
 
+/**
+ * An accessory that processes on other hosts reach: it publishes a port, bound to no address or to its
+ * host's private_ip (Berth publishes it there, never on 127.0.0.1 or a public address), every host on
+ * either end has a private_ip (the address it is reached at, and the one its firewall admits), and
+ * the app's env does not hard-wire the names Berth sets or the accessory's service name (which other
+ * hosts cannot resolve).
+ */
+export const sharedAccessoryPorts: Rule = ({ apps, hosts }, files) => {
+  const issues: Issue[] = [];
+  const missingIp = new Map<string, string[]>(); // host → why it needs a private_ip (reported once per host)
+  for (const app of apps) {
+    const p = placeApp(app, hosts);
+    for (const name of sharedAccessories(p)) {
+      const acc = app.config.accessories[name]!;
+      const users = remoteUsers(p, name);
+      const on = p.accessories[name]!;
+      const path = `accessories.${name}.port`;
+      const names = accessoryEnvNames(name);
+      const b = acc.port ? parsePortBinding(acc.port) : undefined;
+      if (!acc.port) {
+        issues.push({
+          file: app.file,
+          path,
+          expected: `a published port: the app's processes on ${list(users)} reach ${name} on ${list(on)} over the private network`,
+          found: 'nothing',
+          hint: `e.g. port: "5432:5432" (Berth publishes it on ${on[0]}'s private_ip only)`,
+        });
+      } else if (b && b.ip !== '0.0.0.0' && !on.every((h) => hosts[h]?.private_ip === b.ip)) {
+        issues.push({
+          file: app.file,
+          path,
+          expected: `no address (Berth publishes it on the private_ip of ${list(on)}) or that private_ip: ${list(users)} reach it from other hosts`,
+          found: q(acc.port),
+          hint: `write port: "${b.hostPort}:${b.containerPort}"${b.ip === '127.0.0.1' ? ` (127.0.0.1 answers only on ${list(on)} itself)` : ''}`,
+        });
+      }
+      // The hosts reaching it need one too once its host is hardened (its firewall admits them by it):
+      // setup --harden asks for it (accessoryOpeningIssues).
+      for (const h of on) (missingIp.get(h) ?? missingIp.set(h, []).get(h)!).push(`${app.name}'s accessory ${name} runs there and ${list(users)} reach it`);
+      for (const key of [names.host, names.port]) {
+        if (!(key in app.config.env)) continue;
+        issues.push({
+          file: app.file,
+          path: `env.${key}`,
+          expected: `no ${key}: Berth sets it on every host to where ${name} is reached from there`,
+          found: q(String(app.config.env[key])),
+          hint: `remove env.${key}; the app reads ${names.host} and ${names.port}`,
+        });
+      }
+      for (const [key, v] of Object.entries(app.config.env)) {
+        if (key === names.host || String(v) !== name) continue;
+        issues.push({
+          file: app.file,
+          path: `env.${key}`,
+          expected: `an address ${list(users)} can reach: ${q(name)} resolves only on ${list(on)}`,
+          found: q(String(v)),
+          hint: `read ${names.host} (and ${names.port}) in the app instead: Berth sets them to ${name}'s address from each host`,
+        });
+      }
+    }
+  }
+  for (const [h, why] of [...missingIp].sort(([a], [b]) => a.localeCompare(b))) {
+    if (hosts[h]?.private_ip) continue;
+    issues.push({
+      file: files.hosts,
+      path: `hosts.${h}.private_ip`,
+      expected: `the address of ${h} on the private network between your servers: ${[...new Set(why)].join('; ')}`,
+      found: 'nothing',
+      hint: `add "private_ip": "10.0.0.x" (its vSwitch/VPC address) to ${h}`,
+    });
+  }
+  return issues;
+};
+
+/**
+ * Before `setup --harden` writes the firewall of `host`: every host reaching one of its shared
+ * accessories has a private_ip (the address the firewall admits). Pure; empty when all is known.
+ */
+export function accessoryOpeningIssues(project: Pick<Project, 'apps' | 'hosts'>, host: string, files: Pick<RuleFiles, 'hosts'> = DEFAULT_FILES): Issue[] {
+  const issues: Issue[] = [];
+  for (const app of project.apps) {
+    const p = placeApp(app, project.hosts);
+    for (const name of sharedAccessories(p)) {
+      if (!p.accessories[name]!.includes(host)) continue;
+      for (const h of p.imageHosts.filter((x) => x !== host && !project.hosts[x]?.private_ip)) {
+        issues.push({
+          file: files.hosts,
+          path: `hosts.${h}.private_ip`,
+          expected: `the address of ${h} on the private network: the firewall of ${host} admits ${app.name}'s hosts to ${name} by their private_ip`,
+          found: 'nothing',
+          hint: `add "private_ip" to ${h} (its vSwitch/VPC address), then rerun setup -- ${host} --harden`,
+        });
+      }
+    }
+  }
+  return issues;
+}
+
 /** Every secret name a config uses, with where it is used (key path). */
 export function usedSecrets(app: App): { name: string; path: string }[] {
   const c = app.config;
   const used: { name: string; path: string }[] = [];
-  if (c.registry) used.push({ name: c.registry.password_secret, path: 'registry.password_secret' });
+  const reg = registryOf(c);
+  if (reg) used.push({ name: reg.password_secret, path: 'registry.password_secret' });
   if (c.litestream) {
     used.push({ name: c.litestream.replica.access_key_id_secret, path: 'litestream.replica.access_key_id_secret' });
     used.push({ name: c.litestream.replica.secret_access_key_secret, path: 'litestream.replica.secret_access_key_secret' });
@@ -374,6 +589,60 @@ export const secretsDeclared: Rule = ({ apps }) => {
           ? `\${${name}} interpolates secrets only; list ${name} under secrets or repeat its value`
           : (didYouMean(name, declared) ?? `add ${name} to secrets (or to secret_commands)`),
       });
+    }
+  }
+  return issues;
+};
+
+/**
+ * An accessory's env is its container's env: compose would fill `${NAME}` in from the secret's value,
+ * and `docker inspect` would show it. Secrets reach accessories as files only (NAME_FILE).
+ */
+export const accessoryEnvWithoutSecrets: Rule = ({ apps }) => {
+  const issues: Issue[] = [];
+  // An app on a cluster: cluster-rules.ts says it in Swarm's terms (docker service inspect).
+  for (const app of apps.filter((x) => !x.config.cluster)) {
+    for (const [acc, a] of Object.entries(app.config.accessories)) {
+      for (const [k, v] of Object.entries(a.env)) {
+        const refs = envReferences(v);
+        if (!refs.length) continue;
+        issues.push({
+          file: app.file,
+          path: `accessories.${acc}.env.${k}`,
+          expected: 'a value without ${…}: an accessory gets secrets as files only, since its env shows in docker inspect',
+          found: q(String(v)),
+          hint: `list ${list(refs)} under accessories.${acc}.secrets (mounted at /run/secrets/<NAME>, and ${refs[0]}_FILE points at it: postgres, mysql and redis images read NAME_FILE), and drop ${k} or build it inside the container from the file; the app's own env may use \${${refs[0]}} (expanded from the file at start)`,
+        });
+      }
+    }
+  }
+  return issues;
+};
+
+/**
+ * Every service of an app mounts its volumes by name in one compose project: an accessory naming a
+ * volume the app (web, workers, replicator) or another accessory declares would silently share it.
+ */
+export const volumesNotShared: Rule = ({ apps }) => {
+  const issues: Issue[] = [];
+  for (const app of apps) {
+    const owner = new Map<string, string>(Object.keys(app.config.volumes).map((v) => [v, `volumes.${v} (the app's web colours, workers and replicator)`]));
+    for (const [acc, a] of Object.entries(app.config.accessories).sort(([x], [y]) => x.localeCompare(y))) {
+      for (const [v, mount] of Object.entries(a.volumes)) {
+        const path = `accessories.${acc}.volumes.${v}`;
+        const first = owner.get(v);
+        if (!first) {
+          owner.set(v, path);
+          continue;
+        }
+        issues.push({
+          file: app.file,
+          path,
+          expected: 'a volume name no other service of the app mounts (one Docker volume per service)',
+          found: `${q(v)} at ${q(mount)}, which ${first} mounts too`,
+          hint: `rename it, e.g. ${acc}-${v}: ${mount} (two services writing one volume overwrite each other's files)`,
+        });
+      }
     }
   }
   return issues;
@@ -442,6 +711,19 @@ export const localBuildHasRegistry: Rule = ({ apps }) => {
   const issues: Issue[] = [];
   for (const app of apps) {
     const { build, registry, image } = app.config;
+    if (registry === 'none') {
+      // Shipping over SSH sends what Berth built here: nothing else to ship.
+      if (build?.on !== 'local') {
+        issues.push({
+          file: app.file,
+          path: build ? 'build.on' : 'build',
+          expected: 'build.on: local with registry: none (the image built here is shipped to each host over SSH)',
+          found: build ? q(build.on) : 'nothing',
+          hint: build ? 'set build.on: local, or drop registry: none (build.on: host needs no registry)' : 'add build: { context: ., on: local }, or name a registry to pull the image from',
+        });
+      }
+      continue;
+    }
     if (!build || build.on !== 'local' || registry) continue;
     const host = imageRegistryHost(image)?.replace(/:\d+$/, '');
     if (host === 'localhost' || host === '127.0.0.1') continue;
@@ -450,7 +732,7 @@ export const localBuildHasRegistry: Rule = ({ apps }) => {
       path: 'registry',
       expected: 'a registry to push the locally built image to (build.on is "local")',
       found: 'nothing',
-      hint: 'add registry: { server, username, password_secret }, or set build.on: host to build on the server',
+      hint: 'add registry: { server, username, password_secret }, registry: none to ship the image over SSH, or build.on: host to build on the server',
     });
   }
   return issues;
@@ -475,6 +757,14 @@ export const namedFilesExist: Rule = ({ apps, edge, root, hosts }, files) => {
       issues.push({ file: app.file, path: 'tls.cert_file', expected: 'a PEM certificate file (relative to the app folder)', found: `no file at ${abs}`, hint: 'save the Cloudflare origin certificate there, or fix the path' });
     }
   }
+  for (const app of apps) {
+    const pages = app.config.error_pages_path;
+    if (!pages || pages.startsWith('/')) continue; // absolute: a path inside the image, read at `maintenance`
+    const abs = joinPath(app.dir, pages);
+    if (!exists(abs, 'dir')) {
+      issues.push({ file: app.file, path: 'error_pages_path', expected: 'a folder relative to the app folder (or an absolute path inside the image)', found: `no folder at ${abs}`, hint: 'create it with a 503.html, or fix the path' });
+    }
+  }
   for (const [name, host] of Object.entries(hosts)) {
     if (!host.identity_file) continue;
     // "~/" is expanded by the exists check (the operator's home), like ssh does.
@@ -487,6 +777,23 @@ export const namedFilesExist: Rule = ({ apps, edge, root, hosts }, files) => {
     const abs = joinPath(root, 'shared', edge.acme.ca_root);
     if (!exists(abs, 'file')) {
       issues.push({ file: files.edge, path: 'acme.ca_root', expected: 'a PEM file (relative to shared/)', found: `no file at ${abs}`, hint: 'export the CA root there (the sandbox does it in sandbox:up), or fix the path' });
+    }
+  }
+  return issues;
+};
+
+/** An accessory's `files` exist on this machine now (they are uploaded with each release). */
+export const accessoryFilesExist: Rule = ({ apps }, files) => {
+  const exists = files.exists;
+  if (!exists) return [];
+  const issues: Issue[] = [];
+  for (const app of apps) {
+    for (const [name, acc] of Object.entries(app.config.accessories)) {
+      for (const [target, local] of Object.entries(acc.files ?? {})) {
+        const abs = joinPath(app.dir, local);
+        if (exists(abs, 'file')) continue;
+        issues.push({ file: app.file, path: `accessories.${name}.files[${q(target)}]`, expected: 'a file on this machine (relative to the app folder), uploaded and mounted read-only', found: `no file at ${abs}`, hint: 'fix the path, or add the file' });
+      }
     }
   }
   return issues;
@@ -565,32 +872,118 @@ export const wildcardNeedsDns01: Rule = ({ apps, edge }, files) => {
   return issues;
 };
 
-/** One Traefik serves every resolver, so lego's provider environment (token, API URL, timeouts) is one per edge. */
+/**
+ * One Traefik serves every resolver, so lego's provider environment (credentials, API URL,
+ * timeouts) is one per edge: resolvers of one provider must agree, and no two resolvers may set one
+ * variable differently.
+ */
 export const dnsResolversAgree: Rule = ({ edge }, files) => {
   const names = Object.keys(edge.acme.resolvers).sort();
   const dns = names.flatMap((n) => {
     const r = edge.acme.resolvers[n]!;
     return r.challenge === 'dns-01' ? [{ n, r }] : [];
   });
-  const first = dns[0];
-  if (!first) return [];
   const issues: Issue[] = [];
+  type R = (typeof dns)[number]['r'];
   const keys = [
-    ['token_secret', (r: typeof first.r) => r.token_secret],
-    ['api_base_url', (r: typeof first.r) => r.api_base_url],
-    ['propagation.timeout', (r: typeof first.r) => r.propagation?.timeout],
-    ['propagation.polling_interval', (r: typeof first.r) => r.propagation?.polling_interval],
+    ['token_secret', (r: R) => r.token_secret],
+    ['api_base_url', (r: R) => r.api_base_url],
+    ['propagation.timeout', (r: R) => r.propagation?.timeout],
+    ['propagation.polling_interval', (r: R) => r.propagation?.polling_interval],
+    ['credentials', (r: R) => (r.credentials ? sortedEntries(r.credentials).map(([k, v]) => `${k}: ${v}`).join(', ') : undefined)],
   ] as const;
-  for (const { n, r } of dns.slice(1)) {
-    for (const [key, get] of keys) {
-      if (get(r) === get(first.r)) continue;
+  const firstOf = new Map<string, (typeof dns)[number]>();
+  const setBy = new Map<string, { n: string; value: string }>();
+  for (const d of dns) {
+    const first = firstOf.get(d.r.provider);
+    if (!first) firstOf.set(d.r.provider, d);
+    else {
+      for (const [key, get] of keys) {
+        if (get(d.r) === get(first.r)) continue;
+        issues.push({
+          file: files.edge,
+          path: `acme.resolvers.${d.n}.${key}`,
+          expected: `the same value as acme.resolvers.${first.n}.${key} (${q(String(get(first.r) ?? 'unset'))}): DNS-01 resolvers share one Traefik environment`,
+          found: q(String(get(d.r) ?? 'unset')),
+          hint: 'use one DNS-01 resolver, or give them the same value',
+        });
+      }
+      continue;
+    }
+    // Different providers: their variables must not collide (aliases such as CLOUDFLARE_* / CF_*).
+    for (const [variable, value] of Object.entries(dnsResolverEnv(d.r))) {
+      const prev = setBy.get(variable);
+      if (prev && prev.value !== value) {
+        issues.push({
+          file: files.edge,
+          path: `acme.resolvers.${d.n}`,
+          expected: `no lego variable set differently by two resolvers (acme.resolvers.${prev.n} sets ${variable})`,
+          found: `${variable}=${q(value)}`,
+          hint: 'DNS-01 resolvers share one Traefik environment: use one resolver per provider',
+        });
+      } else if (!prev) setBy.set(variable, { n: d.n, value });
+    }
+  }
+  return issues;
+};
+
+const sortedEntries = (rec: Record<string, string>) => Object.entries(rec).sort(([a], [b]) => (a < b ? -1 : 1));
+
+/** A DNS-01 resolver names a lego provider Traefik embeds, and only variables that provider reads. */
+export const dnsProviderKnown: Rule = ({ edge }, files) => {
+  const issues: Issue[] = [];
+  const codes = Object.keys(LEGO.providers);
+  for (const n of Object.keys(edge.acme.resolvers).sort()) {
+    const r = edge.acme.resolvers[n]!;
+    if (r.challenge !== 'dns-01') continue;
+    const at = (key: string) => `acme.resolvers.${n}${key ? `.${key}` : ''}`;
+    const provider = LEGO.providers[r.provider];
+    if (!provider) {
       issues.push({
         file: files.edge,
-        path: `acme.resolvers.${n}.${key}`,
-        expected: `the same value as acme.resolvers.${first.n}.${key} (${q(String(get(first.r) ?? 'unset'))}): DNS-01 resolvers share one Traefik environment`,
-        found: q(String(get(r) ?? 'unset')),
-        hint: 'use one DNS-01 resolver, or give them the same value',
+        path: at('provider'),
+        expected: `a DNS provider of lego ${LEGO.lego} (the one in Traefik ${LEGO.traefik}; list: src/config/lego-dns-providers.json)`,
+        found: q(r.provider),
+        hint: didYouMean(r.provider, codes) ?? 'see lego\'s DNS providers (https://go-acme.github.io/lego/dns/)',
       });
+      continue;
+    }
+    const why = UNSUPPORTED_PROVIDERS[r.provider];
+    if (why) {
+      issues.push({ file: files.edge, path: at('provider'), expected: 'a DNS provider Berth can drive through Traefik', found: q(r.provider), hint: `not ${r.provider}: ${why}; use your DNS host's API provider (or httpreq with a small endpoint of your own)` });
+      continue;
+    }
+    const known = providerVariables(provider);
+    for (const variable of Object.keys(r.credentials ?? {})) {
+      if (known.includes(variable)) continue;
+      issues.push({
+        file: files.edge,
+        path: at(`credentials.${variable}`),
+        expected: `a variable lego's ${r.provider} provider reads (${list(known)})`,
+        found: q(variable),
+        hint: didYouMean(variable, known) ?? `see src/config/lego-dns-providers.json: ${r.provider}`,
+      });
+    }
+    if (r.token_secret && r.provider !== CLOUDFLARE.provider) {
+      issues.push({ file: files.edge, path: at('token_secret'), expected: 'token_secret only with provider cloudflare', found: q(r.token_secret), hint: `name the ${r.provider} variables under credentials: { <VARIABLE>: <secret> } (${list(provider.credentials)})` });
+    }
+    if (r.api_base_url && r.provider !== CLOUDFLARE.provider) {
+      issues.push({ file: files.edge, path: at('api_base_url'), expected: 'api_base_url only with provider cloudflare', found: q(r.api_base_url), hint: `set the provider's own URL variable under credentials (${list(known.filter((v) => /_(URL|ENDPOINT)$/.test(v))) || 'it has none'})` });
+    }
+    const given = Object.keys(dnsCredentials(r));
+    if (provider.credentials.length && !given.some((v) => provider.credentials.includes(v))) {
+      issues.push({
+        file: files.edge,
+        path: at('credentials'),
+        expected: `the secrets lego's ${r.provider} provider needs, as credentials: { <VARIABLE>: <secret name> } (its credential variables: ${list(provider.credentials)})`,
+        found: given.length ? q(given.join(', ')) : 'nothing',
+        hint: r.provider === CLOUDFLARE.provider ? 'e.g. token_secret: CF_DNS_API_TOKEN' : `e.g. credentials: { ${provider.credentials[0]}: ${provider.credentials[0]} }`,
+      });
+    }
+    for (const key of ['timeout', 'polling_interval'] as const) {
+      if (r.propagation?.[key] && !providerVariable(provider, PROPAGATION_SUFFIX[key])) {
+        issues.push({ file: files.edge, path: at(`propagation.${key}`), expected: `a setting lego's ${r.provider} provider has (no *${PROPAGATION_SUFFIX[key]} variable)`, found: q(r.propagation[key]!), hint: 'remove it' });
+      }
     }
   }
   return issues;
@@ -598,22 +991,30 @@ export const dnsResolversAgree: Rule = ({ edge }, files) => {
 
 export const RULES: readonly Rule[] = [
   wildcardNeedsDns01,
+  dnsProviderKnown,
   dnsResolversAgree,
   uniqueDomains,
+  sharedDomainsAgree,
+  bufferingCoherent,
   appHostsExist,
   litestreamOnVolume,
   stateOnOneHost,
   perHostVolumesDeclared,
   assetPathOffVolumes,
   accessoryPortsPrivate,
+  sharedAccessoryPorts,
   uniqueHostPorts,
   secretsDeclared,
+  accessoryEnvWithoutSecrets,
+  volumesNotShared,
   tlsResolverDefined,
   customCaHasServer,
   backupOnPostgres,
   localBuildHasRegistry,
   namedFilesExist,
+  accessoryFilesExist,
   uniqueReplicaPaths,
+  ...CLUSTER_RULES,
 ];
 
 export function runRules(project: Project, files: RuleFiles = DEFAULT_FILES, rules: readonly Rule[] = RULES): Issue[] {

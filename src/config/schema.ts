@@ -60,6 +60,19 @@ const domainName = z
     'a lowercase DNS name such as "example.com", or a wildcard such as "*.example.com"',
   );
 
+/** A URL path prefix an app is served under: "/blog", "/api/v2" (it reaches a Traefik rule: no quotes, no "`"). */
+const pathPrefix = z
+  .string()
+  .max(200)
+  .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'a URL path prefix such as "/blog" (segments of letters, digits and . _ ~ -, no trailing "/")')
+  .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'a path prefix without "." or ".." segments');
+
+/** A size in bytes: a whole number, or "512k", "40m", "1g" (binary multiples). */
+const byteSize = z.union([
+  z.number().int().min(0),
+  z.string().regex(/^\d+(b|k|m|g)$/i, 'a size in bytes, or a size such as "512k", "40m" or "1g"'),
+]);
+
 // ---------------------------------------------------------------- hosts.json
 
 export const hostSchema = z
@@ -78,6 +91,11 @@ export const hostSchema = z
     roles: z.array(name('role')).default([]).describe('Roles of this host; apps may select hosts by role.'),
     labels: z.record(z.string(), z.string()).default({}).describe('Free-form labels, shown by status.'),
     public_ip: z.string().optional().describe('Address DNS records should point at (shown by status and plan).'),
+    private_ip: z
+      .string()
+      .refine((a) => isIP(a) !== 0, 'an IPv4 or IPv6 address such as "10.0.0.2"')
+      .optional()
+      .describe("The host's address on the private network between your servers (Hetzner vSwitch, VPC…): where other hosts reach what this host serves privately (accessories, cluster traffic). Never a public address."),
     hardening: z
       .strictObject({
         ufw: z.boolean().default(true).describe('Allow only 22, 80 and 443 with UFW (and handle DOCKER-USER).'),
@@ -88,9 +106,29 @@ export const hostSchema = z
   })
   .describe('One server Berth deploys to.');
 
+/** A Docker Swarm formed from hosts of hosts.json: apps opt in with `cluster: <name>` (src/engine/swarm). */
+export const clusterSchema = z
+  .strictObject({
+    engine: z.literal('swarm').describe('The cluster engine: Docker Swarm mode, built into the Docker Engine every host runs.'),
+    hosts: z.array(name('host')).min(1).describe('Hosts (from hosts) that are nodes of the swarm; each needs a private_ip (swarm traffic stays on the private network).'),
+    managers: z
+      .array(name('host'))
+      .min(1)
+      .describe(
+        'Managers, from hosts: the first forms the swarm and keeps the release records; every manager runs the edge (Traefik with host-mode 80/443, reading the swarm through its socket proxy). Use 1, 3 or 5.',
+      ),
+    address_pool: z
+      .string()
+      .regex(/^\d{1,3}(\.\d{1,3}){3}\/(8|9|1\d|2[0-4])$/, 'an IPv4 range such as "10.200.0.0/16" (prefix /8 to /24)')
+      .optional()
+      .describe("Where the swarm's overlay networks take their /24 subnets (docker swarm init --default-addr-pool; Docker's default 10.0.0.0/8 overlaps many private networks). Only read when the swarm is formed."),
+  })
+  .describe('A Docker Swarm cluster.');
+
 export const hostsFileSchema = z.strictObject({
   $schema: z.string().optional(),
   hosts: z.record(name('host'), hostSchema).refine((h) => Object.keys(h).length > 0, 'at least one host'),
+  clusters: z.record(name('cluster'), clusterSchema).default({}).describe('Clusters: named sets of hosts with one engine (Docker Swarm); an app opts in with cluster: <name>.'),
 });
 
 // ---------------------------------------------------------------- shared/edge.yml
@@ -112,13 +150,24 @@ const acmeResolver = z.discriminatedUnion('challenge', [
   z.strictObject({ challenge: z.literal('tls-alpn-01') }),
   z.strictObject({
     challenge: z.literal('dns-01'),
-    provider: z.literal('cloudflare').describe('DNS provider (Cloudflare is the one supported).'),
-    token_secret: envName.describe('Name of the secret holding the Cloudflare API token (Zone:Read + DNS:Edit).'),
+    provider: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, 'a lego DNS provider code such as "cloudflare", "route53" or "httpreq"')
+      .describe("lego's DNS provider inside Traefik: a code from src/config/lego-dns-providers.json (cloudflare, route53, ovh, hetzner, httpreq…)."),
+    token_secret: envName
+      .optional()
+      .describe('Cloudflare: the secret holding the API token (Zone:Read + DNS:Edit); the same as credentials: { CF_DNS_API_TOKEN: <secret> }.'),
+    credentials: z
+      .record(envName, envName)
+      .optional()
+      .describe(
+        "lego's variable → the secret holding its value, e.g. { AWS_ACCESS_KEY_ID: AWS_KEY, AWS_SECRET_ACCESS_KEY: AWS_SECRET } (the variables per provider: src/config/lego-dns-providers.json). Each reaches lego as <VARIABLE>_FILE, a mounted file, never as a value in the container's environment.",
+      ),
     api_base_url: z
       .url()
       .regex(/^https?:\/\/[^\s"'$`\\]+$/, 'an http(s) URL without spaces, quotes or "$"')
       .optional()
-      .describe("Cloudflare API base URL (CLOUDFLARE_BASE_URL); only to point lego at a stand-in, e.g. the sandbox's."),
+      .describe("Cloudflare only: API base URL (CLOUDFLARE_BASE_URL), to point lego at a stand-in, e.g. the sandbox's."),
     resolvers: z
       .array(dnsServer)
       .optional()
@@ -205,7 +254,7 @@ const buildSchema = z.strictObject({
   context: z.string().default('.').describe('Build context, relative to the app folder.'),
   dockerfile: z.string().default('Dockerfile'),
   args: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a build argument name (letters, digits, "_")'), z.string()).default({}),
-  on: z.enum(['local', 'host']).default('local').describe('"local": build here and push; "host": build on the host engine, no registry.'),
+  on: z.enum(['local', 'host']).default('local').describe('"local": build here and push (or, with registry: none, ship the missing layers over SSH); "host": build on the host engine, no registry.'),
 });
 
 const registrySchema = z.strictObject({
@@ -261,6 +310,20 @@ const backupSchema = z.strictObject({
   keep: z.number().int().min(1).default(7).describe('How many dumps to keep.'),
 });
 
+/** A file on the operator machine, relative to the app folder (no control characters or quotes). */
+const accessoryFile = z.string().regex(/^[^\x00-\x1f"'`$\\]+$/, 'a file path relative to the app folder, without quotes, "$" or control characters');
+
+/** Hosts of one process: `hosts` and/or `roles` (hosts.json), like the app's own keys. */
+const placement = {
+  hosts: z.array(name('host')).optional().describe("Hosts from hosts.json running this process (default: the app's hosts)."),
+  roles: z.array(name('role')).optional().describe('Run it on every host having one of these roles.'),
+};
+
+const resourcesSchema = z.strictObject({
+  memory: z.string().regex(/^\d+(b|k|m|g)$/i, 'a size such as "512m" or "1g"').optional(),
+  cpus: z.number().positive().optional(),
+});
+
 const accessorySchema = z.strictObject({
   image: imageRef('postgres:16'),
   port: z
@@ -278,6 +341,14 @@ const accessorySchema = z.strictObject({
   command: z.string().optional(),
   backup: backupSchema.optional().describe('Scheduled pg_dump (postgres images only).'),
   healthcheck: z.strictObject({ command: z.string(), interval: duration.default('2s'), retries: z.number().int().min(1).default(30) }).optional(),
+  // Placement (Kamal's keys): default the app's hosts. A stateful accessory (volumes or backup) lives on one host.
+  host: name('host').optional().describe('Run it on this host (from hosts.json) only, e.g. a database server; the app reaches it over the private network (private_ip).'),
+  hosts: z.array(name('host')).optional().describe('Run it on these hosts (default: the app\'s hosts).'),
+  roles: z.array(name('role')).optional().describe('Run it on every host having one of these roles.'),
+  files: z
+    .record(containerPath, accessoryFile)
+    .optional()
+    .describe("Container path → a file on this machine (relative to the app folder) that Berth uploads to the accessory's host and mounts read-only, e.g. an init script (Kamal's files)."),
 });
 
 const litestreamSchema = z.strictObject({
@@ -312,8 +383,17 @@ export const appSchema = z.strictObject({
   $schema: z.string().optional(),
   image: z.string().regex(/^[a-z0-9]+([._\/:-][a-z0-9]+)*(:[\w][\w.-]{0,127})?$/, 'an image reference such as "ghcr.io/acme/app" or "app:1.2"'),
   build: buildSchema.optional(),
-  registry: registrySchema.optional(),
-  hosts: z.array(name('host')).optional().describe('Hosts from hosts.json to deploy to.'),
+  registry: z
+    .union([
+      z.literal('none').describe('No registry: the image built here (build.on: local) goes to each host over SSH, only the layers it lacks.'),
+      registrySchema,
+    ])
+    .optional(),
+  hosts: z.array(name('host')).optional().describe('Hosts from hosts.json to deploy to (on a cluster: the one node its tasks are pinned to).'),
+  cluster: name('cluster')
+    .optional()
+    .describe('Run on this cluster from hosts.json (Docker Swarm) instead of per host; hosts/roles then place the tasks (one host or one role).'),
+  replicas: z.number().int().min(1).max(100).optional().describe('Web tasks per colour on a cluster (default 1). More than 1 needs a cluster and no database volume.'),
   roles: z.array(name('role')).optional().describe('Deploy to every host having one of these roles.'),
   domains: z
     .array(domainName)
@@ -323,6 +403,39 @@ export const appSchema = z.strictObject({
     .enum(['none', 'alias', 'redirect-to-apex', 'redirect-to-www'])
     .default('none')
     .describe('Serve www.<domain> too: as an alias, or redirecting one to the other.'),
+  path_prefix: z
+    .union([pathPrefix, z.array(pathPrefix).min(1).refine((a) => new Set(a).size === a.length, 'path prefixes without duplicates')])
+    .optional()
+    .describe(
+      "Serve the app below these paths of its domains only (Kamal's path_prefix), e.g. \"/blog\" beside another app on the same domain. A prefix matches itself and what lies below it (\"/blog\", \"/blog/x\"; not \"/blogger\"); the longest prefix wins.",
+    ),
+  strip_path_prefix: z
+    .boolean()
+    .optional()
+    .describe('Remove the path prefix before the request reaches the app ("/blog/x" arrives as "/x", with X-Forwarded-Prefix: /blog). Default true, as Kamal.'),
+  buffering: z
+    .strictObject({
+      requests: z.boolean().default(false).describe("Read the whole request body before passing it on (Traefik's buffering middleware)."),
+      responses: z.boolean().default(false).describe('Read the whole response before sending it; Traefik buffers requests and responses together, so this must equal requests.'),
+      max_request_body: byteSize.default(0).describe('Larger request bodies get 413 (0: no limit; needs requests: true).'),
+      max_response_body: byteSize.default(0).describe('Larger responses become a 500 (0: no limit; needs responses: true).'),
+      memory: byteSize.default(1048576).describe('Bodies larger than this are buffered on disk instead of in memory (default 1 MiB).'),
+    })
+    .optional()
+    .describe(
+      "Request/response buffering at the edge (Kamal's proxy.buffering). Off by default: Traefik's buffering holds back streamed responses (server-sent events) until they end, where kamal-proxy passes them through.",
+    ),
+  response_timeout: duration
+    .optional()
+    .describe("How long the edge waits for the app's response headers before answering 504 (Kamal's proxy.response_timeout); default 30s, \"0s\" for none."),
+  error_pages_path: z
+    .string()
+    .regex(/^[A-Za-z0-9._@+\/-]+$/, 'a folder of letters, digits and . _ @ + - /')
+    .refine((p) => !p.startsWith('/') || !p.split('/').includes('..'), 'an absolute path inside the image without ".." segments')
+    .optional()
+    .describe(
+      "Where the app's 503.html for maintenance mode is (Kamal's error_pages_path): a folder relative to the app folder, or an absolute path inside the image. {{ .Message }} in it is replaced by the maintenance message.",
+    ),
   port: z.number().int().min(1).max(65535).default(80).describe('Port the app listens on inside the container.'),
   healthcheck: healthcheck.default({ path: '/up', interval: '2s', timeout: '2s', retries: 15, start_period: '5s', start_interval: '250ms' }),
   tls: tlsSchema.default({ mode: 'acme', resolver: 'letsencrypt' }),
@@ -348,14 +461,21 @@ export const appSchema = z.strictObject({
   release_command: z.string().optional().describe('Run once in the new image before cutover (migrations).'),
   command: z.string().optional().describe('Override the image command.'),
   restart: z.enum(['no', 'always', 'on-failure', 'unless-stopped']).default('unless-stopped'),
-  resources: z
-    .strictObject({
-      memory: z.string().regex(/^\d+(b|k|m|g)$/i, 'a size such as "512m" or "1g"').optional(),
-      cpus: z.number().positive().optional(),
-    })
-    .optional(),
+  resources: resourcesSchema.optional(),
+  web: z
+    .strictObject(placement)
+    .optional()
+    .describe("Hosts running the web colours (routed), when not all of the app's hosts; a host without web gets no route."),
   workers: z
-    .record(name('worker'), z.strictObject({ command: z.string().min(1) }))
+    .record(
+      name('worker'),
+      z.strictObject({
+        command: z.string().min(1),
+        replicas: z.number().int().min(1).max(100).optional().describe('Tasks of this worker on a cluster (default 1).'),
+        ...placement,
+        resources: resourcesSchema.optional().describe("Memory/CPU limits of this worker (default: the app's resources)."),
+      }),
+    )
     .default({})
     .describe('Extra processes from the same image (not routed), replaced after cutover.'),
   litestream: litestreamSchema.optional(),
@@ -386,6 +506,7 @@ export const appSchema = z.strictObject({
 
 export type HostConfig = z.infer<typeof hostSchema>;
 export type HostsFile = z.infer<typeof hostsFileSchema>;
+export type ClusterConfig = z.infer<typeof clusterSchema>;
 export type EdgeConfig = z.infer<typeof edgeSchema>;
 export type AppConfig = z.infer<typeof appSchema>;
 export type AccessoryConfig = z.infer<typeof accessorySchema>;
@@ -403,6 +524,8 @@ export interface App {
 export interface Project {
   root: string;
   hosts: Record<string, HostConfig>;
+  /** Swarm clusters from hosts.json (absent in projects built by hand: no cluster). */
+  clusters?: Record<string, ClusterConfig>;
   edge: EdgeConfig;
   apps: App[];
 }

@@ -4,6 +4,7 @@
 import { ConfigError, type Issue } from '../errors.ts';
 import type { App, EdgeConfig } from './schema.ts';
 import { usedSecrets } from './rules.ts';
+import { dnsCredentials } from './dns-provider.ts';
 
 /** Runs a secret command on the operator machine and returns its stdout. */
 export type SecretCommandRunner = (command: string, name: string) => Promise<string>;
@@ -17,10 +18,10 @@ export function collectSecretNames(app: App): string[] {
   return [...names].sort();
 }
 
-/** Secrets the edge needs: its `secrets` list plus each DNS-01 resolver's token. Sorted. */
+/** Secrets the edge needs: its `secrets` list plus each DNS-01 resolver's credentials. Sorted. */
 export function collectEdgeSecretNames(edge: EdgeConfig): string[] {
   const names = new Set<string>(edge.secrets);
-  for (const r of Object.values(edge.acme.resolvers)) if (r.challenge === 'dns-01') names.add(r.token_secret);
+  for (const r of Object.values(edge.acme.resolvers)) if (r.challenge === 'dns-01') for (const s of Object.values(dnsCredentials(r))) names.add(s);
   return [...names].sort();
 }
 

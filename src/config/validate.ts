@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError, type Issue } from '../errors.ts';
 import { appSchema, edgeSchema, hostsFileSchema, type App, type Project } from './schema.ts';
 import { runRules } from './rules.ts';
+import { closest } from './closest.ts';
 
 export interface RawFile {
   /** Path relative to the project root, as shown in messages. */
@@ -72,10 +73,10 @@ export function validateProject(raw: RawProject, priorIssues: Issue[] = []): Pro
   // Cross-file rules need hosts.json and edge.yml; they run over every app that parsed, so one
   // broken app does not hide a rule violation between two others.
   if (hosts && edge) {
-    issues.push(...runRules({ root: raw.root, hosts: hosts.hosts, edge, apps }, { hosts: raw.hostsFile.file, edge: raw.edge.file, exists: raw.exists }));
+    issues.push(...runRules({ root: raw.root, hosts: hosts.hosts, clusters: hosts.clusters, edge, apps }, { hosts: raw.hostsFile.file, edge: raw.edge.file, exists: raw.exists }));
   }
   if (issues.length > 0) throw new ConfigError(sortByFile(issues));
-  return { root: raw.root, hosts: hosts!.hosts, edge: edge!, apps };
+  return { root: raw.root, hosts: hosts!.hosts, clusters: hosts!.clusters, edge: edge!, apps };
 }
 
 /** Group issues by file (stable within a file, so schema issues keep their order before rule issues). */
@@ -176,6 +177,15 @@ function issuesFromZod(schema: z.ZodType, file: string, data: unknown, zi: ZodIs
         },
       ];
     }
+    case 'invalid_union': {
+      // `registry: { server: …, usernme: … }`: the value's shape picks one alternative (a mapping, not
+      // "none"); report that alternative's own issues at their paths instead of "\"none\" or a mapping".
+      const fitting = zi.errors.filter((errs) => !errs.some((e) => e.path.length === 0 && (e.code === 'invalid_type' || e.code === 'invalid_value')));
+      if (!(zi as { discriminator?: string }).discriminator && fitting.length === 1) {
+        return fitting[0]!.flatMap((e) => issuesFromZod(schema, file, data, { ...e, path: [...path, ...e.path] } as ZodIssue, suggested));
+      }
+    }
+    // falls through
     default: {
       const value = valueAt(data, path);
       // `storage: ./data:/rails/storage`: compose's bind-mount syntax where a container path goes.
@@ -278,35 +288,4 @@ function literalValues(option: z.core.$ZodType, key: string): unknown[] {
   const field = def.type === 'object' ? def.shape?.[key] : undefined;
   const fdef = field?._zod.def as unknown as { type: string; values?: unknown[] } | undefined;
   return fdef?.type === 'literal' ? (fdef.values ?? []) : [];
-}
-
-/** The known key nearest to `key` (edit distance ≤ 1/3 of its length, at least 2), if any. */
-export function closest(key: string, candidates: readonly string[]): string | undefined {
-  const k = key.toLowerCase();
-  let best: string | undefined;
-  let bestScore = Infinity;
-  for (const c of candidates) {
-    const score = c.toLowerCase() === k ? 0 : distance(k, c.toLowerCase());
-    if (score < bestScore) {
-      best = c;
-      bestScore = score;
-    }
-  }
-  const limit = Math.max(2, Math.floor(key.length / 3));
-  return best !== undefined && bestScore <= limit ? best : undefined;
-}
-
-function distance(a: string, b: string): number {
-  // Damerau-Levenshtein (optimal string alignment): a swapped pair of letters counts as one typo.
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
 }

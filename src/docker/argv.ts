@@ -26,13 +26,15 @@ export const compose = {
     write(composeArgv(t, ['up', '-d', '--no-deps', '--wait', '--wait-timeout', String(timeoutSeconds), ...services]), withEnv(t)),
   /** Start services without waiting (replicators, backup loops). */
   up: (t: ComposeTarget, services: string[]): Cmd => write(composeArgv(t, ['up', '-d', '--no-deps', ...services]), withEnv(t)),
+  /** Create (or recreate) services' containers without starting them (the idle colour, while the release command runs). */
+  create: (t: ComposeTarget, services: string[]): Cmd => write(composeArgv(t, ['up', '--no-start', '--no-deps', ...services]), withEnv(t)),
   /** One-off command in a service's image, against the real volumes (release command). */
   run: (t: ComposeTarget, service: string, command: string[]): Cmd =>
     write(composeArgv(t, ['run', '--rm', '--no-deps', '-T', service, ...command]), withEnv(t)),
   stop: (t: ComposeTarget, services: string[], timeoutSeconds: number): Cmd =>
     write(composeArgv(t, ['stop', '-t', String(timeoutSeconds), ...services]), withEnv(t)),
-  logs: (t: ComposeTarget, services: string[], tail: number, follow = false): Cmd =>
-    read(composeArgv(t, ['logs', '--no-color', '--timestamps', '--tail', String(tail), ...(follow ? ['--follow'] : []), ...services]), withEnv(t)),
+  logs: (t: ComposeTarget, services: string[], tail: number, follow = false, since?: string): Cmd =>
+    read(composeArgv(t, ['logs', '--no-color', '--timestamps', '--tail', String(tail), ...(since ? ['--since', since] : []), ...(follow ? ['--follow'] : []), ...services]), withEnv(t)),
   exec: (t: ComposeTarget, service: string, command: string[], interactive: boolean): Cmd =>
     write(composeArgv(t, ['exec', ...(interactive ? [] : ['-T']), service, ...command]), withEnv(t)),
   config: (t: ComposeTarget): Cmd => read(composeArgv(t, ['config', '--quiet']), withEnv(t)),

@@ -1,6 +1,8 @@
 // The one seam that spawns processes. Everything else builds `Cmd`s and hands them here, so
 // --dry-run, --verbose and error reporting live in one place.
-import { Readable } from 'node:stream';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { Readable, type Writable } from 'node:stream';
 import { $ } from 'zx/core';
 import { CommandError } from '../errors.ts';
 import { type Cmd, formatCmd } from './command.ts';
@@ -21,6 +23,13 @@ export interface RunOptions {
   /** Inherit the terminal (interactive exec, follow logs). */
   interactive?: boolean;
   timeoutMs?: number;
+  /** Stream stdout into here instead of collecting it (docker save of a whole image); stdout comes back empty. */
+  stdoutStream?: Writable;
+  /**
+   * Stream the output line by line instead of collecting it (logs --follow on several hosts, --grep):
+   * the result's stdout and stderr stay empty, so a stream that runs for days holds no memory.
+   */
+  onLine?: (line: string, from: 'stdout' | 'stderr') => void;
 }
 
 export interface Runner {
@@ -56,6 +65,7 @@ export function createRunner(options: RunnerOptions = {}): Runner {
       }
       count++;
       const env = { ...process.env, ...cmd.env };
+      if (opts.onLine) return streamLines(cmd, env, opts);
       if (opts.interactive) {
         const p = $({ env, stdio: 'inherit', nothrow: true, quiet: true, verbose: false })`${cmd.argv}`;
         const out = await p;
@@ -63,6 +73,7 @@ export function createRunner(options: RunnerOptions = {}): Runner {
         if (exitCode !== 0 && !opts.allowFailure) throw new CommandError(cmd.argv, exitCode, '', cmd.host);
         return { stdout: '', stderr: '', exitCode };
       }
+      if (opts.stdoutStream) return runStreaming(cmd, env, opts.stdoutStream, !!opts.allowFailure);
       const p = $({
         env,
         nothrow: true,
@@ -85,4 +96,65 @@ export function createRunner(options: RunnerOptions = {}): Runner {
       return result;
     },
   };
+}
+
+/** A command whose stdout is too big to hold in memory: piped into `to`, stderr kept for the error. */
+function runStreaming(cmd: Cmd, env: NodeJS.ProcessEnv, to: Writable, allowFailure: boolean): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd.argv[0]!, cmd.argv.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-64 * 1024)));
+    child.stdin.on('error', () => {});
+    child.stdin.end(cmd.input ?? '');
+    // The consumer failing (a full disk) stops the producer instead of leaving it blocked on a full pipe.
+    to.on('error', () => child.kill('SIGTERM'));
+    child.stdout.pipe(to);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const exitCode = code ?? 1;
+      if (exitCode !== 0 && !allowFailure) reject(new CommandError(cmd.argv, exitCode, stderr, cmd.host));
+      else resolve({ stdout: '', stderr, exitCode });
+    });
+  });
+}
+
+/** Streams running now; Ctrl-C (or SIGTERM) ends them with Berth, as a terminal's Ctrl-C would. */
+const streams = new Set<ReturnType<typeof spawn>>();
+const stopStreams = (signal: NodeJS.Signals) => {
+  for (const c of streams) c.kill('SIGTERM');
+  process.exit(signal === 'SIGINT' ? 130 : 143);
+};
+
+/** Run a read-only command, handing each output line to opts.onLine as it arrives. */
+async function streamLines(cmd: Cmd, env: NodeJS.ProcessEnv, opts: RunOptions): Promise<RunResult> {
+  const child = spawn(cmd.argv[0]!, cmd.argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (streams.size === 0) {
+    process.on('SIGINT', stopStreams);
+    process.on('SIGTERM', stopStreams);
+  }
+  streams.add(child);
+  const lastErr: string[] = [];
+  const read = (stream: Readable, from: 'stdout' | 'stderr') =>
+    new Promise<void>((done) => {
+      const rl = createInterface({ input: stream, crlfDelay: Infinity });
+      rl.on('line', (line) => {
+        if (from === 'stderr') lastErr.push(line) > 20 && lastErr.shift();
+        opts.onLine!(line, from);
+      });
+      rl.on('close', done);
+    });
+  const exited = new Promise<number>((resolve) => {
+    child.on('error', () => resolve(127));
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+  const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGTERM'), opts.timeoutMs) : undefined;
+  const [exitCode] = await Promise.all([exited, read(child.stdout, 'stdout'), read(child.stderr, 'stderr')]);
+  if (timer) clearTimeout(timer);
+  streams.delete(child);
+  if (streams.size === 0) {
+    process.off('SIGINT', stopStreams);
+    process.off('SIGTERM', stopStreams);
+  }
+  if (exitCode !== 0 && !opts.allowFailure) throw new CommandError(cmd.argv, exitCode, lastErr.join('\n'), cmd.host);
+  return { stdout: '', stderr: '', exitCode };
 }

@@ -7,6 +7,7 @@
 // identity per address, then the user's and the system's config) and a one-line `ssh` wrapper that
 // uses it with `-F`; Docker commands run with the wrapper's directory first in PATH.
 import { createHash } from 'node:crypto';
+import { CONTROL_PERSIST } from './ssh.ts';
 
 export interface SshIdentityEntry {
   /** Address as it appears in the context URL (what docker passes to ssh). */
@@ -41,7 +42,7 @@ export function renderSshConfig(entries: SshIdentityEntry[], userConfig: string,
     for (const f of [...new Set(es.map((e) => e.identityFile))]) lines.push(`  IdentityFile "${f}"`);
     lines.push('  IdentitiesOnly yes');
     const cp = es.find((e) => e.controlPath)?.controlPath;
-    if (cp) lines.push('  ControlMaster auto', `  ControlPath ${cp}`, '  ControlPersist 60s');
+    if (cp) lines.push('  ControlMaster auto', `  ControlPath ${cp}`, `  ControlPersist ${CONTROL_PERSIST}`);
   }
   lines.push('Host *', `  Include "${userConfig}"`, `  Include "${systemConfig}"`);
   return lines.join('\n') + '\n';

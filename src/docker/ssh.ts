@@ -11,6 +11,8 @@ export interface SshTarget {
   identityFile?: string;
   /** ~/.ssh/config already multiplexes this host: use its ControlPath so Docker's context shares the master. */
   configMultiplexes?: boolean;
+  /** Berth's own ControlPath (in a private directory, src/app/docker-ssh.ts), when ~/.ssh/config does not multiplex. */
+  controlPath?: string;
 }
 
 export function parseSshTarget(host: Pick<HostConfig, 'ssh' | 'identity_file'>): SshTarget {
@@ -22,10 +24,13 @@ export function parseSshTarget(host: Pick<HostConfig, 'ssh' | 'identity_file'>):
 /** The ssh:// URL a Docker context uses for this host. */
 export const dockerHostUrl = (t: SshTarget) => `ssh://${t.user}@${t.address}${t.port === 22 ? '' : `:${t.port}`}`;
 
+/** Berth's ControlPath when its private directory cannot be had (src/app/docker-ssh.ts, privateControlDir). */
 export const CONTROL_PATH = '~/.ssh/cm-berth-%C';
+/** A master outlives the command that opened it this long: the next command reuses it (no handshake). */
+export const CONTROL_PERSIST = '120s';
 
 export function sshBaseArgv(t: SshTarget): string[] {
-  const mux = t.configMultiplexes ? [] : ['-o', 'ControlMaster=auto', '-o', `ControlPath=${CONTROL_PATH}`, '-o', 'ControlPersist=60s'];
+  const mux = t.configMultiplexes ? [] : ['-o', 'ControlMaster=auto', '-o', `ControlPath=${t.controlPath ?? CONTROL_PATH}`, '-o', `ControlPersist=${CONTROL_PERSIST}`];
   const argv = [
     'ssh',
     '-o', 'BatchMode=yes',

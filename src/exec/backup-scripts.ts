@@ -1,4 +1,4 @@
-// Host-side steps of backup:status, backup:verify, backup:restore and the deploy pre-flight, as
+// Host-side steps of backup:status, backup:verify and the deploy pre-flight (backup:restore: restore-job.ts), as
 // data: POSIX sh scripts run over the multiplexed SSH connection (one round trip each). Values
 // reach a script as positional arguments, never spliced into its text. Output is line-oriented
 // with `--<section> <arg>` markers, parsed by the pure code in src/plan/backup-status.ts.
@@ -10,7 +10,7 @@
 import type { Cmd } from '../docker/command.ts';
 import { type SshTarget, sshScript } from '../docker/ssh.ts';
 import { SECRET_EXPORT_SH } from '../plan/secret-env.ts';
-import { LITESTREAM_SOCKET, RESTORE_POINT_MOUNT, SAFETY_MOUNT } from '../names.ts';
+import { LITESTREAM_SOCKET, RESTORE_POINT_MOUNT } from '../names.ts';
 
 /** Shared prelude: find the replicator, copy its credentials into a private env-file. */
 export const REPLICATOR = `
@@ -26,6 +26,15 @@ credentials() {
 secret_env='${SECRET_EXPORT_SH}'
 lsx() { t=$1; c1=$2; shift 2; timeout "$t" docker exec "$c1" sh -c "$secret_env
 exec litestream \\"\\$@\\"" litestream "$@"; }
+# A replicator that is a Swarm task holds litestream.yml and its credentials as Swarm config and
+# secrets, which --volumes-from does not carry: mount private copies (dir 700) into throwaway containers.
+swarm_mounts() {
+  [ -n "$(docker inspect -f '{{index .Config.Labels "com.docker.swarm.task.id"}}' "$1" 2>/dev/null)" ] || return 0
+  d=$(mktemp -d); chmod 700 "$d"; mkdir -m 700 "$d/secrets"
+  docker exec "$1" cat /etc/litestream.yml > "$d/litestream.yml" 2>/dev/null
+  for n in LITESTREAM_ACCESS_KEY_ID LITESTREAM_SECRET_ACCESS_KEY; do docker exec "$1" cat "/run/secrets/$n" > "$d/secrets/$n" 2>/dev/null || rm -f "$d/secrets/$n"; done
+  echo "$d"
+}
 `;
 
 /**
@@ -48,12 +57,14 @@ for spec in "$@"; do
       echo "--replicator $(docker inspect -f '{{.State.Status}} {{.RestartCount}} {{.State.StartedAt}}' "$c")"
       if running "$c"; then
         i=0
+        # 15 s: a storage that answers slowly on a loaded host is not "unreachable" (6 s was, four
+        # listings at once on a busy 2-core host); a stopped storage still turns red in one look.
         for db in $(echo "$dbs" | tr ',' ' '); do
           i=$((i + 1))
-          ( lsx 6 "$c" ltx -level all -json "$db" > "$tmp/$app.$i" 2>&1; echo "--exit $?" >> "$tmp/$app.$i" ) &
+          ( lsx 15 "$c" ltx -level all -json "$db" > "$tmp/$app.$i" 2>&1; echo "--exit $?" >> "$tmp/$app.$i" ) &
         done
-        echo "--list"; lsx 5 "$c" list -json 2>&1
-        echo "--local"; lsx 5 "$c" status -json 2>&1
+        echo "--list"; lsx 10 "$c" list -json 2>&1
+        echo "--local"; lsx 10 "$c" status -json 2>&1
         wait
         i=0
         for db in $(echo "$dbs" | tr ',' ' '); do i=$((i + 1)); echo "--ltx $db"; cat "$tmp/$app.$i"; done
@@ -83,8 +94,10 @@ echo "--now $(date +%s)"
 c=$(replicator "$project")
 [ -n "$c" ] || { echo "--error no litestream container in $project (deploy the app first)"; exit 0; }
 if running "$c"; then for db in "$@"; do lsx 20 "$c" sync -wait -timeout 15 "$db" >/dev/null 2>&1; done; fi
-env=$(credentials "$c"); trap 'rm -f "$env"' EXIT
-docker run --rm --volumes-from "$c" --network "$net" --env-file "$env" --entrypoint sh "$image" -c '${SECRET_EXPORT_SH}
+env=$(credentials "$c"); sw=$(swarm_mounts "$c"); trap 'rm -f "$env"; [ -z "$sw" ] || rm -rf "$sw"' EXIT
+# Container ids and mktemp paths hold no spaces: the list splits into its words.
+mounts="--volumes-from $c"; [ -z "$sw" ] || mounts="$mounts -v $sw/litestream.yml:/etc/litestream.yml:ro -v $sw/secrets:/run/secrets:ro"
+docker run --rm $mounts --network "$net" --env-file "$env" --entrypoint sh "$image" -c '${SECRET_EXPORT_SH}
 counts() {
   sqlite3 "$1" "select name from sqlite_master where type = '"'table'"' and name not like '"'sqlite_%'"' and name not like '"'_litestream_%'"' order by name" |
   while read -r t; do echo "$2 $t $(sqlite3 "$1" "select count(*) from \\"$t\\"")"; done
@@ -107,54 +120,6 @@ for db in "$@"; do
 done
 ' verify "$@"
 echo "--end"
-`;
-
-/**
- * backup:restore of SQLite databases. Stops the app's writers (both colours, workers) and the
- * replicator, keeps a safety copy of each database (+ -wal/-shm), restores every database into
- * `<db>.berth-restore` first and swaps only when all restores passed their integrity check,
- * then gives each file its original owner and mode and drops Litestream's local state (it
- * resumes from the replica's position on start). Starting the app again is the caller's part.
- * Args: project image network safetyDir at(or "") db…
- */
-const RESTORE = `${REPLICATOR}
-set -u
-project="$1"; image="$2"; net="$3"; safety="$4"; at="$5"; shift 5
-c=$(replicator "$project")
-[ -n "$c" ] || { echo "--error no litestream container in $project"; exit 1; }
-writers=$(docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=berth.role=web"; docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=berth.role=worker")
-if [ -n "$writers" ]; then echo "--stopped-writers $(echo $writers | wc -w)"; docker stop -t 30 $writers >/dev/null; fi
-if [ -z "$at" ] && running "$c"; then
-  # Ship the last writes first, so "latest" really is the latest.
-  for db in "$@"; do lsx 20 "$c" sync -wait -timeout 15 "$db" >/dev/null 2>&1 && echo "--synced $db"; done
-fi
-docker stop -t 30 "$c" >/dev/null && echo "--stopped-replicator"
-mkdir -p "$safety"; chmod 700 "$safety"
-env=$(credentials "$c"); trap 'rm -f "$env"' EXIT
-docker run --rm --volumes-from "$c" -v "$safety:${SAFETY_MOUNT}" --network "$net" --env-file "$env" --entrypoint sh "$image" -c '${SECRET_EXPORT_SH}
-at="$1"; shift
-for db in "$@"; do
-  for f in "$db" "$db-wal" "$db-shm"; do [ -f "$f" ] && cp -p "$f" "${SAFETY_MOUNT}/" ; done
-  echo "--safety $db"
-  rm -f "$db.berth-restore"
-  if [ -n "$at" ]; then set -- -timestamp "$at"; else set --; fi
-  if ! litestream restore "$@" -integrity-check full -o "$db.berth-restore" "$db" > /tmp/restore.log 2>&1; then
-    echo "--failed $db"; tail -n 5 /tmp/restore.log; exit 1
-  fi
-  echo "--restored $db"
-done
-' restore "$at" "$@" || { rc=$?; for db in "$@"; do docker run --rm --volumes-from "$c" --entrypoint sh "$image" -c 'rm -f "$1.berth-restore"' x "$db" >/dev/null 2>&1; done; echo "--end failed"; exit $rc; }
-docker run --rm --volumes-from "$c" --entrypoint sh "$image" -c '
-for db in "$@"; do
-  owner=$(stat -c %u:%g "$db" 2>/dev/null || stat -c %u:%g "$(dirname "$db")"); mode=$(stat -c %a "$db" 2>/dev/null || echo 644)
-  rm -f "$db-wal" "$db-shm"
-  mv -f "$db.berth-restore" "$db"
-  chown "$owner" "$db"; chmod "$mode" "$db"
-  rm -rf "$(dirname "$db")/.$(basename "$db")-litestream"
-  echo "--swapped $db $owner $mode"
-done
-' swap "$@"
-echo "--end ok"
 `;
 
 /**
@@ -186,7 +151,7 @@ ls -1 "$parent" | sort -r | tail -n +$((keep + 1)) | while read -r old; do rm -r
 echo "--end"
 `;
 
-/** Stop the app's web colours and workers (writers), keeping the replicator running. */
+/** Stop the app's web colours and workers (writers), keeping the replicator running (a restore across hosts). */
 const STOP_WRITERS = `
 project="$1"
 ids=$(docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=berth.role=web"; docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=berth.role=worker")
@@ -218,8 +183,6 @@ export const backupScripts = {
   observe: (t: SshTarget, specs: ObserveSpec[]): Cmd => sshScript(t, OBSERVE, specs.map(formatObserveSpec), { mutates: false }),
   verify: (t: SshTarget, project: string, image: string, network: string, dbs: string[]): Cmd =>
     sshScript(t, VERIFY, [project, image, network, ...dbs]),
-  restore: (t: SshTarget, project: string, image: string, network: string, safetyDir: string, at: string | undefined, dbs: string[]): Cmd =>
-    sshScript(t, RESTORE, [project, image, network, safetyDir, at ?? '', ...dbs]),
   preflight: (t: SshTarget, project: string, image: string, network: string, pointDir: string, keep: number, dbs: string[]): Cmd =>
     sshScript(t, PREFLIGHT, [project, image, network, pointDir, String(keep), ...dbs]),
   stopWriters: (t: SshTarget, project: string): Cmd => sshScript(t, STOP_WRITERS, [project]),

@@ -6,8 +6,9 @@ import type { Runner } from '../docker/runner.ts';
 import type { SshTarget } from '../docker/ssh.ts';
 import { HealthError, StepError } from '../errors.ts';
 import { type Colour, dynamicConfigFile, traefikService, webAlias, webService } from '../names.ts';
-import { hostScripts } from './host-scripts.ts';
+import { hostScripts, type SwitchRecord } from './host-scripts.ts';
 import { stripAnsi } from '../log/ansi.ts';
+import { lacksShell, noShellMessage } from '../plan/secret-env.ts';
 
 export interface CutoverInput {
   runner: Runner;
@@ -22,17 +23,28 @@ export interface CutoverInput {
   /** Routing content in force before the switch, restored if Traefik never confirms. */
   previousRouting?: string;
   /** Release and current records written right after Traefik confirms, in the switch's round trip. */
-  record?: { releasePath: string; release: string; currentPath: string; current: string };
+  record?: SwitchRecord;
+  /** The image, for messages. */
+  image?: string;
+  /** The colour's container was created already (while the release command ran): start it, no compose up. */
+  created?: boolean;
 }
 
 export async function startColour(i: CutoverInput): Promise<string> {
   const svc = webService(i.colour);
-  const up = await i.runner.run(compose.up(i.target, [svc]), { allowFailure: true });
-  if (up.dryRun) return '';
-  const wait = up.exitCode === 0 ? await i.runner.run(hostScripts.waitHealthy(i.ssh, i.target.project, svc, i.healthTimeoutSeconds), { allowFailure: true }) : undefined;
+  // A created container is started by the health wait itself (one round trip, no compose start-up).
+  const up = i.created ? undefined : await i.runner.run(compose.up(i.target, [svc]), { allowFailure: true });
+  if (up?.dryRun) return '';
+  const wait = !up || up.exitCode === 0 ? await i.runner.run(hostScripts.waitHealthy(i.ssh, i.target.project, svc, i.healthTimeoutSeconds, !up), { allowFailure: true }) : undefined;
   const healthy = wait && wait.exitCode === 0 ? /^healthy ([0-9a-f]+)/m.exec(wait.stdout) : null;
+  // Compose could not start it, or (created earlier) Docker could not: an image without /bin/sh says so.
+  const startFailed = up ? (up.exitCode !== 0 ? up.stderr + up.stdout : '') : wait && /^container did not start/m.test(wait.stdout) ? wait.stdout : '';
+  if (!healthy && startFailed && lacksShell(startFailed)) {
+    const image = i.image ?? 'of this release';
+    throw new StepError('start', `${noShellMessage(image)}; routing unchanged, the old release keeps serving.`);
+  }
   if (!healthy) {
-    const why = wait ? wait.stdout || wait.stderr : up.stderr || up.stdout;
+    const why = wait ? wait.stdout || wait.stderr : up!.stderr || up!.stdout;
     const logs = await i.runner.run(compose.logs(i.target, [svc], 30), { allowFailure: true });
     // Stop the failed colour so a crash loop does not keep burning CPU; routing was never touched.
     await i.runner.run(compose.stop(i.target, [svc], 5), { allowFailure: true });
@@ -52,14 +64,17 @@ export async function startColour(i: CutoverInput): Promise<string> {
  */
 export async function switchRoute(i: CutoverInput): Promise<number> {
   const url = `http://${webAlias(i.app, i.colour)}:${i.port}`;
-  const ok = await i.runner.run(hostScripts.switchRoute(i.ssh, dynamicConfigFile(i.app), i.routing, `${traefikService(i.app)}@file`, url, 300, i.record), { allowFailure: true });
+  const ok = await i.runner.run(hostScripts.switchRoute(i.ssh, dynamicConfigFile(i.app), i.routing, `${traefikService(i.app)}@file`, url, SWITCH_TIMEOUT_SECONDS, i.record), { allowFailure: true });
   if (ok.dryRun) return 0;
   const m = /^confirmed (\d+)/m.exec(ok.stdout);
   if (ok.exitCode !== 0 || !m) {
     if (i.previousRouting) await i.runner.run(hostScripts.writeFile(i.ssh, dynamicConfigFile(i.app), i.previousRouting, '644'));
-    throw new StepError('switch', `Traefik on ${i.host} did not report ${url} for ${i.app} within 10s; routing restored. API said: ${ok.stdout.trim().slice(0, 300)}`);
+    throw new StepError('switch', `Traefik on ${i.host} did not report ${url} for ${i.app} within ${SWITCH_TIMEOUT_SECONDS}s; routing restored. API said: ${ok.stdout.trim().slice(0, 300)}`);
   }
   return Number(m[1]);
 }
+
+/** How long the switch waits for Traefik's API to report the new server. */
+export const SWITCH_TIMEOUT_SECONDS = 10;
 
 const lastLine = (text: string) => text.trim().split('\n').pop() ?? '';

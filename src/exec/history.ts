@@ -1,9 +1,10 @@
-// The per-app audit trail on each host: one JSON line appended per deploy, rollback and restore
+// The per-app audit trail on each host: one JSON line appended per deploy, rollback, restore, maintenance and live
 // (who, when, what, outcome). Appending is one round trip; reading returns the lines as they are.
 import type { Cmd } from '../docker/command.ts';
 import { type SshTarget, sshScript } from '../docker/ssh.ts';
+import type { ScriptPart } from './host-scripts.ts';
 
-export type HistoryAction = 'deploy' | 'rollback' | 'restore';
+export type HistoryAction = 'deploy' | 'rollback' | 'restore' | 'maintenance' | 'live';
 
 export interface HistoryEntry {
   at: string;
@@ -32,6 +33,23 @@ mkdir -p "$(dirname "$1")"
 line=$(cat)
 printf '%s\\n' "$line" >> "$1"
 `;
+
+/** Printed by the append as a part of another round trip (historyAppendPart), so the caller knows it ran. */
+export const HISTORY_APPENDED = 'history-appended';
+
+const APPEND_ARG = `
+set -eu
+mkdir -p "$(dirname "$1")"
+printf '%s\\n' "$2" >> "$1"
+echo ${HISTORY_APPENDED}
+`;
+
+/**
+ * The append as a part of another script's round trip (the lock's release), the entry as an
+ * argument: that round trip's stdin may carry a tar. Only for SUCCESS entries: they name releases
+ * and images, never an error text that could quote a secret.
+ */
+export const historyAppendPart = (file: string, entry: HistoryEntry): ScriptPart => ({ script: APPEND_ARG, args: [file, JSON.stringify(entry)] });
 
 export const historyScripts = {
   append: (t: SshTarget, file: string, entry: HistoryEntry): Cmd => sshScript(t, APPEND, [file], { input: JSON.stringify(entry) }),
@@ -63,7 +81,7 @@ export function formatHistory(host: string, entries: HistoryEntry[]): string {
     ...entries.map((e) =>
       [
         '  ' + pad(e.at.replace(/\.\d+Z$/, 'Z'), 21),
-        pad(e.action, 8),
+        pad(e.action, 11),
         pad(e.outcome, 6),
         pad(e.release ?? '-', 28),
         `by ${e.user}@${e.machine}`,

@@ -3,6 +3,11 @@
 import type { Cmd } from '../docker/command.ts';
 import { type SshTarget, sshScript } from '../docker/ssh.ts';
 import { TRAEFIK_API_PORT } from '../names.ts';
+import { SECRET_SET_ID_SH } from '../plan/secret-sets.ts';
+import { OBSERVE_CURRENT, OBSERVE_IMAGE, OBSERVE_LOCK, OBSERVE_RELEASES, OBSERVE_RETIRING } from './observe-lines.ts';
+
+/** `$0` of the backup:restore job on a host (src/exec/restore-job.ts): a live job is told by it. */
+export const RESTORE_JOB_NAME = 'berth-restore-job';
 
 export const LOCK_HELD_EXIT = 3;
 export const RELEASE_TAR_MARK = '--berth-release-tar--';
@@ -54,32 +59,58 @@ cat > "$tmp"; chmod "$2" "$tmp"; mv -f "$tmp" "$1"
 `;
 
 /**
- * The switch in ONE round trip: write the app's route atomically (temp file + rename), then poll
- * Traefik's API until the service reports exactly the expected server URL. Bounded: tries × 50 ms.
- * Prints "confirmed <ms>", the time from the rename to the API's confirmation, measured on the host.
- * The API listens on 127.0.0.1 of the host only.
+ * The switch in ONE round trip: stage the app's route beside Traefik's watched directory, rename it
+ * in (atomic), then poll Traefik's API until the service reports exactly the expected server URL,
+ * for at most $4 seconds. Prints "confirmed <ms>", the time from the rename to the API's
+ * confirmation, measured on the host. The API listens on 127.0.0.1 of the host only.
+ * Why staged outside: Traefik's file provider rebuilds its whole configuration on EVERY event in
+ * the directory, one after another, so a temp file written there (create, write, chmod) queued
+ * two or three full reloads ahead of the rename's. Why one curl at 100 requests/s (curl >= 7.84,
+ * `--rate`, one kept-alive connection): a curl process per try cost a fork and a TLS-less connect
+ * each 20 ms, CPU that Traefik needed on a busy host; older curl or wget fall back to that loop.
  */
-const SWITCH_ROUTE = `
-dest="$1"; svc="$2"; want="$3"; tries="$4"; rec_path="\${5-}"; rec="\${6-}"; cur_path="\${7-}"; cur="\${8-}"; url="http://127.0.0.1:${TRAEFIK_API_PORT}/api/http/services/$svc"
-dir=$(dirname "$dest"); mkdir -p "$dir"
-tmp="$dir/.$(basename "$dest").tmp.$$"
+export const SWITCH_ROUTE = `
+dest="$1"; svc="$2"; want="$3"; secs="$4"; rec_path="\${5-}"; rec="\${6-}"; cur_path="\${7-}"; cur="\${8-}"; env_from="\${9-}"; env_to="\${10-}"; url="http://127.0.0.1:${TRAEFIK_API_PORT}/api/http/services/$svc"
+dir=$(dirname "$dest"); stage="$(dirname "$dir")/.staging"
+mkdir -p "$dir" "$stage" || exit 2
+tmp="$stage/$(basename "$dest").$$"
 cat > "$tmp" && chmod 644 "$tmp" || exit 2
+ok() { case "$1" in *'"url":"'"$want"'"'*) case "$1" in *'"url":"'*'"url":"'*) return 1;; esac; return 0;; esac; return 1; }
+confirmed() {
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  # Record the switch in the same round trip: a connection lost right after it still leaves
+  # current.json naming the colour that serves.
+  if [ -n "$cur_path" ]; then
+    mkdir -p "$(dirname "$rec_path")"
+    printf '%s' "$rec" > "$rec_path.tmp.$$" && mv -f "$rec_path.tmp.$$" "$rec_path"
+    printf '%s' "$cur" > "$cur_path.tmp.$$" && mv -f "$cur_path.tmp.$$" "$cur_path"
+    [ -z "$env_from" ] || { cp -p "$env_from" "$env_to.tmp.$$" && mv -f "$env_to.tmp.$$" "$env_to"; }
+  fi
+  echo "confirmed $ms"
+}
+rate=$(curl -V 2>/dev/null | awk 'NR == 1 { split($2, v, "."); print (v[1] * 1000 + v[2] >= 7084) ? "yes" : "no" }')
+poll=""; [ "$rate" != yes ] || ! mkfifo "$tmp.poll" || poll="$tmp.poll"
 start=$(date +%s%N)
-mv -f "$tmp" "$dest" || exit 2
-i=0
-while [ "$i" -lt "$tries" ]; do
+mv -f "$tmp" "$dest" || { rm -f "$tmp" $poll; exit 2; }
+if [ -n "$poll" ]; then
+  # curl goes on through its list after a failed write: it is stopped once confirmed.
+  curl -s --rate 100/s --max-time 2 -w '\\n' "$url?try=[1-$((secs * 100))]" > "$poll" 2>/dev/null &
+  poller=$!
+  last=""; rc=1
+  while IFS= read -r out; do
+    [ -z "$out" ] || last="$out"
+    if ok "$out"; then confirmed; rc=0; break; fi
+  done < "$poll"
+  kill "$poller" 2>/dev/null; wait "$poller" 2>/dev/null; rm -f "$poll"
+  [ "$rc" -eq 0 ] || echo "$last"
+  exit "$rc"
+fi
+end=$(( $(date +%s) + secs ))
+while :; do
   out=$(curl -fsS --max-time 2 "$url" 2>/dev/null || wget -qO- "$url" 2>/dev/null || true)
-  case "$out" in *'"url":"'"$want"'"'*) case "$out" in *'"url":"'*'"url":"'*) ;; *)
-    ms=$(( ($(date +%s%N) - start) / 1000000 ))
-    # Record the switch in the same round trip: a connection lost right after it still leaves
-    # current.json naming the colour that serves.
-    if [ -n "$cur_path" ]; then
-      mkdir -p "$(dirname "$rec_path")"
-      printf '%s' "$rec" > "$rec_path.tmp.$$" && mv -f "$rec_path.tmp.$$" "$rec_path"
-      printf '%s' "$cur" > "$cur_path.tmp.$$" && mv -f "$cur_path.tmp.$$" "$cur_path"
-    fi
-    echo "confirmed $ms"; exit 0;; esac;; esac
-  i=$((i + 1)); sleep 0.02
+  if ok "$out"; then confirmed; exit 0; fi
+  [ "$(date +%s)" -lt "$end" ] || break
+  sleep 0.02
 done
 echo "$out"; exit 1
 `;
@@ -90,15 +121,23 @@ echo "$out"; exit 1
  * given, is the image whose id the host would run.
  */
 const OBSERVE_APP = `
-dir="$1"; app="$2"; route="\${3-}"; image="\${4-}"
-echo '--lock'; [ -d "$dir/lock" ] && { cat "$dir/lock/holder.json" 2>/dev/null || echo '{}'; echo; }
+dir="$1"; app="$2"; route="\${3-}"; image="\${4-}"; sset="\${5-}"
+${OBSERVE_LOCK}
 [ -z "$route" ] || { echo '--route'; grep -o -- '-web-[a-z]*:[0-9]*' "$route" 2>/dev/null | head -n 1; }
-echo '--retiring'; for c in blue green; do [ -f "$dir/retire-$c.pid" ] && kill -0 "$(cat "$dir/retire-$c.pid")" 2>/dev/null && echo "$c"; done
-echo '--current'; cat "$dir/current.json" 2>/dev/null && echo
-echo '--releases'; for f in "$dir"/releases/*/release.json; do [ -f "$f" ] && { tr -d '\\n' < "$f"; echo; }; done
+${OBSERVE_RETIRING}
+${OBSERVE_CURRENT}
+echo '--maintenance'; [ -f "$dir/maintenance.json" ] && { tr -d '\\n' < "$dir/maintenance.json"; echo; }
+${OBSERVE_RELEASES}
 echo '--containers'; docker ps --all --filter "label=berth.app=$app" --format '{{json .}}' 2>/dev/null || true
-echo '--image'; [ -n "$image" ] && docker image inspect --format '{{.Id}}{{"\\n"}}--image-digests{{"\\n"}}{{json .RepoDigests}}{{"\\n"}}--image-exec{{"\\n"}}{{json .Config.Entrypoint}} {{json .Config.Cmd}}' "$image" 2>/dev/null
-echo '--lock'; [ -d "$dir/lock" ] && { cat "$dir/lock/holder.json" 2>/dev/null || echo '{}'; echo; }
+${OBSERVE_IMAGE}
+[ -z "$sset" ] || { echo '--secrets-check'; set -- "$sset"; ${SECRET_SET_ID_SH}; }
+[ ! -d "$dir/restore" ] || {
+  echo '--restore'; p=$(cat "$dir/restore/pid" 2>/dev/null)
+  if [ -n "$p" ] && grep -qs ${RESTORE_JOB_NAME} "/proc/$p/cmdline"; then echo alive; else echo dead; fi
+  echo "step $(tail -n 1 "$dir/restore/done" 2>/dev/null)"; echo "since $(stat -c %Y "$dir/restore" 2>/dev/null)"
+  echo "params $(cat "$dir/restore/params.json" 2>/dev/null)"
+}
+${OBSERVE_LOCK}
 echo '--end'
 `;
 
@@ -130,6 +169,20 @@ if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null; rm -f "$pidfile
 docker inspect --format '{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id" 2>/dev/null || echo missing
 `;
 
+/**
+ * Stop (SIGTERM, then SIGKILL after $2 s) and remove the containers of compose services $3… of
+ * project $1: services the release in force does not define. Their volumes stay.
+ */
+const REMOVE_SERVICES = `
+project="$1"; grace="$2"; shift 2
+for svc in "$@"; do
+  ids=$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$svc")
+  [ -n "$ids" ] || continue
+  docker stop -t "$grace" $ids >/dev/null 2>&1; docker rm -f $ids >/dev/null && echo "removed $svc"
+done
+true
+`;
+
 /** Cancel a pending retire of a colour that is about to serve again. */
 const CANCEL_RETIRE = `
 pidfile="$1"
@@ -141,11 +194,17 @@ true
  * Wait until a compose service's container is healthy, polling Docker on the host every 0.1 s
  * (compose's own --wait polls every 0.5 s and needs a second call for the id). Prints
  * "healthy <id>"; fails at once when the container exits, restarts (a crash loop) or turns unhealthy.
+ * With $4 = "start", the container was only created (while the release command ran): it is started
+ * here first, in the same round trip.
  */
 export const WAIT_HEALTHY = `
-project="$1"; svc="$2"; timeout="$3"; end=$(( $(date +%s) + timeout )); id=""; st=""
+project="$1"; svc="$2"; timeout="$3"; start="\${4-}"; end=$(( $(date +%s) + timeout )); id=""; st=""
 while :; do
   [ -n "$id" ] || id=$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$svc" | head -n 1)
+  if [ -n "$id" ] && [ -n "$start" ]; then
+    start=""
+    out=$(docker start "$id" 2>&1) || { echo "container did not start ($(printf '%s' "$out" | tr '\\n' ' '))"; exit 1; }
+  fi
   if [ -n "$id" ]; then
     st=$(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$id" 2>/dev/null)
     case "$st" in
@@ -218,15 +277,22 @@ echo '${RELEASE_TAR_MARK}'
 tar -cf - -C "$1" . | base64
 `;
 
-export const observeAppPart = (dir: string, app: string, opts: { route?: string; image?: string } = {}): ScriptPart => ({
+/** `secretSet`: the directory of the secret set a deploy wants, whose files the host hashes (secret-sets.ts). */
+export const observeAppPart = (dir: string, app: string, opts: { route?: string; image?: string; secretSet?: string } = {}): ScriptPart => ({
   script: OBSERVE_APP,
-  args: [dir, app, ...(opts.route || opts.image ? [opts.route ?? ''] : []), ...(opts.image ? [opts.image] : [])],
+  args: opts.secretSet ? [dir, app, opts.route ?? '', opts.image ?? '', opts.secretSet] : [dir, app, ...(opts.route || opts.image ? [opts.route ?? ''] : []), ...(opts.image ? [opts.image] : [])],
 });
 
 /** Host scripts as parts, for chaining into another script's round trip (chainScripts). */
 export const scriptParts = {
+  /** Prints "released" or "not-ours" (someone else's lock is left alone), then `then`'s output after the marker. */
+  lockRelease: (lock: string, holder: string, then?: ScriptPart): ScriptPart => {
+    const part = { script: LOCK_RELEASE, args: [lock, holder] };
+    return then ? chainScripts(part, then) : part;
+  },
   readRelease: (dir: string, secretsFile: string, fallbackSecretsFile: string): ScriptPart => ({ script: READ_RELEASE, args: [dir, secretsFile, fallbackSecretsFile] }),
   cancelRetire: (pidfile: string): ScriptPart => ({ script: CANCEL_RETIRE, args: [pidfile] }),
+  removeServices: (project: string, graceSeconds: number, services: string[]): ScriptPart => ({ script: REMOVE_SERVICES, args: [project, String(graceSeconds), ...services] }),
   cancelRetireAndCheck: (pidfile: string, containerId: string): ScriptPart => ({ script: CANCEL_RETIRE_AND_CHECK, args: [pidfile, containerId] }),
   retireLater: (containerId: string, colour: string, currentJson: string, pidfile: string, delaySeconds: number, graceSeconds: number): ScriptPart => ({
     script: RETIRE_LATER,
@@ -235,6 +301,16 @@ export const scriptParts = {
 };
 
 const UNTAR = 'set -eu; tar -x --no-same-owner -p -f - -C /';
+
+/** What the switch records once Traefik confirms: release.json, current.json, and the live env file. */
+export interface SwitchRecord {
+  releasePath: string;
+  release: string;
+  currentPath: string;
+  current: string;
+  envFrom?: string;
+  envTo?: string;
+}
 
 /** A host script with its arguments, before it becomes an SSH command. */
 export interface ScriptPart {
@@ -255,11 +331,25 @@ export function chainScripts(a: ScriptPart, b: ScriptPart): ScriptPart {
   return { script, args: [...a.args, ...b.args] };
 }
 
+/**
+ * A chained part's output split at its LAST marker: `first` is what the first part printed (its
+ * text may hold anything, even the marker), `then` what the second one printed (undefined when it
+ * did not run).
+ */
+export function splitLastThen(stdout: string): { first: string; then?: string } {
+  const i = stdout.lastIndexOf(`\n${THEN_MARKER}\n`);
+  if (i >= 0) return { first: stdout.slice(0, i + 1), then: stdout.slice(i + THEN_MARKER.length + 2) };
+  if (stdout.startsWith(`${THEN_MARKER}\n`)) return { first: '', then: stdout.slice(THEN_MARKER.length + 1) };
+  return { first: stdout };
+}
+
 /** The output of the second part of a chained script (undefined when the first part failed). */
 export function thenOutput(stdout: string): string | undefined {
+  // The FIRST marker line: a first part that printed nothing leaves it at the very start, and the
+  // second part's own output may hold markers (a chain in a chain).
+  if (stdout.startsWith(`${THEN_MARKER}\n`)) return stdout.slice(THEN_MARKER.length + 1);
   const i = stdout.indexOf(`\n${THEN_MARKER}\n`);
-  if (i >= 0) return stdout.slice(i + THEN_MARKER.length + 2);
-  return stdout.startsWith(`${THEN_MARKER}\n`) ? stdout.slice(THEN_MARKER.length + 1) : undefined;
+  return i >= 0 ? stdout.slice(i + THEN_MARKER.length + 2) : undefined;
 }
 
 export const hostScripts = {
@@ -272,13 +362,18 @@ export const hostScripts = {
   /** `staleSeconds` < 0: no heartbeat re-check (the holder's process is known to be gone). */
   lockTakeover: (t: SshTarget, lock: string, expected: string, holder: string, staleSeconds: number): Cmd =>
     sshScript(t, LOCK_TAKEOVER, [lock, expected, holder, String(staleSeconds)]),
-  lockRelease: (t: SshTarget, lock: string, holder: string): Cmd => sshScript(t, LOCK_RELEASE, [lock, holder]),
+  /** `then`: run right after the release, in the same round trip. */
+  lockRelease: (t: SshTarget, lock: string, holder: string, then?: ScriptPart): Cmd => {
+    const all = scriptParts.lockRelease(lock, holder, then);
+    return sshScript(t, all.script, all.args);
+  },
   lockHeartbeat: (t: SshTarget, lock: string): Cmd => sshScript(t, LOCK_HEARTBEAT, [lock]),
   writeFile: (t: SshTarget, path: string, content: string, mode = '644'): Cmd =>
     sshScript(t, WRITE_ATOMIC, [path, mode], { input: content }),
   /** `record`: release.json and current.json written right after Traefik confirms (same round trip). */
-  switchRoute: (t: SshTarget, path: string, content: string, service: string, url: string, tries: number, record?: { releasePath: string; release: string; currentPath: string; current: string }): Cmd =>
-    sshScript(t, SWITCH_ROUTE, [path, service, url, String(tries), ...(record ? [record.releasePath, record.release, record.currentPath, record.current] : [])], { input: content }),
+  /** `envFrom` → `envTo`: the release's env file becomes the live one (secrets.env) in the same step. */
+  switchRoute: (t: SshTarget, path: string, content: string, service: string, url: string, timeoutSeconds: number, record?: SwitchRecord): Cmd =>
+    sshScript(t, SWITCH_ROUTE, [path, service, url, String(timeoutSeconds), ...(record ? [record.releasePath, record.release, record.currentPath, record.current, ...(record.envFrom && record.envTo ? [record.envFrom, record.envTo] : [])] : [])], { input: content }),
   /** `route`: the app's Traefik route file (which colour really serves); `image`: report the host's id for it. */
   observeApp: (t: SshTarget, dir: string, app: string, opts: { route?: string; image?: string } = {}): Cmd => {
     const part = observeAppPart(dir, app, opts);
@@ -288,8 +383,9 @@ export const hostScripts = {
     const p = scriptParts.retireLater(containerId, colour, currentJson, pidfile, delaySeconds, graceSeconds);
     return sshScript(t, p.script, p.args);
   },
-  waitHealthy: (t: SshTarget, project: string, service: string, timeoutSeconds: number): Cmd =>
-    sshScript(t, WAIT_HEALTHY, [project, service, String(timeoutSeconds)], { mutates: false }),
+  /** `start`: the container was created, not started: start it first (then the command mutates). */
+  waitHealthy: (t: SshTarget, project: string, service: string, timeoutSeconds: number, start = false): Cmd =>
+    sshScript(t, WAIT_HEALTHY, [project, service, String(timeoutSeconds), ...(start ? ['start'] : [])], { mutates: start }),
   /** Extract a tar stream (stdin) at / — used by the uploader; `then` runs after it in the same round trip. */
   untar: (t: SshTarget, then?: ScriptPart): Cmd => {
     const all = then ? chainScripts({ script: UNTAR, args: [] }, then) : { script: UNTAR, args: [] };

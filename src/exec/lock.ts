@@ -6,7 +6,7 @@ import { hostname, userInfo } from 'node:os';
 import { LockError } from '../errors.ts';
 import type { Runner } from '../docker/runner.ts';
 import type { SshTarget } from '../docker/ssh.ts';
-import { hostScripts, LOCK_HELD_EXIT, type ScriptPart, thenOutput } from './host-scripts.ts';
+import { hostScripts, LOCK_HELD_EXIT, type ScriptPart, scriptParts, THEN_MARKER, thenOutput } from './host-scripts.ts';
 import { DEFAULT_LOCK_POLICY, judgeLock, type LockPolicy, staleAfterSeconds } from '../plan/lock-policy.ts';
 
 export interface Holder {
@@ -18,7 +18,18 @@ export interface Holder {
 }
 
 export interface HeldLock {
-  release(): Promise<void>;
+  /**
+   * Release; `then` runs in the same round trip (its output is returned; undefined if it did not
+   * run). Nothing more once another round trip released it (releasePart).
+   */
+  release(then?: ScriptPart): Promise<string | undefined>;
+  /**
+   * The release (and `then`) as the last part of another round trip. Hand what that part printed
+   * to settled(): when it released the lock, the heartbeat stops and release() does nothing.
+   */
+  releasePart(then?: ScriptPart): ScriptPart;
+  /** `then`'s output (undefined when the release part did not run). */
+  settled(output: string | undefined): string | undefined;
   heartbeat(): Promise<void>;
 }
 
@@ -38,7 +49,8 @@ export async function acquireLock(
   ssh: SshTarget,
   lockPath: string,
   command: string,
-  opts: { policy?: LockPolicy; host: string; app: string; now: Date; then?: ScriptPart },
+  /** `holderGone`: a reason when the holder is known to be gone (e.g. a host job that no longer runs). */
+  opts: { policy?: LockPolicy; host: string; app: string; now: Date; then?: ScriptPart; holderGone?: (holder: Partial<Holder>) => string | undefined },
 ): Promise<HeldLock & { takenOver: boolean; takeoverReason?: string; thenOutput?: string }> {
   const policy = opts.policy ?? DEFAULT_LOCK_POLICY;
   const me: Holder = { user: userInfo().username, machine: hostname(), pid: process.pid, command, since: opts.now.toISOString() };
@@ -58,10 +70,11 @@ export async function acquireLock(
     } catch {
       /* unreadable holder: judged by its heartbeat alone */
     }
-    const processGone = other.machine === me.machine && typeof other.pid === 'number' && !processAlive(other.pid);
+    const goneReason = opts.holderGone?.(other);
+    const processGone = !!goneReason || (other.machine === me.machine && typeof other.pid === 'number' && !processAlive(other.pid));
     const verdict = judgeLock({ nowSeconds: Number(nowS), beatSeconds: Number(beatS), holderProcessGone: processGone }, policy);
     if (verdict.takeOver) {
-      takeoverReason = verdict.reason;
+      takeoverReason = goneReason ?? verdict.reason;
       res = await runner.run(hostScripts.lockTakeover(ssh, lockPath, seen || '{}', mine, processGone ? -1 : staleAfterSeconds(policy)), { allowFailure: true });
     }
     if (res.exitCode !== 0) {
@@ -76,15 +89,27 @@ export async function acquireLock(
   };
   // Beat while held, so another machine can tell a live holder from a dead one within seconds.
   const timer = setInterval(() => void heartbeat().catch(() => {}), policy.heartbeatSeconds * 1000);
+  let released = false;
+  let releasedThen: string | undefined;
   timer.unref();
   const takenOver = (then === undefined ? res.stdout : res.stdout.slice(0, res.stdout.length - then.length)).includes('taken-over');
   return {
     thenOutput: then,
     takenOver,
     takeoverReason: takenOver ? takeoverReason : undefined,
-    release: async () => {
+    release: async (then) => {
+      if (released) return releasedThen;
       clearInterval(timer);
-      await runner.run(hostScripts.lockRelease(ssh, lockPath, mine), { allowFailure: true });
+      const r = await runner.run(hostScripts.lockRelease(ssh, lockPath, mine, then), { allowFailure: true });
+      return then && r.exitCode === 0 ? thenOutput(r.stdout) : undefined;
+    },
+    releasePart: (then) => scriptParts.lockRelease(lockPath, mine, then),
+    settled: (output) => {
+      if (output === undefined || !/^(released|not-ours)$/m.test(output.split(`\n${THEN_MARKER}\n`)[0]!)) return undefined;
+      released = true;
+      clearInterval(timer);
+      releasedThen = thenOutput(output);
+      return releasedThen;
     },
     heartbeat,
   };

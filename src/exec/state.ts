@@ -1,6 +1,7 @@
 // What Berth knows about an app on a host: parsed from one observe round trip (pure parsing).
 import { type Colour, LABEL } from '../names.ts';
 import { parseImageExec } from '../plan/secret-env.ts';
+import type { MaintenanceRecord } from '../plan/render-maintenance.ts';
 
 export interface ReleaseRecord {
   id: string;
@@ -9,7 +10,8 @@ export interface ReleaseRecord {
   image: string;
   imageId?: string;
   digest?: string;
-  colour: Colour;
+  /** The web colour it went live on (absent on a host that runs no web: workers and accessories only). */
+  colour?: Colour;
   configHash: string;
   secretsHash: string;
   gitCommit?: string;
@@ -33,6 +35,8 @@ export interface ContainerInfo {
   colour?: Colour;
   release?: string;
   configHash?: string;
+  /** The secret set it mounts (label berth.secrets; absent on containers from before sets). */
+  secrets?: string;
   state: string; // running, exited, created, restarting…
   health?: 'healthy' | 'unhealthy' | 'starting';
   status: string;
@@ -53,6 +57,23 @@ export interface AppState {
   /** That image's first repo digest, and its own entrypoint and command (the secrets wrapper execs them). */
   imageDigest?: string;
   imageExec?: { entrypoint: string[] | null; cmd: string[] | null };
+  /** The id the host computed from the files of the requested secret set ("missing": no such set). */
+  secretsCheck?: string;
+  /** A backup:restore journal on the host: its job still running, or cut off (src/exec/restore-job.ts). */
+  restore?: RestoreJournal;
+  /** Maintenance mode's record (maintenance.json), when the app is in maintenance on this host. */
+  maintenance?: MaintenanceRecord;
+}
+
+export interface RestoreJournal {
+  /** The job's process is still running on the host. */
+  alive: boolean;
+  /** The last step it completed ("" when none). */
+  step: string;
+  /** When it started (epoch seconds, the host's clock). */
+  since?: number;
+  /** What it was started with (JSON), for finishing it. */
+  params: string;
 }
 
 const parseLabels = (s: string): Record<string, string> =>
@@ -78,6 +99,7 @@ export function parseContainerLine(line: string): ContainerInfo {
     colour: labels[LABEL.colour] as Colour | undefined,
     release: labels[LABEL.release],
     configHash: labels[LABEL.configHash],
+    ...(labels[LABEL.secrets] !== undefined ? { secrets: labels[LABEL.secrets] } : {}),
     state: j.State ?? '',
     health,
     status,
@@ -115,6 +137,21 @@ export function parseObservation(out: string): AppState {
         /* no digest: the record goes without one */
       }
     } else if (section === 'image-exec') state.imageExec = parseImageExec(line);
+    else if (section === 'secrets-check') state.secretsCheck = line.trim();
+    else if (section === 'restore') {
+      const r = (state.restore ??= { alive: false, step: '', params: '' });
+      if (line === 'alive') r.alive = true;
+      else if (line.startsWith('step ')) r.step = line.slice(5).trim();
+      else if (line.startsWith('since ')) r.since = Number(line.slice(6)) || undefined;
+      else if (line.startsWith('params ')) r.params = line.slice(7);
+    }
+    else if (section === 'maintenance') {
+      try {
+        state.maintenance = JSON.parse(line) as MaintenanceRecord;
+      } catch {
+        state.maintenance = { since: '?', routes: '' }; // unreadable, yet the app is in maintenance
+      }
+    }
     else if (section === 'lock') state.lockHolder ??= line.trim();
   }
   if (currentLines.length) {

@@ -6,7 +6,8 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { LineCounter, parseDocument, stringify } from 'yaml';
 import { HOSTS_FILE, loadProject } from '../config/load.ts';
 import { ConfigError } from '../errors.ts';
-import { formatNotes, importKamal, importKamalDestination, type KamalImport, type KamalImportInput } from './kamal.ts';
+import { formatNotes, importKamal, importKamalDestination, type ImportNote, type KamalImport, type KamalImportInput, mergeKamal } from './kamal.ts';
+import { resolveErb, tokeniseErb } from './kamal-erb.ts';
 import { DESTINATION } from '../config/destinations.ts';
 
 export interface ImportFilesOptions {
@@ -29,14 +30,21 @@ export async function importKamalFiles(root: string, opts: ImportFilesOptions): 
   const deployPath = resolve(opts.deployPath);
   const shown = posix(relative(process.cwd(), deployPath));
   if (!existsSync(deployPath)) throw new ConfigError([{ file: shown, path: '', expected: 'a Kamal config/deploy.yml', found: 'nothing', hint: 'pass the path of config/deploy.yml' }]);
+  // Kamal renders ERB before reading the YAML: the ENV forms are handled (kamal-erb.ts), other Ruby named by line.
+  const erbNotes: ImportNote[] = [];
   const readYaml = (path: string, file: string) => {
+    const erb = tokeniseErb(readFileSync(path, 'utf8'), file);
+    if (erb.issues.length) throw new ConfigError(erb.issues);
     const lc = new LineCounter();
-    const doc = parseDocument(readFileSync(path, 'utf8'), { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+    const doc = parseDocument(erb.text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
     if (doc.errors[0]) {
       const pos = lc.linePos(doc.errors[0].pos[0]);
       throw new ConfigError([{ file, path: '', expected: 'valid YAML', found: `a syntax error (${doc.errors[0].message.split('\n')[0]})`, line: pos.line, column: pos.col }]);
     }
-    return doc.toJS() as unknown;
+    const r = resolveErb(doc.toJS(), erb.uses, process.env, file);
+    if (r.issues.length) throw new ConfigError(r.issues);
+    erbNotes.push(...r.notes.map((n) => ({ key: `${file}: ${n.key}`, status: n.status, text: n.text })));
+    return r.value;
   };
   const deploy = readYaml(deployPath, shown);
   // config/deploy.yml lives one level below the Kamal project root (where .kamal/ and the Dockerfile are).
@@ -73,11 +81,11 @@ export async function importKamalFiles(root: string, opts: ImportFilesOptions): 
     hooksPath: posix(relative(kamalRoot, hooksDir)),
     kamalRootFromApp: (name) => posix(relative(join(root, 'apps', name), kamalRoot)),
     existingHosts: hostsDoc.hosts ?? {},
+    fileExists: (p) => existsSync(resolve(kamalRoot, p)),
   };
-  const result = importKamal(input);
   // Kamal destinations beside deploy.yml: config/deploy.<destination>.yml → app.<destination>.yml.
   const base = basename(deployPath).replace(/\.ya?ml$/, '');
-  const destinations = readdirSync(dirname(deployPath))
+  const destFiles = readdirSync(dirname(deployPath))
     .map((f) => ({ f, m: new RegExp(`^${base}\\.([^.]+)\\.ya?ml$`).exec(f) }))
     .filter((x) => x.m)
     .sort((a, b) => (a.f < b.f ? -1 : 1))
@@ -85,10 +93,26 @@ export async function importKamalFiles(root: string, opts: ImportFilesOptions): 
       const dest = m![1]!;
       const file = posix(relative(process.cwd(), join(dirname(deployPath), f)));
       if (!DESTINATION.test(dest)) throw new ConfigError([{ file, path: '', expected: 'a destination name of lowercase letters, digits and "-"', found: JSON.stringify(dest), hint: 'rename the file' }]);
-      return { dest, ...importKamalDestination(input, result, dest, readYaml(join(dirname(deployPath), f), file), file) };
+      return { dest, file, deploy: readYaml(join(dirname(deployPath), f), file) };
     });
+  // Servers only in destination files (Kamal's require_destination): app.yml becomes one destination
+  // (production when there is one), the others its overrides.
+  const main = hasServers(deploy) ? undefined : (destFiles.find((d) => d.dest === 'production' && hasServers(d.deploy)) ?? destFiles.find((d) => hasServers(d.deploy)));
+  const result = importKamal(main ? { ...input, deploy: mergeKamal(deploy, main.deploy) } : input);
+  if (main) {
+    result.notes.unshift({
+      key: 'servers', status: 'mapped',
+      text: `${shown} names no servers (each destination does): apps/${result.name}/app.yml is destination ${main.dest} (${main.file} merged over ${shown}); ${destFiles.filter((d) => d !== main).map((d) => `-d ${d.dest}`).join(', ') || 'no other destination'} deploy${destFiles.length > 2 ? '' : 's'} the others`,
+    });
+  }
+  result.notes.unshift(...erbNotes.splice(0));
+  const destinations = destFiles.filter((d) => d !== main).map((d) => ({ dest: d.dest, ...importKamalDestination(input, result, d.dest, d.deploy, d.file) }));
   for (const d of destinations) {
     Object.assign(result.newHosts, d.newHosts);
+    for (const [hn, ip] of Object.entries(d.privateIps)) {
+      if (result.newHosts[hn]) result.newHosts[hn]!.private_ip ??= ip;
+      else result.privateIps[hn] ??= ip;
+    }
     result.notes.push(...d.notes);
   }
   const appDir = join(root, 'apps', result.name);
@@ -111,8 +135,11 @@ export async function importKamalFiles(root: string, opts: ImportFilesOptions): 
   for (const d of destinations) {
     writeFileSync(join(appDir, `app.${d.dest}.yml`), `# Destination ${d.dest}, imported from ${posix(relative(process.cwd(), deployPath)).replace(/\.ya?ml$/, '')}.${d.dest}.yml: merged over app.yml (npm run deploy -- ${result.name} -d ${d.dest}).\n${stringify(d.override, { lineWidth: 0 })}`);
   }
-  if (Object.keys(result.newHosts).length) {
+  // Hosts already listed get only a private_ip they lack (an accessory is reached across hosts there).
+  const updated = Object.entries(result.privateIps).filter(([hn]) => hostsDoc.hosts?.[hn] && !(hostsDoc.hosts[hn] as { private_ip?: string }).private_ip);
+  if (Object.keys(result.newHosts).length || updated.length) {
     hostsDoc.hosts = { ...(hostsDoc.hosts ?? {}), ...result.newHosts };
+    for (const [hn, ip] of updated) hostsDoc.hosts[hn] = { ...hostsDoc.hosts[hn]!, private_ip: ip } as { ssh: string };
     writeFileSync(hostsPath, JSON.stringify(hostsDoc, null, 2) + '\n');
   }
   try {
@@ -129,4 +156,12 @@ export async function importKamalFiles(root: string, opts: ImportFilesOptions): 
     throw e;
   }
   return { ...result, appFile, destinations: destinations.map((d) => d.dest) };
+}
+
+/** Does a parsed deploy file name at least one server (a list, or a role with hosts)? */
+function hasServers(d: unknown): boolean {
+  const servers = (d as { servers?: unknown } | null)?.servers;
+  if (Array.isArray(servers)) return servers.length > 0;
+  if (!servers || typeof servers !== 'object') return false;
+  return Object.values(servers).some((r) => (Array.isArray(r) ? r.length > 0 : !!r && typeof r === 'object' && !!(r as { hosts?: unknown }).hosts));
 }

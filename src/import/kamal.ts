@@ -6,6 +6,16 @@ import { ConfigError, type Issue } from '../errors.ts';
 import { appSchema } from '../config/schema.ts';
 import { shQuote, splitCommand } from '../docker/command.ts';
 import { parseKamalSecrets, type KamalSecret } from './kamal-secrets.ts';
+import { accessoryEnvNames } from '../plan/placement.ts';
+import { ENV_READ_RE } from './kamal-erb.ts';
+
+/** ERB env reads (kamal-erb.ts) in a value → `${NAME}` references, each NAME a secret (its value from the environment at deploy time). */
+function envReads(value: string, addSecret: (n: string) => void): string {
+  return value.replace(ENV_READ_RE, (_, name: string) => {
+    addSecret(name);
+    return `\${${name}}`;
+  });
+}
 
 export interface ImportNote {
   /** Kamal key path ("proxy.ssl", "accessories.db.files", ".kamal/secrets: RAILS_MASTER_KEY"). */
@@ -19,6 +29,7 @@ export interface KamalHost {
   identity_file?: string;
   roles: string[];
   labels: Record<string, string>;
+  private_ip?: string;
 }
 
 export interface KamalImportInput {
@@ -36,7 +47,9 @@ export interface KamalImportInput {
   /** The Kamal project root relative to apps/<name>/: the build context, where hooks and secret commands run. */
   kamalRootFromApp?: (name: string) => string;
   /** hosts.json as it is: a server already listed (same SSH target) is reused by name. */
-  existingHosts?: Record<string, { ssh: string }>;
+  existingHosts?: Record<string, { ssh: string; private_ip?: string }>;
+  /** Whether a file (relative to the Kamal project root) exists: an accessory's `files` (default: assume it does). */
+  fileExists?: (pathFromKamalRoot: string) => boolean;
 }
 
 export interface KamalImport {
@@ -44,6 +57,8 @@ export interface KamalImport {
   app: Record<string, unknown>;
   /** hosts.json entries to add (new names only). */
   newHosts: Record<string, KamalHost>;
+  /** private_ip to add to hosts.json entries that exist already and lack one (an accessory is reached across hosts). */
+  privateIps: Record<string, string>;
   notes: ImportNote[];
 }
 
@@ -67,7 +82,6 @@ const UNMAPPED_TOP: Record<string, string> = {
   allow_empty_roles: 'Berth has no empty roles',
   sshkit: 'SSHKit tuning; Berth uses one multiplexed SSH connection per host',
   run_directory: 'Berth keeps host state under /var/lib/berth',
-  error_pages_path: 'custom proxy error pages have no Berth key',
   secrets_path: 'the secrets file was read from --secrets',
   readiness_delay: 'Berth waits for the health check instead',
   service: '',
@@ -96,7 +110,9 @@ export function importKamal(input: KamalImportInput): KamalImport {
   // ---------------------------------------------------------------- registry + image
   const reg = isObj(k.registry) ? k.registry : undefined;
   const server = typeof reg?.server === 'string' ? reg.server : undefined;
-  const localRegistry = !!server && /^(localhost|127\.0\.0\.1)(:\d+)?$/.test(server);
+  // Kamal's local registry (tunnelled to the servers over SSH) is a server named localhost[:port]
+  // (Registry#local?); 127.0.0.1:5000 is an ordinary registry Kamal logs in to and pushes to.
+  const localRegistry = !!server && /^localhost(:\d+)?$/.test(server);
   let image = typeof k.image === 'string' ? k.image : undefined;
   if (!image) bad('image', 'an image name such as "user/app"', k.image);
   else {
@@ -124,7 +140,10 @@ export function importKamal(input: KamalImportInput): KamalImport {
       note('registry.username', 'unmapped', 'a username read from a secret has no Berth key (the username is not secret); the image is built on the host instead (build.on: host)');
     }
   } else if (localRegistry) {
-    note('registry.server', 'unmapped', `Kamal's local registry (${server}) is tunnelled over SSH; Berth builds on the host instead (build.on: host), no registry needed`);
+    // Kamal's local-registry mode (a registry on the operator machine, tunnelled to the hosts): Berth
+    // ships the image over SSH itself, only the layers each host lacks, with no registry at all.
+    app.registry = 'none';
+    note('registry.server', 'mapped', `Kamal's local registry (${server}) → registry: none (the image is built here and shipped over SSH, only the layers each host lacks)`);
   }
 
   // ---------------------------------------------------------------- build
@@ -162,6 +181,7 @@ export function importKamal(input: KamalImportInput): KamalImport {
   if (!Object.keys(servers).length) bad('servers', 'at least one server (servers: [ip] or servers: { web: [ip] })', k.servers);
   const hostOf = new Map<string, KamalHost & { name?: string }>(); // address → entry
   const roleHosts: Record<string, string[]> = {};
+  const workerRoles: { role: string; cmd: string; options?: Obj }[] = [];
   for (const [role, spec] of Object.entries(servers)) {
     if (!NAME.test(role)) {
       bad(`servers.${role}`, 'a role name of lowercase letters, digits, "-" or "_"', role);
@@ -202,25 +222,38 @@ export function importKamal(input: KamalImportInput): KamalImport {
     }
     if (Object.keys(entries[0]?.labels ?? {}).length || entries.some((e) => Object.keys(e.labels).length)) note(`servers.${role}`, 'mapped', 'per-host tags/labels → hosts.json labels');
     if (role === primary) {
-      if (isObj(r.options)) {
-        const res: Obj = {};
-        if (r.options.memory !== undefined) res.memory = String(r.options.memory);
-        if (r.options.cpus !== undefined) res.cpus = Number(r.options.cpus);
-        if (Object.keys(res).length) {
-          app.resources = res;
-          note(`servers.${role}.options`, 'mapped', `resources ${q(res)}`);
-        }
-        for (const o of Object.keys(r.options)) if (!['memory', 'cpus'].includes(o)) note(`servers.${role}.options.${o}`, 'unmapped', 'docker run options other than memory and cpus have no Berth key');
+      const res = roleResources(r.options, `servers.${role}.options`, note);
+      if (res) {
+        app.resources = res;
+        note(`servers.${role}.options`, 'mapped', `resources ${q(res)}`);
       }
       if (typeof r.cmd === 'string') app.command = r.cmd;
     } else if (typeof r.cmd === 'string') {
       if (!NAME.test(role)) continue;
-      (app.workers ??= {}) as Obj;
-      (app.workers as Obj)[role] = { command: r.cmd };
-      note(`servers.${role}`, 'mapped', `workers.${role} (Berth runs workers from the same image on the app's hosts)`);
+      // Mapped once the hosts have names (below): a worker with its own hosts and resources.
+      workerRoles.push({ role, cmd: r.cmd, ...(isObj(r.options) ? { options: r.options } : {}) });
     } else note(`servers.${role}`, 'unmapped', `role ${role} has no cmd; Berth has no second web role (its hosts are still listed in hosts.json with role ${role})`);
     for (const key of ['labels', 'env', 'proxy', 'logging']) {
       if (key in r) note(`servers.${role}.${key}`, 'unmapped', key === 'labels' ? UNMAPPED_TOP.labels! : `per-role ${key} has no Berth key; move what you need to the app's ${key}`);
+    }
+  }
+
+  // Accessories on servers of their own (Kamal's host/hosts): those servers join hosts.json too.
+  const accessoryAddrs: Record<string, string[]> = {};
+  if (isObj(k.accessories)) {
+    for (const [an, spec] of Object.entries(k.accessories)) {
+      if (!isObj(spec)) continue;
+      const addrs = [...(typeof spec.host === 'string' ? [spec.host] : []), ...(Array.isArray(spec.hosts) ? spec.hosts.map(String) : [])];
+      const roles = [...(typeof spec.role === 'string' ? [spec.role] : []), ...(Array.isArray(spec.roles) ? spec.roles.map(String) : [])];
+      for (const r of roles) addrs.push(...(roleHosts[r] ?? []));
+      if (roles.some((r) => !roleHosts[r])) bad(`accessories.${an}.roles`, `roles from servers (${Object.keys(roleHosts).join(', ')})`, roles);
+      const ok = addrs.filter((a, i) => {
+        if (ADDRESS.test(a) && !a.includes('..')) return true;
+        bad(`accessories.${an}.host${Array.isArray(spec.hosts) ? `s[${i}]` : ''}`, 'a host name or IPv4 address', a, 'fix the address in deploy.yml');
+        return false;
+      });
+      accessoryAddrs[an] = [...new Set(ok)];
+      for (const a of accessoryAddrs[an]!) if (!hostOf.has(a)) hostOf.set(a, { ssh: `${sshUser}@${a}${sshPort ? `:${sshPort}` : ''}`, roles: [], labels: {}, ...(identity ? { identity_file: identity } : {}) });
     }
   }
 
@@ -229,7 +262,7 @@ export function importKamal(input: KamalImportInput): KamalImport {
   const newHosts: Record<string, KamalHost> = {};
   const nameOf = new Map<string, string>();
   for (const [address, h] of hostOf) {
-    const same = Object.entries(existing).find(([, e]) => e.ssh === h.ssh);
+    const same = Object.entries(existing).find(([, e]) => sameSsh(e.ssh, h.ssh));
     if (same) {
       nameOf.set(address, same[0]);
       note(`servers (${address})`, 'mapped', `already in hosts.json as ${same[0]} (left unchanged: add roles ${q(h.roles)}${Object.keys(h.labels).length ? ` and labels ${q(h.labels)}` : ''} there if you need them)`);
@@ -242,13 +275,22 @@ export function importKamal(input: KamalImportInput): KamalImport {
     newHosts[hn] = h;
     nameOf.set(address, hn);
   }
-  const appHosts = [...new Set((roleHosts[primary] ?? Object.values(roleHosts)[0] ?? []).map((a) => nameOf.get(a)!).filter(Boolean))];
+  const addressOf = new Map([...nameOf].map(([address, hn]) => [hn, address]));
+  const names = (addrs: string[]) => [...new Set(addrs.map((a) => nameOf.get(a)!).filter(Boolean))].sort();
+  const appHosts = names(roleHosts[primary] ?? Object.values(roleHosts)[0] ?? []);
   app.hosts = appHosts;
-  for (const [role, addrs] of Object.entries(roleHosts)) {
-    if (role === primary) continue;
-    const extra = addrs.filter((a) => !(roleHosts[primary] ?? []).includes(a));
-    if (extra.length) note(`servers.${role}`, 'unmapped', `hosts ${extra.join(', ')} are only in role ${role}; Berth runs the app (and its workers) on ${appHosts.join(', ') || 'the primary role'}`);
+  // Each role with a cmd: a worker, on its role's servers (when they differ from the web's), with its options.
+  for (const w of workerRoles) {
+    const on = names(roleHosts[w.role] ?? []);
+    const worker: Obj = { command: w.cmd };
+    if (on.length && q(on) !== q(appHosts)) worker.hosts = on;
+    const res = roleResources(w.options, `servers.${w.role}.options`, note);
+    if (res) worker.resources = res;
+    ((app.workers ??= {}) as Obj)[w.role] = worker;
+    note(`servers.${w.role}`, 'mapped', `workers.${w.role}${worker.hosts ? ` on ${on.join(', ')}` : ''}${res ? ` with resources ${q(res)}` : ''} (same image, replaced after the web switches)`);
   }
+  const imageHosts = new Set([...appHosts, ...workerRoles.flatMap((w) => names(roleHosts[w.role] ?? []))]);
+  const privateIps: Record<string, string> = {}; // host name → private_ip the import adds
 
   // ---------------------------------------------------------------- proxy
   const proxy = isObj(k.proxy) ? k.proxy : undefined;
@@ -285,8 +327,9 @@ export function importKamal(input: KamalImportInput): KamalImport {
       app.healthcheck = out;
       note('proxy.healthcheck', 'mapped', `healthcheck ${q(out)}`);
     }
+    mapProxyEdge(proxy, app, note, bad);
     for (const key of Object.keys(proxy)) {
-      if (!['host', 'hosts', 'ssl', 'app_port', 'healthcheck'].includes(key)) {
+      if (!['host', 'hosts', 'ssl', 'app_port', 'healthcheck', ...PROXY_EDGE_KEYS].includes(key)) {
         note(`proxy.${key}`, 'unmapped', key === 'forward_headers' ? "Traefik forwards X-Forwarded-* from shared/edge.yml's trusted_ips" : 'no Berth key');
       }
     }
@@ -315,7 +358,8 @@ export function importKamal(input: KamalImportInput): KamalImport {
     for (const [key, v] of Object.entries(clear)) {
       if (!ENV_NAME.test(key)) bad(`env.clear.${key}`, 'an UPPER_SNAKE_CASE variable name', key);
       // Kamal's clear values are literal; Berth's go through compose interpolation, so "$" is escaped.
-      else outEnv[key] = typeof v === 'string' ? v.replace(/\$/g, '$$$$') : typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
+      // An ERB read of the environment stays a read at deploy time: a secret reference.
+      else outEnv[key] = typeof v === 'string' ? envReads(v.replace(/\$/g, '$$$$'), addSecret) : typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
     }
     const secret = hasSections && Array.isArray(env.secret) ? env.secret : [];
     for (const s of secret) {
@@ -351,6 +395,9 @@ export function importKamal(input: KamalImportInput): KamalImport {
   }
 
   // ---------------------------------------------------------------- accessories
+  const shared: Record<string, { on: string[]; users: string[] }> = {};
+  const needPrivate = new Map<string, string[]>(); // host → the keys that make another host connect to it
+  const usedVolumes = new Set<string>(Object.keys((app.volumes ?? {}) as Obj));
   if (isObj(k.accessories)) {
     const accs: Obj = {};
     for (const [an, spec] of Object.entries(k.accessories)) {
@@ -368,16 +415,50 @@ export function importKamal(input: KamalImportInput): KamalImport {
         continue;
       }
       const acc: Obj = { image: spec.image };
+      // Where it runs: Kamal's host/hosts/roles as hosts.json names (the app's hosts when it names none).
+      let accOn = names(accessoryAddrs[an] ?? []);
+      // Kamal runs one per server, each with its own data; Berth keeps data in one place: the first
+      // of them, reached by the others over the private network.
+      const stateful = (Array.isArray(spec.volumes) && spec.volumes.length > 0) || (Array.isArray(spec.directories) && spec.directories.length > 0);
+      if (stateful && (accOn.length > 1 || (!accOn.length && appHosts.length > 1))) {
+        const all = accOn.length ? accOn : appHosts;
+        accOn = [all[0]!];
+        note(path, 'mapped', `host: ${all[0]} (Kamal ran one ${an} per server on ${all.join(', ')}, each with its own data; Berth keeps an accessory's data on one host, and the others reach it at its private_ip through ${accessoryEnvNames(an).host}/${accessoryEnvNames(an).port}. For a cache that may start empty, one per host: remove its volumes and set hosts: [${all.join(', ')}])`);
+      }
+      if (accOn.length && q(accOn) !== q(appHosts)) {
+        if (accOn.length === 1) acc.host = accOn[0];
+        else acc.hosts = accOn;
+      }
+      const on = accOn.length ? accOn : appHosts;
+      if ('host' in spec || 'hosts' in spec || 'role' in spec || 'roles' in spec) note(`${path}.host`, 'mapped', `runs on ${on.join(', ')}${acc.host || acc.hosts ? '' : " (the app's hosts)"}`);
+      // Used by the app's processes on other hosts: published on its host's private_ip (never 127.0.0.1, never public).
+      const users = [...imageHosts].filter((h) => !on.includes(h)).sort();
       if (spec.port !== undefined) {
         const p = String(spec.port);
         const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5})(?::(\d{1,5}))?$/.exec(p);
         if (!m) bad(`${path}.port`, 'a port or binding such as 5432 or "127.0.0.1:5432:5432"', spec.port);
-        else {
+        else if (users.length) {
+          const [, ip, a, b] = m;
+          acc.port = `${a}:${b ?? a}`;
+          if (ip && ip !== '127.0.0.1' && ip !== '0.0.0.0' && on.length === 1) privateIps[on[0]!] ??= ip;
+          note(`${path}.port`, 'mapped', `${acc.port}: ${users.join(', ')} reach it from other hosts, so Berth publishes it on ${on.join(', ')}'s private_ip only${ip === '127.0.0.1' ? ` (Kamal's 127.0.0.1 answers only on ${on.join(', ')} itself)` : ''}; the app gets ${accessoryEnvNames(an).host}/${accessoryEnvNames(an).port}`);
+          for (const h of on) needPrivate.set(h, [...(needPrivate.get(h) ?? []), `${path}.port`]);
+          // The hosts reaching it: their private_ip lets the accessory host's firewall admit them (setup --harden asks for it).
+          for (const h of users) {
+            const a = addressOf.get(h);
+            if (!a || !isPrivateAddress(a) || existing[h]?.private_ip || privateIps[h]) continue;
+            privateIps[h] = a;
+            note(`servers (${a})`, 'mapped', `private_ip ${a} for ${h} (its SSH address is on a private network): the firewall of ${on.join(', ')} admits it by that address`);
+          }
+        } else {
           const [, ip, a, b] = m;
           acc.port = `${ip ?? '127.0.0.1'}:${a}:${b ?? a}`;
           if (!ip) note(`${path}.port`, 'mapped', `${acc.port} (bound to 127.0.0.1: Kamal publishes ${p} on every interface)`);
         }
+      } else if (users.length) {
+        bad(`${path}.port`, `a port: the app's processes on ${users.join(', ')} reach ${an} on ${on.join(', ')} over the network`, undefined, 'add port: "<port>" to the accessory in deploy.yml (Berth publishes it on its host\'s private address only)');
       }
+      shared[an] = { on, users };
       const aenv = isObj(spec.env) ? spec.env : undefined;
       if (aenv) {
         const hasSections = 'clear' in aenv || 'secret' in aenv;
@@ -385,7 +466,7 @@ export function importKamal(input: KamalImportInput): KamalImport {
         const e: Obj = {};
         for (const [key, v] of Object.entries(clear)) {
           if (!ENV_NAME.test(key)) bad(`${path}.env.clear.${key}`, 'an UPPER_SNAKE_CASE variable name', key);
-          else e[key] = typeof v === 'string' ? v.replace(/\$/g, '$$$$') : (v as string | number | boolean);
+          else e[key] = typeof v === 'string' ? envReads(v.replace(/\$/g, '$$$$'), addSecret) : (v as string | number | boolean);
         }
         if (Object.keys(e).length) acc.env = e;
         const secrets = (hasSections && Array.isArray(aenv.secret) ? aenv.secret : []).map(String);
@@ -400,26 +481,83 @@ export function importKamal(input: KamalImportInput): KamalImport {
           note(`${path}.env.secret`, 'mapped', `secrets mounted as files with ${okSecrets.map((s) => `${s}_FILE`).join(', ')} (official postgres/mysql images read *_FILE; check other images)`);
         }
       }
-      const vols = { ...mapVolumes(spec.volumes, `${path}.volumes`, note, bad), ...mapDirectories(spec.directories, `${path}.directories`, note, bad) };
+      const vols = { ...mapVolumes(spec.volumes, `${path}.volumes`, note, bad), ...mapDirectories(spec.directories, `${path}.directories`, note, bad, an, usedVolumes) };
+      for (const v of Object.keys(vols)) usedVolumes.add(v);
       if (Object.keys(vols).length) acc.volumes = vols;
+      const files = mapFiles(spec.files, `${path}.files`, note, bad, kamalRoot, input.fileExists);
+      if (Object.keys(files).length) acc.files = files;
       if (typeof spec.cmd === 'string') acc.command = spec.cmd;
       for (const key of Object.keys(spec)) {
-        if (['image', 'port', 'env', 'volumes', 'directories', 'cmd', 'host', 'hosts', 'role', 'roles', 'service'].includes(key)) continue;
-        note(`${path}.${key}`, 'unmapped', key === 'files' ? 'files copied from the Kamal project have no Berth key (build them into an image, or mount a volume)' : 'no Berth key');
+        if (['image', 'port', 'env', 'volumes', 'directories', 'files', 'cmd', 'host', 'hosts', 'role', 'roles', 'service'].includes(key)) continue;
+        note(`${path}.${key}`, 'unmapped', 'no Berth key');
       }
-      if ('host' in spec || 'hosts' in spec || 'role' in spec || 'roles' in spec) note(`${path}.host`, 'mapped', "Berth runs an app's accessories on each of the app's hosts");
       accs[an] = acc;
     }
     if (Object.keys(accs).length) app.accessories = accs;
-    // Kamal names an accessory's container <service>-<accessory>; in Berth the app reaches it by its name.
-    const appEnv = (app.env ?? {}) as Obj;
-    for (const [key, v] of Object.entries(appEnv)) {
-      const acc = Object.keys(accs).find((a) => typeof service === 'string' && v === `${service}-${a}`);
-      if (acc) {
-        appEnv[key] = acc;
-        note(`env.clear.${key}`, 'mapped', `${q(v)} → ${q(acc)} (the accessory's name on the app's network)`);
+    // Both ends of a connection across hosts need the address it travels on (private_ip).
+    for (const [hn, keys] of [...needPrivate].sort(([a], [b]) => a.localeCompare(b))) {
+      if (privateIps[hn] || existing[hn]?.private_ip) continue;
+      const address = addressOf.get(hn);
+      if (address && isPrivateAddress(address)) {
+        privateIps[hn] = address;
+        note(`servers (${address})`, 'mapped', `private_ip ${address} for ${hn} (its SSH address is on a private network); an accessory is reached across hosts there`);
+      } else {
+        bad(
+          keys[0]!,
+          `the private address of ${hn} (${address ?? 'an existing host'}): ${[...new Set(keys)].join(', ')} make${keys.length === 1 ? 's' : ''} hosts connect over your private network, and Berth never publishes an accessory on a public address`,
+          address,
+          `give the port the accessory host's private address (e.g. port: "10.0.0.3:5432:5432"), or add "private_ip" to ${hn} in hosts.json and rerun the import`,
+        );
       }
     }
+    // Kamal names an accessory's container <service>-<accessory>; in Berth the app reaches it by its name,
+    // or, when it runs on another host, through the <NAME>_HOST/<NAME>_PORT Berth sets.
+    const appEnv = (app.env ?? {}) as Obj;
+    const ipOf = (hn: string) => privateIps[hn] ?? existing[hn]?.private_ip;
+    for (const [key, v] of Object.entries(appEnv)) {
+      const acc = Object.keys(accs).find((a) => typeof service === 'string' && v === `${service}-${a}`);
+      const s = acc ? shared[acc] : undefined;
+      if (acc && !s?.users.length) {
+        appEnv[key] = acc;
+        note(`env.clear.${key}`, 'mapped', `${q(v)} → ${q(acc)} (the accessory's name on the app's network)`);
+        continue;
+      }
+      // Inside a URL ("redis://hey-valkey:6379/0"): the accessory's name, or its host's private_ip when other hosts reach it.
+      if (typeof v !== 'string' || typeof service !== 'string') continue;
+      let out = v;
+      for (const a of Object.keys(accs)) {
+        const to = shared[a]?.users.length ? ipOf(shared[a]!.on[0]!) : a;
+        if (to) out = out.replace(new RegExp(`(?<=[/@])${`${service}-${a}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[:/]|$)`, 'g'), to);
+      }
+      if (out !== v) {
+        appEnv[key] = out;
+        note(`env.clear.${key}`, 'mapped', `${q(v)} → ${q(out)} (Kamal's container name → where the accessory is reached in Berth)`);
+      }
+    }
+    for (const [acc, s] of Object.entries(shared)) {
+      if (!s.users.length) continue;
+      const envNames = accessoryEnvNames(acc);
+      const at = s.on.flatMap((h) => [ipOf(h), addressOf.get(h)]);
+      for (const [key, v] of Object.entries(appEnv)) {
+        if (key === envNames.host || key === envNames.port) {
+          delete appEnv[key];
+          note(`env.clear.${key}`, 'mapped', `dropped: Berth sets ${key} on every host to where ${acc} is reached from there (${ipOf(s.on[0]!) ?? `${s.on[0]}'s private_ip`})`);
+        } else if (typeof v === 'string' && (v === acc || v === `${service}-${acc}` || at.includes(v)) && ipOf(s.on[0]!)) {
+          appEnv[key] = ipOf(s.on[0]!);
+          note(`env.clear.${key}`, 'mapped', `${q(v)} → ${q(ipOf(s.on[0]!))}: ${acc} runs on ${s.on[0]} and is published on its private_ip only (or read ${envNames.host} in the app)`);
+        }
+      }
+    }
+    if (!Object.keys(appEnv).length) delete app.env;
+  }
+
+  // Kamal keeps a named volume per server: on an app whose processes run on several hosts, each
+  // keeps its own copy. Berth's equivalent is per_host_volumes (never for a database: Litestream's
+  // volumes are declared by the operator, not imported).
+  const volNames = Object.keys((app.volumes ?? {}) as Obj);
+  if (volNames.length && imageHosts.size > 1) {
+    app.per_host_volumes = volNames;
+    note('volumes', 'mapped', `per_host_volumes ${volNames.join(', ')}: the app runs on ${[...imageHosts].sort().join(', ')} and Kamal keeps one copy of a named volume per server, as per_host_volumes does; data that all hosts must share (uploads, SQLite) belongs in a database accessory or object storage instead`);
   }
 
   // ---------------------------------------------------------------- aliases
@@ -466,8 +604,18 @@ export function importKamal(input: KamalImportInput): KamalImport {
   }
   if (Object.keys(hooks).length) app.hooks = hooks;
 
+  // ---------------------------------------------------------------- error pages
+  if (typeof k.error_pages_path === 'string') {
+    const rel = k.error_pages_path.replace(/^\.\//, '').replace(/\/+$/, '');
+    if (!/^[A-Za-z0-9._@+\/-]+$/.test(rel) || rel.startsWith('/') || rel.split('/').includes('..')) bad('error_pages_path', 'a folder relative to the Kamal project, such as "public"', k.error_pages_path);
+    else {
+      app.error_pages_path = joinRel(kamalRoot, rel);
+      note('error_pages_path', 'mapped', `error_pages_path: ${app.error_pages_path} (its 503.html is the maintenance page: npm run maintenance / live; Berth serves no other error page)`);
+    }
+  }
+
   // ---------------------------------------------------------------- the rest of the top level
-  const HANDLED = ['service', 'image', 'servers', 'registry', 'builder', 'ssh', 'proxy', 'env', 'volumes', 'asset_path', 'accessories', 'aliases', 'healthcheck', 'primary_role', 'retain_containers', 'deploy_timeout', 'drain_timeout', 'boot', 'hooks_path'];
+  const HANDLED = ['service', 'image', 'servers', 'registry', 'builder', 'ssh', 'proxy', 'env', 'volumes', 'asset_path', 'accessories', 'aliases', 'healthcheck', 'primary_role', 'retain_containers', 'deploy_timeout', 'drain_timeout', 'boot', 'hooks_path', 'error_pages_path'];
   for (const key of Object.keys(k)) {
     if (HANDLED.includes(key)) continue;
     note(key, 'unmapped', UNMAPPED_TOP[key] || 'not a Kamal 2 key Berth knows');
@@ -508,7 +656,11 @@ export function importKamal(input: KamalImportInput): KamalImport {
   if (Object.keys(commands).length) app.secret_commands = commands;
 
   if (issues.length) throw new ConfigError(issues);
-  return { name: name!, app: order(app), newHosts, notes };
+  for (const [hn, ip] of Object.entries(privateIps)) {
+    if (newHosts[hn]) newHosts[hn]!.private_ip = ip;
+  }
+  const existingIps = Object.fromEntries(Object.entries(privateIps).filter(([hn]) => !newHosts[hn]));
+  return { name: name!, app: order(app), newHosts, privateIps: existingIps, notes };
 }
 
 /** A Kamal alias ("app exec -i --reuse \"bin/rails console\"", "app logs -f") as a Berth alias. */
@@ -551,13 +703,18 @@ function mapVolumes(list: unknown, path: string, note: Note, bad: Bad): Record<s
   return out;
 }
 
-/** Kamal `directories:` are host folders under the accessory's service dir; Berth uses named volumes. */
-function mapDirectories(list: unknown, path: string, note: Note, bad: Bad): Record<string, string> {
+/**
+ * Kamal `directories:` are host folders under the accessory's service dir; Berth uses named volumes.
+ * One compose project holds them all, so a name another accessory (or the app) uses already is
+ * prefixed with the accessory's (Kamal keeps them apart by folder).
+ */
+function mapDirectories(list: unknown, path: string, note: Note, bad: Bad, accessory = '', taken: ReadonlySet<string> = new Set()): Record<string, string> {
   const out: Record<string, string> = {};
   if (!Array.isArray(list)) return out;
   list.forEach((v, i) => {
     const m = /^([^:/][^:]*):(\/[^:]*)$/.exec(String(v));
-    const src = m?.[1]?.toLowerCase().replace(/[^a-z0-9_-]+/g, '-');
+    let src = m?.[1]?.toLowerCase().replace(/[^a-z0-9_-]+/g, '-');
+    if (src && taken.has(src) && accessory) src = `${accessory}_${src}`;
     if (!m || !src || !NAME.test(src) || m[2]!.split('/').includes('..')) return bad(`${path}[${i}]`, 'a directory "name:/container/path"', v);
     out[src] = m[2]!;
     note(`${path}[${i}]`, 'mapped', `${v} → named volume ${src} (a Docker volume, not a host folder)`);
@@ -565,9 +722,63 @@ function mapDirectories(list: unknown, path: string, note: Note, bad: Bad): Reco
   return out;
 }
 
+const PROXY_EDGE_KEYS = ['response_timeout', 'buffering', 'path_prefix', 'path_prefixes', 'strip_path_prefix'];
+const PATH_PREFIX = /^(\/[A-Za-z0-9._~-]+)+$/;
+
+/** Kamal's sizes: a number, or Ruby's "40_000_000" read as a string by a YAML 1.2 parser. */
+const kamalBytes = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : typeof v === 'string' && /^\d[\d_]*$/.test(v) ? Number(v.replace(/_/g, '')) : undefined;
+
+/** proxy.response_timeout, proxy.buffering, proxy.path_prefix(es) and proxy.strip_path_prefix. */
+function mapProxyEdge(proxy: Obj, app: Obj, note: Note, bad: Bad) {
+  if (proxy.response_timeout !== undefined) {
+    const t = seconds(proxy.response_timeout);
+    if (!t) bad('proxy.response_timeout', 'a number of seconds', proxy.response_timeout);
+    else {
+      app.response_timeout = t;
+      note('proxy.response_timeout', 'mapped', `response_timeout: ${t} (504 after it)`);
+    }
+  }
+  const b = proxy.buffering;
+  if (isObj(b)) {
+    // Kamal buffers both unless told not to; Traefik buffers requests and responses together.
+    const requests = b.requests !== false;
+    const responses = b.responses !== false;
+    const on = requests;
+    const out: Obj = { requests: on, responses: on };
+    for (const key of ['max_request_body', 'max_response_body', 'memory'] as const) {
+      if (b[key] === undefined) continue;
+      const n = kamalBytes(b[key]);
+      if (n === undefined) bad(`proxy.buffering.${key}`, 'a size in bytes such as 40_000_000', b[key]);
+      else if (on || key === 'memory') out[key] = n;
+      else note(`proxy.buffering.${key}`, 'unmapped', 'a limit needs request buffering, which this config turns off (as in Kamal, where it is ignored then)');
+    }
+    app.buffering = out;
+    note('proxy.buffering', 'mapped', `buffering ${q(out)}${requests !== responses ? ` — Kamal buffered ${requests ? 'requests only' : 'responses only'}; Traefik's buffering middleware buffers both or neither${on ? ' (server-sent events are held back until they end)' : ''}` : ''}`);
+    for (const key of Object.keys(b)) if (!['requests', 'responses', 'max_request_body', 'max_response_body', 'memory'].includes(key)) note(`proxy.buffering.${key}`, 'unmapped', 'no Berth key');
+  } else {
+    note('proxy.buffering', 'mapped', "Kamal buffers requests and responses by default, Berth does not (Traefik's buffering would hold back server-sent events); add buffering: { requests: true, responses: true } to buffer, with max_request_body for a limit");
+  }
+  const raw = Array.isArray(proxy.path_prefixes) ? proxy.path_prefixes.map(String) : typeof proxy.path_prefix === 'string' ? proxy.path_prefix.split(',') : [];
+  const prefixes = raw.map((p) => p.trim().replace(/\/+$/, '')).filter(Boolean);
+  const okPrefixes = prefixes.filter((p) => {
+    if (PATH_PREFIX.test(p) && !p.split('/').some((x) => x === '.' || x === '..')) return true;
+    bad(Array.isArray(proxy.path_prefixes) ? 'proxy.path_prefixes' : 'proxy.path_prefix', 'path prefixes such as "/api" (segments of letters, digits and . _ ~ -)', p);
+    return false;
+  });
+  if (okPrefixes.length) {
+    app.path_prefix = okPrefixes.length === 1 ? okPrefixes[0] : okPrefixes;
+    note(Array.isArray(proxy.path_prefixes) ? 'proxy.path_prefixes' : 'proxy.path_prefix', 'mapped', `path_prefix ${q(app.path_prefix)}`);
+  }
+  if (typeof proxy.strip_path_prefix === 'boolean') {
+    app.strip_path_prefix = proxy.strip_path_prefix;
+    note('proxy.strip_path_prefix', 'mapped', `strip_path_prefix: ${proxy.strip_path_prefix}`);
+  }
+}
+
 const joinRel = (a: string, b: string) => (a === '.' || !a ? b : b === '.' ? a : `${a.replace(/\/$/, '')}/${b.replace(/^\.\//, '')}`);
 
-const ORDER = ['$schema', 'image', 'build', 'registry', 'secret_commands', 'hosts', 'domains', 'www', 'tls', 'port', 'healthcheck', 'command', 'env', 'secrets', 'volumes', 'resources', 'workers', 'accessories', 'hooks', 'aliases', 'deploy'];
+const ORDER = ['$schema', 'image', 'build', 'registry', 'secret_commands', 'hosts', 'web', 'domains', 'www', 'path_prefix', 'strip_path_prefix', 'tls', 'port', 'healthcheck', 'response_timeout', 'buffering', 'error_pages_path', 'command', 'env', 'secrets', 'volumes', 'per_host_volumes', 'resources', 'workers', 'accessories', 'hooks', 'aliases', 'deploy'];
 const order = (o: Obj): Obj => Object.fromEntries(Object.entries(o).sort(([a], [b]) => idx(a) - idx(b)));
 const idx = (k: string) => (ORDER.includes(k) ? ORDER.indexOf(k) : ORDER.length);
 
@@ -597,7 +808,7 @@ export function overrideOf(base: Obj, dest: Obj): Obj {
  */
 export function importKamalDestination(input: KamalImportInput, base: KamalImport, destination: string, destDeploy: unknown, destFile: string): KamalImport & { override: Obj } {
   const merged = mergeKamal(input.deploy, destDeploy);
-  const existing = { ...(input.existingHosts ?? {}), ...Object.fromEntries(Object.entries(base.newHosts).map(([n, h]) => [n, { ssh: h.ssh }])) };
+  const existing = { ...(input.existingHosts ?? {}), ...Object.fromEntries(Object.entries(base.newHosts).map(([n, h]) => [n, { ssh: h.ssh, ...(h.private_ip ? { private_ip: h.private_ip } : {}) }])) };
   const r = importKamal({ ...input, deploy: merged, deployFile: destFile, name: base.name, existingHosts: existing });
   const baseNotes = new Set(base.notes.map((n) => `${n.key}|${n.text}`));
   return {
@@ -609,9 +820,51 @@ export function importKamalDestination(input: KamalImportInput, base: KamalImpor
 }
 
 /** Kamal's destination merge: mappings deep-merged, everything else replaced. */
-function mergeKamal(base: unknown, over: unknown): unknown {
+export function mergeKamal(base: unknown, over: unknown): unknown {
   if (!isObj(base) || !isObj(over)) return over === undefined ? base : over;
   const out: Obj = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = mergeKamal(base[k], v);
+  return out;
+}
+
+/** A role's `options`: memory and cpus as resources (others listed as unmapped). */
+function roleResources(options: unknown, path: string, note: Note): Obj | undefined {
+  if (!isObj(options)) return undefined;
+  const res: Obj = {};
+  if (options.memory !== undefined) res.memory = String(options.memory);
+  if (options.cpus !== undefined) res.cpus = Number(options.cpus);
+  for (const o of Object.keys(options)) if (!['memory', 'cpus'].includes(o)) note(`${path}.${o}`, 'unmapped', 'docker run options other than memory and cpus have no Berth key');
+  return Object.keys(res).length ? res : undefined;
+}
+
+/** One SSH target written two ways ("root@h" and "root@h:22"). */
+const sameSsh = (a: string, b: string) => a.replace(/:22$/, '') === b.replace(/:22$/, '');
+
+/** RFC 1918, CGNAT (100.64/10, Tailscale) and IPv6 ULA addresses: an SSH address there is a private network's. */
+export function isPrivateAddress(a: string): boolean {
+  const m = /^(\d+)\.(\d+)\.\d+\.\d+$/.exec(a);
+  if (m) {
+    const [x, y] = [Number(m[1]), Number(m[2])];
+    return x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) || (x === 100 && y >= 64 && y <= 127);
+  }
+  return /^f[cd][0-9a-f]{2}:/i.test(a);
+}
+
+/** Kamal `files: ["local:/container/path"]` (local relative to the Kamal project) → Berth's files (container path → file from the app folder). */
+function mapFiles(list: unknown, path: string, note: Note, bad: Bad, kamalRoot: string, exists: (p: string) => boolean = () => true): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (list === undefined) return out;
+  if (!Array.isArray(list)) {
+    bad(path, 'a list of "local/file:/container/path"', list);
+    return out;
+  }
+  list.forEach((v, i) => {
+    const m = /^([^:]+):(\/[A-Za-z0-9._@+\/-]*)$/.exec(String(v));
+    if (!m || m[2]!.split('/').includes('..') || /["'`$\\]/.test(m[1]!)) return bad(`${path}[${i}]`, 'a file "local/path:/container/path"', v);
+    if (!exists(m[1]!)) return note(`${path}[${i}]`, 'action', `${v}: ${m[1]} is not in the Kamal project (yet): create it, then add files: { "${m[2]}": ${joinRel(kamalRoot, m[1]!)} } to the accessory`);
+    out[m[2]!] = joinRel(kamalRoot, m[1]!);
+    const erb = m[1]!.endsWith('.erb');
+    note(`${path}[${i}]`, erb ? 'action' : 'mapped', `${v} → files["${m[2]}"] (uploaded to the accessory's host, mounted read-only)${erb ? ': Kamal renders .erb files, Berth uploads them as they are: render it into a plain file and point files at that' : ''}`);
+  });
   return out;
 }

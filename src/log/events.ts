@@ -13,26 +13,32 @@ export type LogEvent =
 
 export type Style = 'terminal' | 'ci' | 'json';
 
+import { PLAIN, type Paint } from './colour.ts';
+
 export const formatMs = (ms: number) => (ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`);
 
-/** One event as text (without trailing newline), or undefined when the style shows nothing for it. */
-export function formatEvent(e: LogEvent, style: Style): string | undefined {
+/**
+ * One event as text (without trailing newline), or undefined when the style shows nothing for it.
+ * `p` colours the terminal style (the logger passes colours only to a terminal; see colour.ts).
+ */
+export function formatEvent(e: LogEvent, style: Style, p: Paint = PLAIN): string | undefined {
   if (style === 'json') return JSON.stringify(e);
   const ci = style === 'ci';
+  if (ci) p = PLAIN;
   switch (e.kind) {
     case 'info':
       return e.message;
     case 'warn':
-      return `${ci ? 'WARN: ' : '! '}${e.message}`;
+      return p.yellow(`${ci ? 'WARN: ' : '! '}${e.message}`);
     case 'error':
-      return `${ci ? 'ERROR: ' : '✗ '}${e.message}`;
+      return p.red(`${ci ? 'ERROR: ' : '✗ '}${e.message}`);
     case 'step-start':
-      return ci ? `--- ${e.name}` : `▸ ${e.name}`;
+      return ci ? `--- ${e.name}` : `${p.cyan('▸')} ${e.name}`;
     case 'step-end':
-      if (e.failed) return `${ci ? '--- FAILED:' : '✗'} ${e.name} (${formatMs(e.ms)})${e.note ? ` ${e.note}` : ''}`;
-      return `${ci ? '--- done:' : '✓'} ${e.name} (${formatMs(e.ms)})${e.note ? ` ${e.note}` : ''}`;
+      if (e.failed) return `${ci ? '--- FAILED:' : p.red('✗')} ${e.name} (${formatMs(e.ms)})${e.note ? ` ${e.note}` : ''}`;
+      return `${ci ? '--- done:' : p.green('✓')} ${e.name} ${p.dim(`(${formatMs(e.ms)})`)}${e.note ? ` ${e.note}` : ''}`;
     case 'command':
-      return `$ ${e.line}`;
+      return p.dim(`$ ${e.line}`);
     case 'output':
       return e.text.replace(/\n$/, '');
   }

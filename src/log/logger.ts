@@ -3,6 +3,7 @@
 import type { Log } from '../app/deps.ts';
 import { formatEvent, type LogEvent, type Style } from './events.ts';
 import { redact } from './redact.ts';
+import { colourEnabled, paint } from './colour.ts';
 import { shQuote } from '../docker/command.ts';
 
 export interface Sink {
@@ -22,6 +23,8 @@ export interface LoggerOptions {
   /** "terminal" (default on a TTY) or "ci" (plain lines; default when CI is set or not a TTY). */
   style?: 'terminal' | 'ci';
   sink?: Sink;
+  /** Colour the terminal style (default: stderr is a terminal and neither NO_COLOR nor CI is set). */
+  colour?: boolean;
   /** Monotonic clock in ms (tests inject one). */
   clock?: () => number;
 }
@@ -53,6 +56,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const style: Style = opts.json ? 'json' : (opts.style ?? defaultStyle());
   const sink = opts.sink ?? processSink;
   const clock = opts.clock ?? (() => performance.now());
+  const p = paint(opts.colour ?? (opts.sink === undefined && colourEnabled(process.stderr)));
   const events: LogEvent[] = [];
 
   const clean = (s: string) => redact(s, known);
@@ -64,7 +68,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     if (ev.kind === 'command' && !opts.verbose) return;
     // The result goes to stdout as is (with --json it is the command's JSON document).
     if (ev.kind === 'output') return sink.out(ev.text.replace(/\n$/, ''));
-    const line = formatEvent(ev, style);
+    const line = formatEvent(ev, style, p);
     if (line !== undefined) sink.err(line);
   };
 

@@ -24,3 +24,18 @@ export const EDGE_RENDER_DIR = `${COMPOSE_DIR}/edge`;
 export const appRenderDir = (app: string) => `${COMPOSE_DIR}/${app}`;
 /** The edge config file, relative to the project root (named in headers and messages). */
 export const EDGE_CONFIG_FILE = 'shared/edge.yml';
+
+/** The path prefixes an app is served under (path_prefix as a list; empty: the whole domain). */
+export const pathPrefixes = (config: AppConfig): string[] =>
+  config.path_prefix === undefined ? [] : typeof config.path_prefix === 'string' ? [config.path_prefix] : [...config.path_prefix];
+
+/** A size from config ("40m", 1048576) in bytes. */
+export function bytesOf(size: number | string): number {
+  if (typeof size === 'number') return size;
+  const m = /^(\d+)(b|k|m|g)$/i.exec(size);
+  if (!m) throw new Error(`not a size: ${size}`);
+  return Number(m[1]) * { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as 'b' | 'k' | 'm' | 'g'];
+}
+
+/** Edge defaults of the keys app.yml may leave out (Kamal's: 30 s response timeout, prefix stripped). */
+export const EDGE_DEFAULTS = { responseTimeout: '30s', stripPathPrefix: true } as const;

@@ -22,8 +22,10 @@
 // - Output: /backups/<acc>-<YYYYmmddTHHMMSSZ>.sql.gz (plain SQL, gzip; restore with
 //   `gunzip -c f | psql`), written as /backups/.<name>.partial and renamed when pg_dump succeeded,
 //   so a half-written dump never counts. /backups is bind-mounted from backupsDir(app)/<acc>.
-// - Retention: after each successful dump only the BERTH_BACKUP_KEEP newest dumps of this
-//   accessory are kept (names sort by time). Other files in the directory are never touched.
+// - Retention: once a dump has succeeded (still under its .partial name) the oldest dumps go
+//   until keep-1 remain, then the new one is renamed into place: there are never more than
+//   BERTH_BACKUP_KEEP dumps of this accessory (names sort by time), and a failed dump removes
+//   nothing. Other files in the directory are never touched.
 // - Logs one line per event on stdout ("berth-backup: wrote <file>"), failures on stderr; a failed
 //   scheduled dump does not stop the loop. SIGTERM exits at once.
 
@@ -31,7 +33,7 @@ export const BACKUP_SCRIPT_NAME = 'berth-backup';
 
 export const backupScript = (): string =>
   `set -u
-dir=/backups
+dir="\${BERTH_BACKUP_DIR:-/backups}"
 name="$BERTH_BACKUP_NAME"
 keep="$BERTH_BACKUP_KEEP"
 schedule="$BERTH_BACKUP_SCHEDULE"
@@ -41,8 +43,9 @@ PGHOST="\${PGHOST:-$BERTH_BACKUP_HOST}"
 PGUSER="\${PGUSER:-\${POSTGRES_USER:-postgres}}"
 PGDATABASE="\${PGDATABASE:-\${POSTGRES_DB:-$PGUSER}}"
 export PGHOST PGUSER PGDATABASE
+# Keep the $1 newest dumps of this accessory.
 prune() {
-  ls -1 "$dir" | grep -E "^$name-[0-9]{8}T[0-9]{6}Z[.]sql[.]gz$" | sort -r | tail -n +$((keep + 1)) | while read -r f; do
+  ls -1 "$dir" | grep -E "^$name-[0-9]{8}T[0-9]{6}Z[.]sql[.]gz$" | sort -r | tail -n +$(($1 + 1)) | while read -r f; do
     rm -f "$dir/$f" && echo "berth-backup: removed $f"
   done
 }
@@ -50,7 +53,8 @@ dump() {
   stamp="$(date -u +%Y%m%dT%H%M%SZ)"
   tmp="$dir/.$name-$stamp.partial"
   if pg_dump --no-owner --clean --if-exists --compress=6 --file="$tmp"; then
-    mv "$tmp" "$dir/$name-$stamp.sql.gz" && echo "berth-backup: wrote $name-$stamp.sql.gz" && prune
+    prune $((keep - 1))
+    mv "$tmp" "$dir/$name-$stamp.sql.gz" && echo "berth-backup: wrote $name-$stamp.sql.gz"
   else
     rm -f "$tmp"
     echo "berth-backup: pg_dump of $PGDATABASE on $PGHOST failed" >&2

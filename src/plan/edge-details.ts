@@ -39,7 +39,7 @@ export function parseEdgeApi(text: string): EdgeApi {
 export function summariseEdge(api: EdgeApi, apps: readonly string[]): EdgeSummary {
   if (!api.version && !api.routers) return { reachable: false, routes: [] };
   const byPrefix = [...apps].sort((a, b) => traefikService(b).length - traefikService(a).length);
-  const owner = (name: string) => byPrefix.find((a) => name === traefikService(a) || name.startsWith(`${traefikService(a)}-`));
+  const owner = (name: string) => byPrefix.find((a) => name === traefikService(a) || name.startsWith(`${traefikService(a)}-`) || name.startsWith(`${traefikService(a)}_`));
   const services = new Map((api.services ?? []).map((s) => [s.name, s]));
   const routes = (api.routers ?? [])
     .filter((r) => r.provider === 'file' || r.name.endsWith('@file'))

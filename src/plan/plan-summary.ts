@@ -3,6 +3,7 @@
 import type { App } from '../config/schema.ts';
 import { EDGE_RENDER_DIR, routedDomains } from './app-facts.ts';
 import { formatDiff } from './diff.ts';
+import { describePlacement } from './placement.ts';
 import type { PlannedFile } from './plan-write.ts';
 import type { AppRender, EdgeRender } from './types.ts';
 
@@ -29,6 +30,8 @@ export interface AppSummary {
   accessories: { name: string; image: string; port?: string; backup?: string }[];
   workers: string[];
   litestream?: { databases: string[]; replica: string };
+  /** What runs on which host ("h4: web, worker jobs"), when not every process runs on every host. */
+  placement?: string[];
 }
 
 export interface PlanFileEntry {
@@ -79,6 +82,7 @@ export function summariseApp(app: App, render: AppRender, releaseSource: Release
       }),
     workers: Object.keys(c.workers).sort(),
     ...(c.litestream ? { litestream: { databases: [...c.litestream.databases], replica: c.litestream.replica.url } } : {}),
+    ...(render.placement && !render.placement.uniform ? { placement: describePlacement(render.placement) } : {}),
   };
 }
 
@@ -106,6 +110,7 @@ export function formatReport(report: PlanReport, opts: { wrote: boolean }): stri
     row('release', `${a.release} (${a.releaseSource})`);
     row('image', a.image);
     row('hosts', list(a.hosts));
+    for (const [i, line] of (a.placement ?? []).entries()) row(i ? '' : 'placement', line);
     row('domains', `${list(a.domains)}${a.domains.length ? ` — tls ${a.tls}, www ${a.www}` : ''}`);
     row('env', list(a.env.map((k) => `${k}=…`)));
     row('secrets', list(a.secrets.map((s) => `${s.name} (${s.source === 'missing' ? 'MISSING' : `from ${s.source}`})`)));

@@ -45,7 +45,7 @@ export function planPrune(state: Pick<AppState, 'current' | 'releases' | 'contai
 /** The state right after a deploy recorded `record` as live (the read was taken before it). */
 export function afterDeploy(state: Pick<AppState, 'current' | 'releases' | 'containers'>, record: ReleaseRecord, previous: string | undefined): Pick<AppState, 'current' | 'releases' | 'containers'> {
   return {
-    current: { release: record.id, colour: record.colour, previous: previous ? { release: previous, colour: record.colour === 'blue' ? 'green' : 'blue' } : null, switchedAt: record.createdAt },
+    current: { release: record.id, colour: record.colour ?? 'blue', previous: previous ? { release: previous, colour: record.colour === 'blue' ? 'green' : 'blue' } : null, switchedAt: record.createdAt },
     releases: [...state.releases.filter((r) => r.id !== record.id), record],
     containers: state.containers,
   };

@@ -5,7 +5,8 @@
 import type { AccessoryConfig, App } from '../config/schema.ts';
 import {
   appProject,
-  appSecretFile,
+  appSecretSetsDir,
+  appSecretsDir,
   appSecretsEnv,
   backupService,
   dumpDir,
@@ -21,11 +22,15 @@ import {
   BACKUP_MOUNT,
   LITESTREAM_CONFIG_MOUNT,
   runSecret,
+  accessoryFileHostPath,
 } from '../names.ts';
 import { shQuote } from '../docker/command.ts';
+import { registryOf } from '../config/registry.ts';
 import { BACKUP_SCRIPT_NAME, backupScript } from './backup-script.ts';
 import { ENTRY_WRAPPER_SH, IMAGE_CMD_VAR, IMAGE_ENTRYPOINT_VAR, SECRET_TEMPLATES_VAR, secretRefs, WRAPPER_NAME } from './secret-env.ts';
 import { composeLiteral, generatedHeader, quoted, sortedRecord, toYaml } from './yaml.ts';
+import { SECRETS_ID_VAR, secretsIdVar } from './secret-sets.ts';
+import type { HostProcesses } from './placement.ts';
 
 export interface ComposeInput {
   app: App;
@@ -35,6 +40,18 @@ export interface ComposeInput {
   configHash: string;
   /** Hash of the rendered litestream.yml, when the app replicates (label on the litestream service). */
   litestreamHash?: string;
+  /** One host's part when the app's processes are placed differently per host (src/plan/placement.ts); absent: everything. */
+  host?: HostPart;
+}
+
+/** What one host runs and how its processes reach the accessories (from the placement). */
+export interface HostPart {
+  name: string;
+  processes: HostProcesses;
+  /** `<NAME>_HOST` / `<NAME>_PORT` of the accessories reached across hosts, as seen from this host. */
+  env: Record<string, string>;
+  /** Accessory → the port binding published on this host (a shared accessory: on its private_ip). */
+  bindings: Record<string, string | undefined>;
 }
 
 /** Label on the litestream service carrying the hash of its config file. */
@@ -78,7 +95,7 @@ const secretRef = (name: string) => `\${${name}}`;
 function appSecrets(app: App): string[] {
   const c = app.config;
   const infra = new Set<string>([
-    ...(c.registry ? [c.registry.password_secret] : []),
+    ...(registryOf(c) ? [registryOf(c)!.password_secret] : []),
     ...(c.litestream ? [c.litestream.replica.access_key_id_secret, c.litestream.replica.secret_access_key_secret] : []),
     ...(c.tls.mode === 'origin-certificate' ? [c.tls.key_secret] : []),
   ]);
@@ -90,7 +107,7 @@ function appSecrets(app: App): string[] {
  * command): plain values as they are; values referencing a secret keep the reference as literal
  * text, expanded by the wrapper at start, so no value is ever container env.
  */
-function appEnvAndSecrets(app: App): { environment: Env; secrets: string[] } {
+function appEnvAndSecrets(app: App, host?: HostPart): { environment: Env; secrets: string[] } {
   const env: Env = {};
   const templates: string[] = [];
   const mounted = new Set(appSecrets(app));
@@ -104,6 +121,8 @@ function appEnvAndSecrets(app: App): { environment: Env; secrets: string[] } {
       env[k] = composeLiteral(v.replace(/\$\$/g, '$'));
     } else env[k] = composeEnvValue(v);
   }
+  // Where the accessories other hosts share are reached from this host (rules keep these names out of env).
+  for (const k of Object.keys(host?.env ?? {}).sort()) env[k] = composeEnvValue(host!.env[k]!);
   env[IMAGE_ENTRYPOINT_VAR] = `\${${IMAGE_ENTRYPOINT_VAR}:-}`;
   env[IMAGE_CMD_VAR] = `\${${IMAGE_CMD_VAR}:-}`;
   if (templates.length) env[SECRET_TEMPLATES_VAR] = templates.join(' ');
@@ -124,13 +143,15 @@ function webLike(input: ComposeInput, role: string, colour?: Colour) {
     [LABEL.release]: input.release,
     [LABEL.configHash]: input.configHash,
     [LABEL.role]: role,
+    // The secret set the container mounts (secret-sets.ts): interpolated, so the file stays pure.
+    [LABEL.secrets]: secretsIdRef(SECRETS_ID_VAR),
   };
   const svc: Record<string, unknown> = { image: input.image };
   return { svc, labels: sortedRecord(labels), c };
 }
 
-function resources(input: ComposeInput): Record<string, unknown> {
-  const r = input.app.config.resources;
+function resources(input: ComposeInput, own?: App['config']['resources']): Record<string, unknown> {
+  const r = own ?? input.app.config.resources;
   const out: Record<string, unknown> = {};
   if (r?.memory) out.mem_limit = r.memory.toLowerCase();
   if (r?.cpus !== undefined) out.cpus = r.cpus;
@@ -145,7 +166,7 @@ export const healthCommand = (port: number, path: string) => `curl -fsS ${shQuot
 
 function webService_(input: ComposeInput, colour: Colour): Record<string, unknown> {
   const { svc, labels, c } = webLike(input, 'web', colour);
-  const { environment, secrets } = appEnvAndSecrets(input.app);
+  const { environment, secrets } = appEnvAndSecrets(input.app, input.host);
   svc.entrypoint = WRAPPER_ENTRYPOINT;
   if (c.command) svc.command = composeLiteral(c.command);
   svc.environment = environment;
@@ -173,18 +194,18 @@ function webService_(input: ComposeInput, colour: Colour): Record<string, unknow
   return svc;
 }
 
-function workerService(input: ComposeInput, command: string): Record<string, unknown> {
+function workerService(input: ComposeInput, worker: App['config']['workers'][string]): Record<string, unknown> {
   const { svc, labels, c } = webLike(input, 'worker');
-  const { environment, secrets } = appEnvAndSecrets(input.app);
+  const { environment, secrets } = appEnvAndSecrets(input.app, input.host);
   svc.entrypoint = WRAPPER_ENTRYPOINT;
-  svc.command = composeLiteral(command);
+  svc.command = composeLiteral(worker.command);
   svc.environment = environment;
   if (secrets.length) svc.secrets = secrets;
   svc.labels = labels;
   svc.restart = c.restart;
   svc.stop_grace_period = `${c.deploy.stop_timeout_seconds}s`;
   if (Object.keys(c.volumes).length) svc.volumes = volumeList(c.volumes);
-  Object.assign(svc, resources(input));
+  Object.assign(svc, resources(input, worker.resources));
   svc.logging = LOGGING;
   return svc;
 }
@@ -211,19 +232,24 @@ function accessoryEnv(acc: AccessoryConfig): Env {
   return sortedRecord(env);
 }
 
-function accessoryLabels(app: string, role: string): Env {
-  return sortedRecord({ [LABEL.managed]: 'true', [LABEL.app]: app, [LABEL.role]: role });
+function accessoryLabels(app: string, role: string, service?: string): Env {
+  return sortedRecord({ [LABEL.managed]: 'true', [LABEL.app]: app, [LABEL.role]: role, ...(service ? { [LABEL.secrets]: secretsIdRef(secretsIdVar(service)) } : {}) });
 }
 
-function accessoryService(app: string, name: string, acc: AccessoryConfig): Record<string, unknown> {
+/** `${VAR:-}`: compose fills it from the release's env (empty in a bare `compose config`). */
+const secretsIdRef = (v: string) => `\${${v}:-}`;
+
+function accessoryService(app: string, name: string, acc: AccessoryConfig, binding = acc.port): Record<string, unknown> {
   const svc: Record<string, unknown> = { image: acc.image };
   if (acc.command) svc.command = composeLiteral(acc.command);
   const env = accessoryEnv(acc);
   if (Object.keys(env).length) svc.environment = env;
   if (acc.secrets.length) svc.secrets = [...acc.secrets].sort();
-  svc.labels = accessoryLabels(app, `accessory:${name}`);
-  if (acc.port) svc.ports = [quoted(acc.port)];
-  if (Object.keys(acc.volumes).length) svc.volumes = volumeList(acc.volumes);
+  svc.labels = accessoryLabels(app, `accessory:${name}`, acc.secrets.length ? name : undefined);
+  if (binding) svc.ports = [quoted(binding)];
+  // Kamal's `files`: uploaded with each release to a fixed host path, mounted read-only.
+  const files = Object.keys(acc.files ?? {}).sort().map((target) => `${accessoryFileHostPath(app, name, target)}:${target}:ro`);
+  if (Object.keys(acc.volumes).length || files.length) svc.volumes = [...volumeList(acc.volumes), ...files];
   const hc = accessoryHealth(acc);
   if (hc) svc.healthcheck = hc;
   svc.restart = 'unless-stopped';
@@ -256,7 +282,7 @@ function backupServiceDef(app: string, name: string, acc: AccessoryConfig): Reco
     environment: sortedRecord(env),
   };
   if (acc.secrets.length) svc.secrets = [...acc.secrets].sort();
-  svc.labels = accessoryLabels(app, `backup:${name}`);
+  svc.labels = accessoryLabels(app, `backup:${name}`, acc.secrets.length ? backupService(name) : undefined);
   svc.volumes = [`${dumpDir(app, name, b.dir)}:${BACKUP_MOUNT}`, ...localtimeMount(b.timezone)];
   svc.restart = 'unless-stopped';
   svc.logging = LOGGING;
@@ -278,7 +304,7 @@ function litestreamService(input: ComposeInput): Record<string, unknown> {
       { source: ls.replica.access_key_id_secret, target: 'LITESTREAM_ACCESS_KEY_ID' },
       { source: ls.replica.secret_access_key_secret, target: 'LITESTREAM_SECRET_ACCESS_KEY' },
     ],
-    labels: sortedRecord({ ...accessoryLabels(app.name, 'litestream'), [LITESTREAM_CONFIG_LABEL]: input.litestreamHash ?? '' }),
+    labels: sortedRecord({ ...accessoryLabels(app.name, 'litestream', LITESTREAM_SERVICE), [LITESTREAM_CONFIG_LABEL]: input.litestreamHash ?? '' }),
     volumes,
     restart: 'unless-stopped',
     stop_grace_period: '30s',
@@ -290,36 +316,42 @@ function litestreamService(input: ComposeInput): Record<string, unknown> {
 }
 
 export function renderCompose(input: ComposeInput): string {
-  const { app } = input;
+  const { app, host } = input;
   const c = app.config;
+  // Everything, or only what this host runs (placement): a person running compose on it gets its part.
+  const on = host?.processes;
+  const image = !on || on.image;
   const services: Record<string, unknown> = {};
-  for (const colour of COLOURS) services[webService(colour)] = webService_(input, colour);
-  for (const w of Object.keys(c.workers).sort()) services[`worker-${w}`] = workerService(input, c.workers[w]!.command);
-  if (c.litestream) services[LITESTREAM_SERVICE] = litestreamService(input);
-  const secrets = new Set<string>(appEnvAndSecrets(app).secrets);
-  if (c.litestream) [c.litestream.replica.access_key_id_secret, c.litestream.replica.secret_access_key_secret].forEach((s) => secrets.add(s));
-  for (const name of Object.keys(c.accessories).sort()) {
+  if (!on || on.web) for (const colour of COLOURS) services[webService(colour)] = webService_(input, colour);
+  for (const w of Object.keys(c.workers).sort()) if (!on || on.workers.includes(w)) services[`worker-${w}`] = workerService(input, c.workers[w]!);
+  if (c.litestream && image) services[LITESTREAM_SERVICE] = litestreamService(input);
+  const secrets = new Set<string>(image ? appEnvAndSecrets(app, host).secrets : []);
+  if (c.litestream && image) [c.litestream.replica.access_key_id_secret, c.litestream.replica.secret_access_key_secret].forEach((s) => secrets.add(s));
+  const accessories = Object.keys(c.accessories).sort().filter((a) => !on || on.accessories.includes(a));
+  for (const name of accessories) {
     const acc = c.accessories[name]!;
-    services[name] = accessoryService(app.name, name, acc);
+    services[name] = accessoryService(app.name, name, acc, host ? host.bindings[name] : acc.port);
     if (acc.backup) services[backupService(name)] = backupServiceDef(app.name, name, acc);
     for (const s of acc.secrets) secrets.add(s);
   }
 
-  const volumeNames = new Set<string>(Object.keys(c.volumes));
-  for (const acc of Object.values(c.accessories)) for (const v of Object.keys(acc.volumes)) volumeNames.add(v);
+  const volumeNames = new Set<string>(image ? Object.keys(c.volumes) : []);
+  for (const a of accessories) for (const v of Object.keys(c.accessories[a]!.volumes)) volumeNames.add(v);
 
   const doc: Record<string, unknown> = { name: appProject(app.name), services };
   if (volumeNames.size) doc.volumes = Object.fromEntries([...volumeNames].sort().map((v) => [v, {}]));
-  if (secrets.size) doc.secrets = Object.fromEntries([...secrets].sort().map((s) => [s, { file: appSecretFile(app.name, s) }]));
+  // The release's own set (secret-sets.ts); "none" makes a run without the env file fail visibly.
+  if (secrets.size) doc.secrets = Object.fromEntries([...secrets].sort().map((s) => [s, { file: `${appSecretSetsDir(app.name)}/\${${SECRETS_ID_VAR}:-none}/${s}` }]));
   doc.networks = { [NETWORK]: { external: true }, default: {} };
 
   const header = generatedHeader(
     app.file,
     [
-      `Compose project ${appProject(app.name)}, release ${input.release}.`,
-      ` Secret values are never written here nor put in container env: they are files under ${appSecretFile(app.name, '')}`,
-      ` (compose secrets), exported by the /bin/sh entrypoint wrapper at start. By hand on the server:`,
-      ` docker compose --env-file ${appSecretsEnv(app.name)} -f compose.yml … (it holds the image's entrypoint/command).`,
+      `Compose project ${appProject(app.name)}, release ${input.release}${host ? `: what host ${host.name} runs` : ''}.`,
+      ` Secret values are never written here nor put in container env: each release mounts its own set of files,`,
+      ` ${appSecretSetsDir(app.name)}/<set>/ (compose secrets), exported by the /bin/sh entrypoint wrapper at start.`,
+      ` By hand on the server: docker compose --env-file ${appSecretsDir(app.name)}/releases/<release>.env -f compose.yml …`,
+      ` (it names the set and holds the image's entrypoint/command; ${appSecretsEnv(app.name)} is the live release's).`,
     ].join('\n'),
   );
   return toYaml(doc, header);

@@ -14,7 +14,6 @@ import {
   EDGE_STATIC_FILE,
   edgeSecretFile,
   ENTRYPOINT,
-  runSecret,
   SOCKET_NETWORK,
   SOCKET_PROXY_PORT,
   SOCKET_PROXY_SERVICE,
@@ -28,6 +27,7 @@ import {
 } from '../names.ts';
 import { CLOUDFLARE_RANGES } from '../config/cloudflare-ips.ts';
 import { collectEdgeSecretNames } from '../config/secrets.ts';
+import { dnsCredentials, dnsResolverEnv, durationSeconds } from '../config/dns-provider.ts';
 import { EDGE_CONFIG_FILE } from './app-facts.ts';
 import { hashFiles, sha256 } from './hash.ts';
 import type { EdgeRender, RenderedFile } from './types.ts';
@@ -108,36 +108,27 @@ export function renderTraefikStatic(edge: EdgeConfig): string {
   return toYaml(doc, generatedHeader(EDGE_CONFIG_FILE, `Traefik static config (${EDGE_STATIC_FILE}).`));
 }
 
-/** Whole seconds (rounded up) of a duration such as "90s", "2m" or "500ms": lego reads its timeouts as seconds. */
-export function durationSeconds(d: string): number {
-  const m = /^(\d+)(ms|s|m|h)$/.exec(d);
-  if (!m) throw new Error(`not a duration: ${d}`);
-  const n = Number(m[1]);
-  const ms = m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n * 3_600_000;
-  return Math.max(1, Math.ceil(ms / 1000));
-}
+export { durationSeconds };
 
-/**
- * The environment of lego's cloudflare provider inside Traefik. One Traefik serves every resolver,
- * so DNS-01 resolvers share it (a rule refuses resolvers that disagree); the first one by name sets it.
- */
-export function dnsProviderEnv(edge: EdgeConfig): Record<string, string> {
-  const dns = Object.keys(edge.acme.resolvers)
+/** The DNS-01 resolvers of the edge, sorted by name. */
+const dnsResolvers = (edge: EdgeConfig) =>
+  Object.keys(edge.acme.resolvers)
     .sort()
     .map((n) => edge.acme.resolvers[n]!)
     .flatMap((r) => (r.challenge === 'dns-01' ? [r] : []));
-  const r = dns[0];
-  if (!r) return {};
-  // lego reads <VAR>_FILE: the token is a mounted file, never a value in the container's env.
-  const env: Record<string, string> = { CF_DNS_API_TOKEN_FILE: runSecret(r.token_secret) };
-  if (r.api_base_url) env.CLOUDFLARE_BASE_URL = r.api_base_url;
-  if (r.propagation?.timeout) env.CLOUDFLARE_PROPAGATION_TIMEOUT = String(durationSeconds(r.propagation.timeout));
-  if (r.propagation?.polling_interval) env.CLOUDFLARE_POLLING_INTERVAL = String(durationSeconds(r.propagation.polling_interval));
+
+/**
+ * The environment of lego's DNS providers inside Traefik. One Traefik serves every resolver, so
+ * their variables share one environment (a rule refuses resolvers that disagree on a variable).
+ */
+export function dnsProviderEnv(edge: EdgeConfig): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const r of dnsResolvers(edge)) for (const [k, v] of Object.entries(dnsResolverEnv(r))) env[k] ??= v;
   return env;
 }
 
 export function renderEdgeCompose(edge: EdgeConfig): string {
-  const tokens = Object.values(edge.acme.resolvers).flatMap((r) => (r.challenge === 'dns-01' ? [r.token_secret] : []));
+  const tokens = dnsResolvers(edge).flatMap((r) => Object.values(dnsCredentials(r)));
   const uniqueTokens = [...new Set(tokens)].sort();
   const env: Record<string, string> = { ...dnsProviderEnv(edge) };
   if (edge.acme.ca_root) env.LEGO_CA_CERTIFICATES = TRAEFIK_CA_ROOT;

@@ -8,6 +8,8 @@
 // Both scripts read sshd's own port(s) on the host (`sshd -T`): the port the operator dials can be
 // a forwarded one, and opening that instead of sshd's would lock the operator out.
 import type { HostConfig } from '../config/schema.ts';
+import { swarmUfwRules } from './hardening-swarm.ts';
+import type { AccessoryOpening } from './placement.ts';
 
 const MARK_BEGIN = '# BEGIN berth DOCKER-USER';
 const MARK_END = '# END berth DOCKER-USER';
@@ -39,7 +41,13 @@ const sq = (s: string) => `'${s.replace(/'/g, `'"'"'`)}'`;
  * Shell lines shared by both scripts: sshd's ports ($ssh_ports, space-separated, and $ssh_ports_csv),
  * the public interface ($ext), and the exact text of each file hardening writes ($want_*).
  */
-function prelude(p: Parts): string[] {
+/** What the host's cluster adds (hardening-swarm.ts): the other nodes' private addresses. */
+export interface HardeningExtras {
+  swarmPeers?: readonly string[];
+}
+
+function prelude(p: Parts, openings: readonly AccessoryOpening[] = [], extras: HardeningExtras = {}): string[] {
+  const acc = accessoryFirewall(openings);
   const lines = [
     `ssh_ports=$(sshd -T 2>/dev/null | awk '$1=="port"{print $2} $1=="listenaddress"{n=split($2,a,":"); print a[n]}' | sort -un | tr '\\n' ' ' | sed 's/ *$//')`,
     `[ -n "$ssh_ports" ] || { echo "cannot read sshd's port (sshd -T failed): refusing to touch the firewall or sshd" >&2; exit 2; }`,
@@ -61,25 +69,63 @@ function prelude(p: Parts): string[] {
       `[ -n "$ext" ] || { echo "no default route: cannot tell the public interface for DOCKER-USER" >&2; exit 2; }`,
       // Match the port the client sent to (before Docker's DNAT), not the container's port: a
       // container that publishes 8080->80 must stay closed.
+      ...acc.prelude,
       `want_docker_user=$(printf '%s\\n' ${sq(MARK_BEGIN)} '*filter' ':DOCKER-USER - [0:0]' \\`,
       `  '-A DOCKER-USER -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN' \\`,
+      ...acc.dockerUser.map((l) => `  ${l} \\`),
       `  "-A DOCKER-USER -i $ext -p tcp -m conntrack --ctorigdstport 80 -j RETURN" \\`,
       `  "-A DOCKER-USER -i $ext -p tcp -m conntrack --ctorigdstport 443 -j RETURN" \\`,
       `  "-A DOCKER-USER -i $ext -j DROP" 'COMMIT' ${sq(MARK_END)})`,
-      `want_ufw=$(for p in $ssh_ports 80 443; do echo "ufw allow $p/tcp"; done | awk '!seen[$0]++')`,
+      `want_ufw=$({ for p in $ssh_ports 80 443; do echo "ufw allow $p/tcp"; done; ${acc.ufw.length ? `printf '%s\\n' ${acc.ufw.join(' ')}; ` : ''}} | awk '!seen[$0]++')`,
     );
+    // Swarm: its ports from the cluster's other nodes only.
+    const swarm = swarmUfwRules(extras.swarmPeers ?? []);
+    if (swarm.length) lines.push(`want_ufw=$(printf '%s\\n' "$want_ufw" ${swarm.map(sq).join(' ')})`);
   }
   return lines;
 }
 
-export function renderHardening(host: HostConfig): string {
+/**
+ * The firewall openings for accessories other hosts reach (placement across hosts), kept apart from
+ * the rest: on the interface holding the host's private_ip ($pif_<n>), the accessory's published
+ * port admits the private_ips of the app's other hosts and drops everyone else (the front, a host
+ * outside the app, the operator's machine), before the public-interface rules. DOCKER-USER matches
+ * the address and port the client sent to (before Docker's DNAT), as iptables -S prints them. The
+ * UFW rules say the same in `ufw status` (Docker-published traffic is forwarded, so DOCKER-USER is
+ * what filters it).
+ */
+function accessoryFirewall(openings: readonly AccessoryOpening[]): { prelude: string[]; dockerUser: string[]; ufw: string[]; apply: string[] } {
+  const prelude: string[] = [];
+  const dockerUser: string[] = [];
+  const ufw: string[] = [];
+  [...new Set(openings.map((o) => o.address))].forEach((address, i) => {
+    prelude.push(
+      `pif_${i}=$(ip -o addr show 2>/dev/null | awk -v a=${sq(address)} '{split($4, x, "/"); if (x[1] == a) {print $2; exit}}')`,
+      `[ -n "$pif_${i}" ] || { echo ${sq(`private_ip ${address} (hosts.json) is no address of this host: refusing to touch the firewall`)} >&2; exit 2; }`,
+    );
+    for (const o of openings.filter((x) => x.address === address)) {
+      const match = `-p tcp -m conntrack --ctorigdst ${o.address} --ctorigdstport ${o.port}`;
+      for (const src of o.sources) {
+        dockerUser.push(`"-A DOCKER-USER -s ${src}/32 -i $pif_${i} ${match} -j RETURN"`);
+        ufw.push(sq(`ufw allow from ${src} to ${o.address} port ${o.port} proto tcp`));
+      }
+      dockerUser.push(`"-A DOCKER-USER -i $pif_${i} ${match} -j DROP"`);
+    }
+  });
+  // Added as written (each is one line of want_ufw, which the cleanup above keeps).
+  const apply = ufw.length ? [`printf '%s\\n' ${ufw.join(' ')} | while read -r rule; do ufw \${rule#ufw } >/dev/null; done`] : [];
+  return { prelude, dockerUser, ufw, apply };
+}
+
+/** `openings`: accessories other hosts reach on this one (placement.ts accessoryOpenings). */
+export function renderHardening(host: HostConfig, openings: readonly AccessoryOpening[] = [], extras: HardeningExtras = {}): string {
   const p = parts(host);
   const out: string[] = [
     'set -eu',
     'export DEBIAN_FRONTEND=noninteractive',
     'need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q "$2"; }; }',
     'systemd() { [ -d /run/systemd/system ]; }',
-    ...prelude(p),
+    ...prelude(p, openings, extras),
   ];
   if (p.ssh_key_only) {
     out.push(
@@ -111,6 +157,8 @@ export function renderHardening(host: HostConfig): string {
       `# Exactly these rules: drop any other rule a person added by hand.`,
       `ufw show added 2>/dev/null | grep '^ufw ' | grep -vxF "$want_ufw" | while read -r rule; do ufw delete \${rule#ufw } >/dev/null; done`,
       `for p in $ssh_ports 80 443; do ufw allow "$p/tcp" >/dev/null; done`,
+      ...accessoryFirewall(openings).apply,
+      ...swarmUfwRules(extras.swarmPeers ?? []).map((r) => `${r} >/dev/null`),
       `# Docker-published ports skip UFW: filter them in DOCKER-USER on the public interface.`,
       `rules=${UFW_AFTER_RULES}`,
       `sed -i '/^${MARK_BEGIN}$/,/^${MARK_END}$/d' "$rules"`,
@@ -130,14 +178,14 @@ export const DRIFT_EXIT = 3;
  * Read-only: one line per check, `ok <what>` or `drift <what>: <found>`, exit DRIFT_EXIT when any
  * differs. Nothing on the host is written, installed or reloaded.
  */
-export function renderHardeningCheck(host: HostConfig): string {
+export function renderHardeningCheck(host: HostConfig, openings: readonly AccessoryOpening[] = [], extras: HardeningExtras = {}): string {
   const p = parts(host);
   const out: string[] = [
     'set -u',
     'drift=0',
     'ok() { echo "ok $*"; }',
     'bad() { echo "drift $*"; drift=1; }',
-    ...prelude(p),
+    ...prelude(p, openings, extras),
   ];
   if (p.ssh_key_only) {
     out.push(

@@ -1,8 +1,8 @@
 // Secrets as files, environment at start (PURE). Every container Berth starts gets its secret
-// values as compose `secrets:` (files under /run/secrets/, bind-mounted from the host's
-// /etc/berth/<app>/files/), never as container env, so `docker inspect` shows no value. A small
+// values as compose `secrets:` (files under /run/secrets/, bind-mounted from the release's set on
+// the host, secret-sets.ts), never as container env, so `docker inspect` shows no value. A small
 // /bin/sh wrapper turns the files into the environment the process expects and then execs the
-// image's own entrypoint + command. Images without /bin/sh cannot run the wrapper (plan says so).
+// image's own entrypoint + command. Images without /bin/sh cannot run the wrapper: lacksShell names them.
 import { shJoin } from '../docker/command.ts';
 
 /** Env vars the wrapper reads: the image's original entrypoint and command, shell-quoted. */
@@ -89,3 +89,11 @@ export const withSecretEnv = (command: string[]): string[] => [
 
 /** Keys of the host env file that are not secrets (the image's entrypoint and command). */
 export const isImageExecKey = (key: string) => key === IMAGE_ENTRYPOINT_VAR || key === IMAGE_CMD_VAR;
+
+/** Docker's answer when a container's entrypoint is /bin/sh and the image has none (distroless, scratch). */
+export const lacksShell = (output: string) => /exec: "\/bin\/sh": (stat \/bin\/sh: no such file or directory|executable file not found)/.test(output);
+
+/** What to say when an image cannot run the secrets wrapper. */
+export const noShellMessage = (image: string) =>
+  `the image ${image} has no /bin/sh: every app container starts through Berth's /bin/sh wrapper, which turns the secret files into env (a distroless or scratch image cannot run it). ` +
+  'Use an image with a shell (e.g. the -debug or busybox variant), or add one (COPY --from=busybox:stable-musl /bin/busybox /bin/sh)';

@@ -1,5 +1,6 @@
 // The contract between pure rendering (src/plan) and the code that acts on hosts (src/exec, src/app).
 import type { Colour } from '../names.ts';
+import type { Placement } from './placement.ts';
 
 /** A file Berth renders. `path` is relative to the directory it belongs to (compose/<app>/, compose/edge/…). */
 export interface RenderedFile {
@@ -22,9 +23,19 @@ export interface AppRender {
   configHash: string;
   /** Secret names the release needs on the host (app env file, accessory files, registry, litestream). */
   secrets: string[];
-  /** Hosts (names from hosts.json) this app deploys to. */
+  /** Hosts (names from hosts.json) this app deploys to: every host running any of its processes or accessories. */
   hosts: string[];
+  /** What runs where (src/plan/placement.ts). */
+  placement?: Placement;
+  /**
+   * What each host's release folder holds: its own compose.yml (only its processes when placement
+   * differs per host), litestream.yml where the replicator runs, the routing files where web runs.
+   */
+  hostFiles?: Record<string, RenderedFile[]>;
 }
+
+/** The files one host gets for a release (every file when the render carries no per-host split). */
+export const filesFor = (render: Pick<AppRender, 'files' | 'hostFiles'>, host: string): RenderedFile[] => render.hostFiles?.[host] ?? render.files;
 
 export interface EdgeRender {
   /** compose.yml and traefik.yml for the berth-edge project. */

@@ -15,16 +15,24 @@ export const SANDBOX_SERVICE_LABEL = 'berth.sandbox.service';
 export const SANDBOX_HASH_LABEL = 'berth.sandbox.input-hash';
 
 /**
+ * Every machine the test lanes use (test/e2e/lanes.ts): h1–h3 the main lane, h4–h6 topology,
+ * h7–h9 swarm, h10–h11 image transfer, h12 edge and CLI, h13 a fresh server for setup and
+ * hardening, h14 backups and restores. Lanes run side by side, each on its own
+ * machines, so one lane's faults (reboots, firewalls, a swarm) never reach another's.
+ */
+const DEFAULT_HOSTS = 'h1,h2,h3,h4,h5,h6,h7,h8,h9,h10,h11,h12,h13,h14';
+
+/**
  * Test hosts: each is a machine (a privileged system container with its own sshd, dockerd,
  * iptables, filesystem and address). `hN` → container berth-sandbox-host-hN at 10.77.0.(10+N) on
  * the fleet network, reached from this machine only on loopback 127.0.1.N (ssh :22, edge :80/:443).
  * Hosts in SANDBOX_BARE_HOSTS start without Docker (as a new server does); `npm run setup` installs it.
  */
-export const SANDBOX_HOSTS: readonly string[] = (process.env.BERTH_SANDBOX_HOSTS ?? 'h1,h2,h3')
+export const SANDBOX_HOSTS: readonly string[] = (process.env.BERTH_SANDBOX_HOSTS ?? DEFAULT_HOSTS)
   .split(',')
   .map((h) => h.trim())
   .filter(Boolean);
-export const SANDBOX_BARE_HOSTS: readonly string[] = (process.env.BERTH_SANDBOX_BARE_HOSTS ?? 'h3').split(',').map((h) => h.trim()).filter(Boolean);
+export const SANDBOX_BARE_HOSTS: readonly string[] = (process.env.BERTH_SANDBOX_BARE_HOSTS ?? 'h3,h6,h9,h13').split(',').map((h) => h.trim()).filter(Boolean);
 
 /** The machines' own bridge network (fixed small subnet, clear of Docker's default pools). */
 export const FLEET_NETWORK = { name: 'berth-sandbox-fleet', subnet: '10.77.0.0/24', gateway: '10.77.0.1' } as const;

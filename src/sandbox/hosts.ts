@@ -30,11 +30,14 @@ export async function ensureClientKey(): Promise<void> {
   }
 }
 
-export function renderSshClientBlock(hosts: readonly SandboxHostSpec[]): string {
-  const names = [...new Set(hosts.map((h) => h.sshHost))].join(' ');
+/**
+ * One pattern for every machine (127.0.1.N): checkouts that bring up different sets of hosts
+ * (BERTH_SANDBOX_HOSTS) must not take each other's hosts out of the block.
+ */
+export function renderSshClientBlock(): string {
   return [
     BLOCK_BEGIN,
-    `Host ${names}`,
+    'Host 127.0.1.*',
     '  User root',
     `  IdentityFile ${SANDBOX_SSH_KEY}`,
     '  IdentitiesOnly yes',
@@ -57,14 +60,14 @@ function cut(text: string, begin: string, end: string): string {
 }
 
 /** Put our block at the top of ~/.ssh/config (Host blocks match first-wins), replacing an older one. */
-export async function ensureSshClientConfig(hosts: readonly SandboxHostSpec[]): Promise<void> {
+export async function ensureSshClientConfig(): Promise<void> {
   const dir = join(homedir(), '.ssh');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, 'config');
   const cur = existsSync(file) ? await readFile(file, 'utf8') : '';
   let rest = cut(cur, BLOCK_BEGIN, BLOCK_END);
   if (process.env.BERTH_SANDBOX_KEEP_LEGACY !== '1') rest = cut(rest, LEGACY_BEGIN, LEGACY_END);
-  const next = renderSshClientBlock(hosts) + rest;
+  const next = renderSshClientBlock() + rest;
   if (next !== cur) await writeFile(file, next, { mode: 0o600 });
 }
 

@@ -152,6 +152,24 @@ export async function buildImage(img: ImageDir, depHashes: Map<string, string>, 
   return { name: img.name, tags: img.tags, hash, built: true };
 }
 
+/** PURE: the named image dirs plus every dir producing an image they are built FROM, recursively. */
+export function withDependencies(names: readonly string[], dirs: readonly ImageDir[]): string[] {
+  const producer = new Map<string, string>();
+  for (const d of dirs) for (const t of d.tags) producer.set(t, d.name);
+  const byName = new Map(dirs.map((d) => [d.name, d]));
+  const out = new Set<string>();
+  const visit = (n: string) => {
+    if (out.has(n) || !byName.has(n)) return;
+    out.add(n);
+    for (const f of byName.get(n)!.from) {
+      const p = producer.get(f);
+      if (p) visit(p);
+    }
+  };
+  names.forEach(visit);
+  return [...out];
+}
+
 /** only: build just these dirs; rebuild: names to build even when up to date (or true for all). */
 export async function buildAllImages(opts: { only?: string[]; rebuild?: string[] | boolean } = {}): Promise<BuildResult[]> {
   const imgs = await discoverImages();

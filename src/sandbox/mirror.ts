@@ -36,9 +36,9 @@ async function inMirror(tag: string): Promise<boolean> {
   return r?.status === 200;
 }
 
-/** Push every mirrored image whose local ID changed since its last push or that the mirror lacks. */
-export async function pushToMirror(): Promise<{ pushed: string[]; kept: string[] }> {
-  const tags = mirroredTags((await discoverImages()).flatMap((d) => d.tags));
+/** Push every mirrored image (of `opts.tags`, when given) whose local ID changed since its last push or that the mirror lacks. */
+export async function pushToMirror(opts: { tags?: ReadonlySet<string> } = {}): Promise<{ pushed: string[]; kept: string[] }> {
+  const tags = mirroredTags((await discoverImages()).flatMap((d) => d.tags).filter((t) => !opts.tags || opts.tags.has(t)));
   const stamps: Record<string, string> = existsSync(STAMP) ? JSON.parse(await readFile(STAMP, 'utf8')) : {};
   const pushed: string[] = [];
   const kept: string[] = [];

@@ -277,10 +277,11 @@ async function forgetCertificatesOfOldRoot(): Promise<void> {
   }
 }
 
-export async function ensureServices(): Promise<void> {
+/** images: start only the services whose image is among these tags (a running one is left as it is). */
+export async function ensureServices(opts: { images?: ReadonlySet<string> } = {}): Promise<void> {
   await step(`network ${SANDBOX_NETWORK.name} (${SANDBOX_NETWORK.subnet})`, ensureNetwork);
   await step('credentials (registry htpasswd, S3)', ensureCredentialFiles);
-  for (const s of serviceSpecs()) {
+  for (const s of serviceSpecs().filter((x) => !opts.images || opts.images.has(x.image))) {
     await step(`container ${s.name}`, async () => {
       const r = await ensureContainer(s);
       if (r === 'started') console.log(`[sandbox]   started ${s.name}`);

@@ -16,7 +16,20 @@ export interface UpOptions {
   skipImages?: boolean;
   /** Rebuild these image dirs (sandbox/images/<name>) even when their input hash is unchanged. */
   rebuild?: string[];
+  /**
+   * Only these image dirs (and the ones they are built FROM), the services that run them and the
+   * mirror tags they make (`npm run demo` builds what it uses; sandbox:up, for the tests, all).
+   */
+  images?: readonly string[];
+  /** Only these machines (default: every host of SANDBOX_HOSTS). */
+  hosts?: readonly string[];
 }
+
+/** What `npm run demo` uses: one Docker host (h1), its edge, the Rails example with Litestream to S3, ACME. */
+export const DEMO_SANDBOX = {
+  hosts: ['h1'],
+  images: ['machine-docker', 'traefik', 'socket-proxy', 'litestream', 'rails', 'pebble', 's3', 'registry', 'dns'],
+} as const;
 
 /**
  * The retired sandbox host (a loopback sshd on 127.0.0.1:2222 in front of this machine's engine,
@@ -48,21 +61,23 @@ export async function sandboxUp(opts: UpOptions = {}): Promise<void> {
     const r = await run(['bash', join(SANDBOX_DIR, 'provision', 'engine.sh')], { echo: false });
     console.log(`[sandbox]   ${r.stdout.trim().split('\n').pop()}`);
   });
-  const hosts = SANDBOX_HOSTS.map(hostSpec);
+  const hosts = (opts.hosts ?? SANDBOX_HOSTS).map(hostSpec);
   await step('ssh client key + ~/.ssh/config', async () => {
     await ensureClientKey();
-    await ensureSshClientConfig(hosts);
+    await ensureSshClientConfig();
   });
-  if (!opts.skipImages) {
-    const { buildAllImages } = await import('./images.ts');
-    await buildAllImages({ rebuild: opts.rebuild });
-  }
+  const { buildAllImages, discoverImages, withDependencies } = await import('./images.ts');
+  const dirs = await discoverImages();
+  const only = opts.images ? withDependencies(opts.images, dirs) : undefined;
+  if (!opts.skipImages) await buildAllImages({ rebuild: opts.rebuild, only });
+  /** Image tags this run may use (every one without `images`). */
+  const tags = new Set(dirs.filter((d) => !only || only.includes(d.name)).flatMap((d) => d.tags));
   await step('fleet network', ensureFleetNetwork);
   const { ensureServices, setAcmeDefault } = await import('./services.ts');
-  await ensureServices();
+  await ensureServices({ images: tags });
   await step('mirror (production image names for the hosts)', async () => {
     const { pushToMirror } = await import('./mirror.ts');
-    const r = await pushToMirror();
+    const r = await pushToMirror({ tags });
     console.log(`[sandbox]   pushed ${r.pushed.length ? r.pushed.join(' ') : 'nothing'}; ${r.kept.length} already there`);
   });
   await step('retire the loopback-sshd host', retireLegacyHost);

@@ -204,7 +204,7 @@ describe('an app on two hosts behind the front', { timeout: 900_000 }, () => {
     assert.match(tail.stdout, /^h1 \| /m);
     assert.match(tail.stdout, /^h2 \| /m);
     const wrong = await p.berth('exec', ['--host', 'h3', APP, 'hostname'], env());
-    assert.notEqual(wrong.code, 0);
+    assert.equal(wrong.code, 2, 'a host the app does not run on is a usage error');
     assert.match(wrong.stderr, /does not run on "h3"/);
   });
 

@@ -21,7 +21,7 @@ let p: TestProject;
 
 const appConfig = () => ({
   image: 'berth/testapp',
-  hosts: ['h1'],
+  hosts: [H.name],
   domains: [DOMAIN],
   tls: { mode: 'none' },
   port: 80,
@@ -87,16 +87,18 @@ async function replicating() {
   }, { timeoutMs: 60_000, intervalMs: 2000 });
 }
 
-describe('host faults on h1: dockerd restart and reboot', { timeout: 600_000 }, () => {
+// On h14, the data lane's machine (test/e2e/lanes.ts): beside the main lane, not in it.
+describe('host faults on h14: dockerd restart and reboot', { timeout: 600_000 }, () => {
   let colour = '';
 
   before(async () => {
     F = fleet();
-    H = F.H1;
+    H = F.H14;
+    F.setDomainHost(DOMAIN, H.edgeAddress);
     F.resetApps([APP], H);
     p = F.makeProject('berth-e2e-faults-', [H]);
     p.writeApp(APP, appConfig());
-    const setup = await p.berth('setup', ['h1'], env);
+    const setup = await p.berth('setup', [H.name], env);
     assert.equal(setup.code, 0, setup.all);
     // Two releases, so a retired colour exists (stopped) when the faults hit.
     for (const v of ['v1', 'v2']) {
@@ -111,7 +113,10 @@ describe('host faults on h1: dockerd restart and reboot', { timeout: 600_000 }, 
   });
 
   after(() => {
-    if (F) F.resetApps([APP], F.H1);
+    if (F) {
+      F.resetApps([APP], H);
+      F.setDomainHost(DOMAIN, undefined);
+    }
     p?.cleanup();
   });
 

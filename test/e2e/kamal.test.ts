@@ -116,13 +116,13 @@ test('--hosts on logs selects the host; a host the app does not use is an error'
   const ok = await p.berth('logs', [PROD, '--hosts', 'h1', '--tail', '3']);
   assert.equal(ok.code, 0, ok.all);
   const bad = await p.berth('logs', [PROD, '--hosts', 'h9']);
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 2, 'a host the app does not use is a usage error');
   assert.match(bad.stderr, /kml-shop does not deploy to h9 \(its hosts: h1/);
 });
 
 test('remove: refused without a terminal unless --yes; removes only that app, its route, host state and (--volumes) volumes', async () => {
   const refused = await p.berth('remove', [PROD, '-d', 'staging']);
-  assert.equal(refused.code, 1);
+  assert.equal(refused.code, 2, 'no terminal and no --yes: a usage error, nothing removed');
   assert.match(refused.stderr, /rerun with --yes/);
   assert.equal((await httpRequest('http://kml-shop-staging.berth.test/')).status, 200, 'still serving after the refusal');
 

@@ -6,7 +6,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { httpsRequest, waitFor } from '../../src/sandbox/http.ts';
 import { REPO_ROOT } from '../../src/sandbox/paths.ts';
-import { berthArgv, H1, cutSsh, makeProject, resetApps, restoreSsh, type TestProject } from './support/project.ts';
+import { hostSpec } from '../../src/sandbox/config.ts';
+import { berthArgv, cutSsh, makeProject, resetApps, restoreSsh, routeDomain, type TestProject, unrouteDomainHost } from './support/project.ts';
+
+// The edge lane's machine (test/e2e/lanes.ts): this file runs beside the main lane.
+const H = hostSpec('h12');
 
 const APP = 'wombat';
 const DOMAIN = 'wombat.berth.test';
@@ -15,10 +19,12 @@ let p: TestProject;
 
 const railsConfig = (extraEnv: Record<string, string> = {}) => ({
   image: 'berth/railsapp',
-  hosts: ['h1'],
+  hosts: [H.name],
   domains: [DOMAIN],
   port: 80,
-  healthcheck: { path: '/up', interval: '1s', timeout: '2s', retries: 5, start_period: '3s' },
+  // Rails boots in ~5 s quiet and 15+ s on a loaded host: checks failing meanwhile must not count (Docker's
+  // start_period; a passing check still ends it at once), or the gate sees "unhealthy" and fails.
+  healthcheck: { path: '/up', interval: '1s', timeout: '2s', retries: 5, start_period: '30s' },
   volumes: { storage: '/rails/storage' },
   // The image would migrate at boot (like Rails 8); off, so only the release command can migrate.
   env: { DB_PREPARE_ON_BOOT: '0', ...extraEnv },
@@ -57,15 +63,17 @@ async function addWorkouts(n: number, tag: string) {
 }
 
 before(async () => {
-  resetApps([APP]);
-  p = makeProject();
+  resetApps([APP], H);
+  await routeDomain(DOMAIN, H);
+  p = makeProject('berth-e2e-', [H]);
   p.writeApp(APP, railsConfig());
-  const setup = await p.berth('setup', ['h1'], env);
+  const setup = await p.berth('setup', [H.name], env);
   assert.equal(setup.code, 0, setup.all);
 });
 
-after(() => {
-  resetApps([APP]);
+after(async () => {
+  resetApps([APP], H);
+  await unrouteDomainHost(DOMAIN);
   p?.cleanup();
 });
 
@@ -81,7 +89,7 @@ test('Rails v1 deploys: db:prepare creates all four databases before the app ser
   assert.equal(after.queue_jobs, 5, 'writes reach the queue database too');
   assert.equal(after.cable_messages, 5, 'and the cable database');
   assert.equal(after.cache_entries, 1, 'the cache holds one upserted key');
-  const files = execFileSync('docker', ['--context', H1.context, 'run', '--rm', '-v', 'berth-wombat_storage:/s', 'berth/base:bookworm', 'ls', '/s'], { encoding: 'utf8' });
+  const files = execFileSync('docker', ['--context', H.context, 'run', '--rm', '-v', 'berth-wombat_storage:/s', 'berth/base:bookworm', 'ls', '/s'], { encoding: 'utf8' });
   for (const db of ['production.sqlite3', 'production_cache.sqlite3', 'production_queue.sqlite3', 'production_cable.sqlite3']) assert.match(files, new RegExp(db.replace('.', '\\.')));
 });
 
@@ -117,7 +125,7 @@ test('status lists the app with its release, colour, health and certificate expi
   assert.ok(row.certificate[0]?.expires && Date.parse(row.certificate[0].expires) > Date.now(), JSON.stringify(row.certificate));
   const table = await p.berth('status', [], env);
   assert.match(table.stdout, /HOST\s+APP\s+RELEASE/);
-  assert.match(table.stdout, new RegExp(`h1\\s+${APP}\\s+v1-`));
+  assert.match(table.stdout, new RegExp(`${H.name}\\s+${APP}\\s+v1-`));
 });
 
 test('logs, exec and the aliases from app config reach the live container', async () => {
@@ -151,14 +159,14 @@ test('an SSH connection dropped mid-deploy leaves the old release serving; rerun
       // The host's SSH goes away with every session (its firewall resets them and refuses new ones:
       // an outage, not a blip, which each Docker API call survives by dialling anew); it comes
       // back after the deploy gave up.
-      dropped = cutSsh(H1);
+      dropped = cutSsh(H);
     }
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
   const code: number = await new Promise((r) => child.on('close', (c) => r(c ?? 1)));
   clearTimeout(timer);
   await dropped;
-  await restoreSsh(H1);
+  await restoreSsh(H);
   assert.ok(dropped, 'the connection was dropped during the deploy');
   assert.notEqual(code, 0, `deploy fails when its connection drops:\n${stderr}`);
   assert.equal((await home()).release, 'v1', 'old release keeps serving');

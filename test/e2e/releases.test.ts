@@ -8,7 +8,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { httpsRequest, waitFor } from '../../src/sandbox/http.ts';
-import { H1, makeProject, onHost, resetApps, type TestProject } from './support/project.ts';
+import { hostSpec } from '../../src/sandbox/config.ts';
+import { makeProject, onHost, resetApps, routeDomain, type TestProject, unrouteDomainHost } from './support/project.ts';
+
+// The transfer lane's first machine (test/e2e/lanes.ts): this file runs beside the main lane.
+const H = hostSpec('h10');
 
 const APP = 'rel-src';
 const DOMAIN = `${APP}.berth.test`;
@@ -18,12 +22,12 @@ let src: string;
 
 /** Run a shell line on the host (SSH); throws on a non-zero exit. */
 const host = async (cmd: string) => {
-  const r = await onHost(H1, cmd, { allowFail: true });
-  if (r.code !== 0) throw new Error(`on ${H1.name}: ${cmd}: exit ${r.code}: ${r.stderr}`);
+  const r = await onHost(H, cmd, { allowFail: true });
+  if (r.code !== 0) throw new Error(`on ${H.name}: ${cmd}: exit ${r.code}: ${r.stderr}`);
   return r.stdout.trim();
 };
-const hostOk = async (cmd: string) => (await onHost(H1, cmd, { allowFail: true })).code === 0;
-const docker = (...args: string[]) => execFileSync('docker', ['--context', H1.context, ...args], { encoding: 'utf8' }).trim();
+const hostOk = async (cmd: string) => (await onHost(H, cmd, { allowFail: true })).code === 0;
+const docker = (...args: string[]) => execFileSync('docker', ['--context', H.context, ...args], { encoding: 'utf8' }).trim();
 const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { cwd: src, encoding: 'utf8' }).trim();
 const head = () => git('rev-parse', '--short', 'HEAD');
 type Outcome = { host: string; result: string; release: string; colour: string };
@@ -47,12 +51,13 @@ const workerImage = () =>
   docker('ps', '--filter', `label=com.docker.compose.project=berth-${APP}`, '--filter', 'label=com.docker.compose.service=worker-jobs', '--format', '{{.Image}} {{.State}}');
 
 before(async () => {
-  resetApps([APP]);
-  p = makeProject('rel-e2e-');
+  resetApps([APP], H);
+  await routeDomain(DOMAIN, H);
+  p = makeProject('rel-e2e-', [H]);
   p.writeApp(APP, {
     image: `rel-e2e/${APP}`,
     build: { on: 'host' },
-    hosts: ['h1'],
+    hosts: [H.name],
     domains: [DOMAIN],
     www: 'none',
     port: 80,
@@ -68,13 +73,14 @@ before(async () => {
   git('init', '-q');
   git('add', '-A');
   git('commit', '-q', '-m', 'one');
-  const setup = await p.berth('setup', ['h1']);
+  const setup = await p.berth('setup', [H.name]);
   assert.equal(setup.code, 0, setup.all);
 });
 
 after(async () => {
-  resetApps([APP]);
-  await onHost(H1, `docker image ls -q 'rel-e2e/${APP}' | xargs -r docker image rm -f >/dev/null 2>&1; true`, { allowFail: true });
+  resetApps([APP], H);
+  await unrouteDomainHost(DOMAIN);
+  await onHost(H, `docker image ls -q 'rel-e2e/${APP}' | xargs -r docker image rm -f >/dev/null 2>&1; true`, { allowFail: true });
   p?.cleanup();
 });
 
@@ -195,7 +201,7 @@ test('history lists every deploy, rollback and failure with who, what and outcom
   const r = await p.berth('history', [APP, '--json']);
   assert.equal(r.code, 0, r.all);
   const [h] = JSON.parse(r.stdout) as { host: string; entries: { action: string; outcome: string; release?: string; user: string; machine: string; configHash?: string; imageId?: string; error?: string }[] }[];
-  assert.equal(h!.host, 'h1');
+  assert.equal(h!.host, H.name);
   const e = h!.entries;
   const me = execFileSync('hostname', { encoding: 'utf8' }).trim();
   assert.ok(e.every((x) => x.machine === me && x.user), 'who: operator user and machine');
@@ -207,6 +213,6 @@ test('history lists every deploy, rollback and failure with who, what and outcom
   assert.ok(failed.length >= 2 && failed.every((x) => /lock/i.test(x.error ?? '')), 'refused deploys are recorded as failed with the reason');
   const text = await p.berth('history', [APP]);
   assert.equal(text.code, 0, text.all);
-  assert.match(text.stdout, /^h1:\n/);
+  assert.match(text.stdout, new RegExp(`^${H.name}:\\n`));
   assert.match(text.stdout, /rollback +ok +\S+ +by /);
 });

@@ -33,6 +33,8 @@ const config = () => ({
   healthcheck: { path: '/up', interval: '1s', timeout: '1s', retries: 3, start_period: '1s' },
   asset_path: '/app/public/assets',
   deploy: { retire_seconds: RETIRE_S, stop_timeout_seconds: STOP_S, health_timeout_seconds: 25, keep_releases: 2 },
+  // The 30 s request below must not meet the edge's default 30 s response timeout (504) first.
+  response_timeout: '60s',
 });
 
 const deploy = (release: string) => p.berth('deploy', [APP, '--release', release, '--json'], env);

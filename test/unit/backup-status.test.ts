@@ -7,6 +7,7 @@ import type { App } from '../../src/config/schema.ts';
 import { appSchema } from '../../src/config/schema.ts';
 import { parsePreflight } from '../../src/app/backup-preflight.ts';
 import { parseAt, stamp } from '../../src/app/backup.ts';
+import { restoreJob } from '../../src/exec/restore-job.ts';
 import { backupScripts, formatObserveSpec } from '../../src/exec/backup-scripts.ts';
 import {
   compareCounts,
@@ -193,10 +194,12 @@ test('host-script builders pass values as arguments, never inside the script', (
   assert.equal(obs.mutates, false);
   const remote = obs.argv.at(-1)!;
   assert.ok(remote.endsWith(" berth 'shop|berth-shop|/v.json|/data/a.sqlite3,/data/b.sqlite3|db:/b/shop/db'"), remote.slice(-120));
-  const r = backupScripts.restore(t, 'berth-shop', 'litestream/litestream:0.5.17', 'berth', '/safety/x', '2026-11-23T09:40:00.000Z', ['/data/a.sqlite3']);
+  const args = { kind: 'sqlite' as const, journal: '/j', lock: '/l', app: 'shop', project: 'berth-shop', colour: 'blue', healthTimeoutSeconds: 30, rest: ['litestream/litestream:0.5.17', 'berth', '/safety/x', '2026-11-23T09:40:00.000Z', '/data/a.sqlite3'] };
+  const r = restoreJob(t, false, args, JSON.stringify(args));
   assert.equal(r.mutates, true);
-  assert.ok(r.argv.at(-1)!.endsWith(' berth berth-shop litestream/litestream:0.5.17 berth /safety/x 2026-11-23T09:40:00.000Z /data/a.sqlite3'));
-  assert.ok(backupScripts.restore(t, 'p', 'i', 'n', '/s', undefined, ['/d']).argv.at(-1)!.endsWith(" /s '' /d"));
+  assert.ok(r.argv.at(-1)!.includes(` '${JSON.stringify(args)}' sqlite /j /l shop`), 'the journal keeps the parameters (an argument, delivered whole)');
+  assert.ok(r.argv.at(-1)!.endsWith(" sqlite /j /l shop berth-shop blue 30 litestream/litestream:0.5.17 berth /safety/x 2026-11-23T09:40:00.000Z /data/a.sqlite3"), r.argv.at(-1)!.slice(-160));
+  assert.ok(restoreJob(t, true, { ...args, rest: ['i', 'n', '/s', '', '/d'] }, '').argv.at(-1)!.endsWith(" /s '' /d"));
   assert.ok(backupScripts.preflight(t, 'p', 'i', 'n', '/rp/1', 3, ['/d']).argv.at(-1)!.endsWith(' berth p i n /rp/1 3 /d'));
 });
 
@@ -254,4 +257,35 @@ test('backup.timezone and backup.dir: mounts and validation', () => {
   assert.equal(parse({ schedule: '24:00' }).success, false);
   for (const dir of ['/opt/../etc', 'opt/backups', '/', '/opt/backups/', '/opt/back ups', '/opt/$(id)', '/opt/a,b', '/opt/a:b']) assert.equal(parse({ dir }).success, false, dir);
   for (const timezone of ['../../etc/passwd', 'Europe/Berlin;id', 'local']) assert.equal(parse({ timezone }).success, false, timezone);
+});
+
+test('pg_dump rotation: the new dump takes its name only after the oldest went, so never more than keep exist; a failed dump removes nothing', async () => {
+  const { execFileSync, spawnSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, chmodSync, readdirSync, readFileSync, mkdirSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { backupScript } = await import('../../src/plan/backup-script.ts');
+  const root = mkdtempSync(join(tmpdir(), 'berth-rotate-'));
+  const dir = join(root, 'backups');
+  const bin = join(root, 'bin');
+  mkdirSync(dir);
+  mkdirSync(bin);
+  const old = ['20261201T000000Z', '20261202T000000Z', '20261203T000000Z'].map((s) => `db-${s}.sql.gz`);
+  for (const f of old) writeFileSync(join(dir, f), 'x');
+  // pg_dump writes its --file (or fails when told to); mv records how many dumps exist right before the new one appears.
+  writeFileSync(join(bin, 'pg_dump'), `#!/bin/sh\n[ -f ${root}/fail ] && exit 1\nfor a; do case "$a" in --file=*) echo dump > "\${a#--file=}";; esac; done\n`);
+  writeFileSync(join(bin, 'mv'), `#!/bin/sh\nls -1 ${dir} | grep -c 'sql.gz$' >> ${root}/before-mv\nexec /bin/mv "$@"\n`);
+  for (const f of ['pg_dump', 'mv']) chmodSync(join(bin, f), 0o755);
+  const env = { PATH: `${bin}:${process.env.PATH}`, BERTH_BACKUP_DIR: dir, BERTH_BACKUP_NAME: 'db', BERTH_BACKUP_KEEP: '3', BERTH_BACKUP_SCHEDULE: 'daily', BERTH_BACKUP_HOST: 'db' };
+  const out = execFileSync('sh', ['-c', backupScript(), 'berth-backup', 'once'], { env, encoding: 'utf8' });
+  assert.match(out, /removed db-20261201T000000Z\.sql\.gz[\s\S]*wrote db-\d{8}T\d{6}Z\.sql\.gz/);
+  assert.equal(readFileSync(join(root, 'before-mv'), 'utf8').trim(), '2', 'keep-1 dumps when the new one is renamed into place');
+  const dumps = readdirSync(dir).filter((f) => f.endsWith('.sql.gz')).sort();
+  assert.equal(dumps.length, 3);
+  assert.deepEqual(dumps.slice(0, 2), old.slice(1));
+  writeFileSync(join(root, 'fail'), '');
+  const failed = spawnSync('sh', ['-c', backupScript(), 'berth-backup', 'once'], { env, encoding: 'utf8' });
+  assert.notEqual(failed.status, 0);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.sql.gz')).sort(), dumps, 'a failed dump removes nothing');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('partial')), [], 'and leaves no partial file');
 });

@@ -1,4 +1,4 @@
-// Every npm script reports a bad flag or argument as one line naming it and the usage, exits 2,
+// Every command reports a bad flag or argument as one line naming it and the usage, exits 2,
 // and never prints a JavaScript stack; unexpected errors are one line pointing at --verbose.
 // Child processes (the CLI exits), on an empty project root so nothing real is touched.
 import assert from 'node:assert/strict';
@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { describeParseError } from '../../src/cli/args.ts';
+import { COMMANDS, findCommand } from '../../src/cli/table.ts';
 import { checkRelease } from '../../src/config/release.ts';
 import { formatError, UsageError } from '../../src/errors.ts';
 
@@ -18,11 +19,14 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 interface Run { code: number; stdout: string; stderr: string }
 
-function run(args: string[]): Promise<Run> {
+/** A project `berth init` made (one host web1, one app web), for names that do not exist in it. */
+const initProject = join(root, 'project');
+
+function run(args: string[], projectRoot = root): Promise<Run> {
   return new Promise((resolve) => {
     execFile(process.execPath, ['--import', 'tsx', ...args], {
       cwd: repo,
-      env: { PATH: process.env.PATH, HOME: root, BERTH_ROOT: root, CI: '1' },
+      env: { PATH: process.env.PATH, HOME: root, BERTH_ROOT: projectRoot, CI: '1' },
       timeout: 60_000,
     }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
   });
@@ -41,12 +45,12 @@ async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Prom
   return out;
 }
 
-/** Every npm script that runs a file in scripts/ (through the launcher), as the argv after `node`. */
-const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-const entries = Object.entries(pkg.scripts)
-  .map(([name, cmd]) => ({ name, m: /^node (src\/cli\/launch\.mjs) ([a-z0-9-]+)((?: \S+)*)$/.exec(cmd) }))
+/** Every command in the table, and every npm script (each names one). */
+const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
+const scripts = Object.entries(pkg.scripts)
+  .map(([name, cmd]) => ({ name, m: /^(?:flock \S+ )?node src\/cli\/launch\.mjs ([a-z_][a-z0-9_:-]*)$/.exec(cmd) }))
   .filter((e) => e.m)
-  .map((e) => ({ name: e.name, file: `scripts/${e.m![2]}.ts`, argv: [e.m![1]!, e.m![2]!, ...e.m![3]!.split(' ').filter(Boolean)] }));
+  .map((e) => ({ name: e.name, command: e.m![1]! }));
 
 const noStack = (text: string) => assert.doesNotMatch(text, /^\s+at /m, `a stack trace:\n${text}`);
 
@@ -57,40 +61,72 @@ function assertUsage(r: Run, name: string, mentions: RegExp) {
   assert.equal(lines.length, 1, `${name}: one line expected:\n${r.stderr}`);
   assert.match(lines[0]!, /^ERROR \(UsageError\): /);
   assert.match(lines[0]!, mentions, `${name}: ${lines[0]}`);
-  assert.match(lines[0]!, /usage: npm run /, `${name}: no usage in ${lines[0]}`);
+  assert.match(lines[0]!, /usage: berth /, `${name}: no usage in ${lines[0]}`);
 }
 
-describe('bad flags on every script', () => {
+describe('bad flags on every command', () => {
   // Build the launcher's bundle once, not in four processes at once.
-  before(async () => assert.equal((await run(['src/cli/launch.mjs', 'version'])).code, 0));
-  it('covers every script in scripts/', () => {
-    const files = readdirSync(join(repo, 'scripts')).filter((f) => f.endsWith('.ts')).map((f) => `scripts/${f}`);
-    const covered = new Set(entries.map((e) => e.file));
-    assert.deepEqual(files.filter((f) => !covered.has(f)), []);
+  before(async () => {
+    assert.equal((await run(['src/cli/launch.mjs', 'version'])).code, 0);
+    const init = await run(['src/cli/launch.mjs', 'init', initProject]);
+    assert.equal(init.code, 0, init.stderr);
+  });
+  it('package.json: the berth bin is the launcher; every npm script names a table command, every command has its npm script', () => {
+    assert.equal(pkg.bin.berth, 'src/cli/launch.mjs');
+    assert.deepEqual(scripts.filter((s) => !findCommand(s.command)).map((s) => s.name), [], 'npm scripts naming no command');
+    assert.deepEqual(scripts.filter((s) => s.name !== findCommand(s.command)!.name).map((s) => s.name), [], 'an npm script named unlike its command');
+    const missing = COMMANDS.filter((c) => !c.hidden && !scripts.some((s) => s.command === c.name)).map((c) => c.name);
+    assert.deepEqual(missing, [], 'commands without an npm script');
+    assert.deepEqual(readdirSync(join(repo, 'scripts')), ['berth.ts'], 'one entry point');
   });
 
   it('--bogus: exit 2, one line naming the flag and the usage, no stack', async () => {
-    const results = await pool(entries, 4, (e) => run([...e.argv, '--bogus']));
-    entries.forEach((e, i) => assertUsage(results[i]!, e.name, /--bogus/));
+    const results = await pool([...COMMANDS], 4, (c) => run(['src/cli/launch.mjs', c.name, '--bogus']));
+    COMMANDS.forEach((c, i) => assertUsage(results[i]!, c.name, /unknown flag --bogus/));
   });
 
-  it('a missing value, a value on a switch, an extra argument, a bad number, a bad release', async () => {
+  it('a missing value, a value on a switch, an extra argument, a bad number, a bad release, an unknown command', async () => {
     const cases: [string[], RegExp][] = [
       [['src/cli/launch.mjs', 'deploy', 'app', '--release'], /--release needs a value/],
       [['src/cli/launch.mjs', 'deploy', 'app', '--json=yes'], /--json takes no value/],
       [['src/cli/launch.mjs', 'deploy'], /missing <app>/],
       [['src/cli/launch.mjs', 'status', 'a', 'b'], /unexpected argument "b"/],
       [['src/cli/launch.mjs', 'logs', 'app', '--tail', 'ten'], /--tail expects a whole number/],
+      [['src/cli/launch.mjs', 'logs', 'app', '--since', 'yesterday'], /--since expects a duration/],
+      [['src/cli/launch.mjs', 'deploy', 'app', '--lock-wait', '10 minutes'], /--lock-wait expects a duration/],
       [['src/cli/launch.mjs', 'exec', 'app'], /missing <command…>/],
       [['src/cli/launch.mjs', 'logs', 'app', '--service', 'x;id'], /--service expects a compose service name/],
       [['src/cli/launch.mjs', 'deploy', 'app', '--release', 'v1;touch /tmp/x'], /--release "v1;touch \/tmp\/x": expected a Docker image tag.*contains ";"/],
       [['src/cli/launch.mjs', 'rollback', 'app', '--to', '../../etc'], /--to "..\/..\/etc".*outside the release folder/],
       [['src/cli/launch.mjs', 'plan', '--release', 'a b'], /--release "a b".*contains " "/],
+      [['src/cli/launch.mjs', 'backup:restore', 'app', '--dump', '../x.sql.gz'], /--dump expects a dump file name/],
       [['src/cli/launch.mjs', 'backup-restore', 'app', '--dump', '../x.sql.gz'], /--dump expects a dump file name/],
       [['src/cli/launch.mjs', 'bench', '--only', 'nope'], /--only: unknown scenario nope/],
+      [['src/cli/launch.mjs', 'completion', 'fish'], /unknown shell "fish"/],
     ];
     const results = await pool(cases, 4, ([argv]) => run(argv));
     cases.forEach(([argv, re], i) => assertUsage(results[i]!, argv.join(' '), re));
+    const unknown = await run(['src/cli/launch.mjs', 'deplyo', 'app']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^ERROR \(UsageError\): unknown command "deplyo" \(did you mean "deploy"\?\); usage: berth <command>/);
+  });
+
+  it('names that do not exist are usage errors too (exit 2): an app, a host, a destination', async () => {
+    const cases: [string[], RegExp][] = [
+      [['src/cli/launch.mjs', 'status', '--host', 'nosuch'], /hosts\.json: no host "nosuch"/],
+      [['src/cli/launch.mjs', 'status', 'nosuch'], /apps\/nosuch\/: expected an app folder/],
+      [['src/cli/launch.mjs', 'setup', 'nosuch'], /hosts\.json: no host "nosuch"/],
+      [['src/cli/launch.mjs', 'plan', 'nosuch'], /apps\/nosuch\/: expected an app/],
+      [['src/cli/launch.mjs', 'config', 'nosuch', '-d', 'staging'], /apps\/nosuch\/app\.staging\.yml/],
+    ];
+    const results = await pool(cases, 4, ([argv]) => run(argv, initProject));
+    cases.forEach(([argv, re], i) => {
+      const r = results[i]!;
+      assert.equal(r.code, 2, `${argv.join(' ')}: exit ${r.code}\n${r.stderr}`);
+      assert.match(r.stderr, /^ERROR \(UnknownNameError\): /, argv.join(' '));
+      assert.match(r.stderr, re, argv.join(' '));
+      noStack(r.stderr);
+    });
   });
 });
 

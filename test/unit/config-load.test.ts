@@ -29,6 +29,7 @@ describe('loadProject', () => {
         ['running_calendar', 'apps/running_calendar/app.yml'],
         ['wombatworkouts', 'apps/wombatworkouts/app.yml'],
         ['zen_miner', 'apps/zen_miner/app.yml'],
+        ['zen_miner-growth', 'apps/zen_miner/app.growth.yml'],
       ],
     );
     const wombat = p.apps.find((a) => a.name === 'wombatworkouts')!;

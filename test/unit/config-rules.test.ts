@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { envReferences, parsePortBinding, selectHosts } from '../../src/config/rules.ts';
+import { envReferences, selectHosts } from '../../src/config/rules.ts';
+import { parsePortBinding } from '../../src/plan/placement.ts';
 import { edgeData, hostsData, linesOf, rawProject, valid } from '../fixtures/config/project.ts';
 
 const web = (over: Record<string, unknown> = {}) => ({ image: 'ghcr.io/acme/app', hosts: ['h1'], ...over });
@@ -8,14 +9,14 @@ const web = (over: Record<string, unknown> = {}) => ({ image: 'ghcr.io/acme/app'
 describe('cross-file rules', () => {
   it('a domain claimed by two apps', () => {
     assert.deepEqual(linesOf(rawProject({ a: web({ domains: ['shop.example.com'] }), b: web({ domains: ['blog.example.com', 'shop.example.com'] }) })), [
-      'apps/b/app.yml: domains[1]: expected a domain no other app claims, got "shop.example.com"; "shop.example.com" is already routed to a (apps/a/app.yml: domains[0])',
+      'apps/b/app.yml: domains[1]: expected a domain no other app claims, got "shop.example.com"; "shop.example.com" is already routed to a (apps/a/app.yml: domains[0]); to share the domain, give one of them a path_prefix',
     ]);
   });
 
   it("a domain's www. alias claimed by another app", () => {
     assert.deepEqual(
       linesOf(rawProject({ a: web({ domains: ['example.com'], www: 'redirect-to-apex' }), b: web({ domains: ['www.example.com'] }) })),
-      ['apps/b/app.yml: domains[0]: expected a domain no other app claims, got "www.example.com"; "www.example.com" is already routed to a (apps/a/app.yml: domains[0])'],
+      ['apps/b/app.yml: domains[0]: expected a domain no other app claims, got "www.example.com"; "www.example.com" is already routed to a (apps/a/app.yml: domains[0]); to share the domain, give one of them a path_prefix'],
     );
     // www: none claims only the apex.
     valid(rawProject({ a: web({ domains: ['example.com'] }), b: web({ domains: ['www.example.com'] }) }));
@@ -48,8 +49,8 @@ describe('cross-file rules', () => {
       litestream: { databases: ['/rails/storage/production.sqlite3'], replica: { url: 's3://bucket/app' } },
     };
     assert.deepEqual(linesOf(rawProject({ a: { image: 'ghcr.io/acme/app', roles: ['web'], ...ls } })), [
-      'apps/a/app.yml: volumes.storage: expected a volume on one host: volumes are local to a server, got "/rails/storage" on h1, h2, each host with its own copy of the Litestream-replicated databases (and all of them writing one replica); deploy the app to one host (the primary, e.g. hosts: ["h1"]) and keep the other hosts for stateless apps, or keep the data in a database server every host reaches (e.g. env DB_HOST) instead of a volume',
-      'apps/a/app.yml: volumes.cache: expected a volume on one host: volumes are local to a server, got "/rails/tmp/cache" on h1, h2, each host with its own copy; deploy the app to one host (the primary, e.g. hosts: ["h1"]) and keep the other hosts for stateless apps, or keep the data in a database server every host reaches (e.g. env DB_HOST) instead of a volume; or, for a cache that may differ per host, list it in per_host_volumes',
+      'apps/a/app.yml: volumes.storage: expected a volume on one host: volumes are local to a server, got "/rails/storage" on h1, h2, each host with its own copy of the Litestream-replicated databases (and all of them writing one replica); run the processes that use it on one host (the primary, e.g. hosts: ["h1"], or per-process hosts under web/workers) and keep the other hosts for stateless apps, or keep the data in a database accessory on one host that every host reaches (accessories.<name>.host; Berth sets <NAME>_HOST/<NAME>_PORT) instead of a volume',
+      'apps/a/app.yml: volumes.cache: expected a volume on one host: volumes are local to a server, got "/rails/tmp/cache" on h1, h2, each host with its own copy; run the processes that use it on one host (the primary, e.g. hosts: ["h1"], or per-process hosts under web/workers) and keep the other hosts for stateless apps, or keep the data in a database accessory on one host that every host reaches (accessories.<name>.host; Berth sets <NAME>_HOST/<NAME>_PORT) instead of a volume; or, for a cache that may differ per host, list it in per_host_volumes',
     ]);
     // A per-host cache is fine; the database volume is not, even when listed.
     assert.equal(linesOf(rawProject({ a: { image: 'ghcr.io/acme/app', roles: ['web'], ...ls, per_host_volumes: ['cache', 'storage'] } })).length, 1);
@@ -57,7 +58,7 @@ describe('cross-file rules', () => {
     valid(rawProject({ a: { image: 'ghcr.io/acme/app', hosts: ['h1'], ...ls } }));
     // A Postgres accessory with a volume on two hosts.
     assert.deepEqual(linesOf(rawProject({ a: { image: 'ghcr.io/acme/app', hosts: ['h1', 'h2'], accessories: { pg: { image: 'postgres:16', volumes: { pgdata: '/var/lib/postgresql/data' } } } } })), [
-      'apps/a/app.yml: accessories.pg: expected a stateful accessory on one host, got "pg" would run on h1, h2, each with its own data; run it in an app deployed to one host and reach it from the others, or deploy the app to one host (the primary, e.g. hosts: ["h1"]) and keep the other hosts for stateless apps, or keep the data in a database server every host reaches (e.g. env DB_HOST) instead of a volume',
+      'apps/a/app.yml: accessories.pg: expected a stateful accessory (volumes or backup) on one host, got "pg" would run on h1, h2, each with its own data; give it one host, e.g. host: "h1": the app\'s processes on the other hosts reach it at that host\'s private_ip (Berth sets PG_HOST/PG_PORT)',
     ]);
     assert.deepEqual(linesOf(rawProject({ a: web({ volumes: { cache: '/c' }, per_host_volumes: ['cahce'] }) })), [
       'apps/a/app.yml: per_host_volumes[0]: expected one of the app\'s volumes (cache), got "cahce"; did you mean "cache"?',
@@ -162,11 +163,27 @@ describe('cross-file rules', () => {
 
   it('build on: local without a registry', () => {
     assert.deepEqual(linesOf(rawProject({ a: web({ build: {} }) })), [
-      'apps/a/app.yml: registry: expected a registry to push the locally built image to (build.on is "local"), got nothing; add registry: { server, username, password_secret }, or set build.on: host to build on the server',
+      'apps/a/app.yml: registry: expected a registry to push the locally built image to (build.on is "local"), got nothing; add registry: { server, username, password_secret }, registry: none to ship the image over SSH, or build.on: host to build on the server',
     ]);
     valid(rawProject({ a: web({ build: { on: 'host' } }) }));
     valid(rawProject({ a: web({ image: 'localhost:5000/app', build: {} }) }));
     valid(rawProject({ a: web({ image: '127.0.0.1:5000/app', build: {} }) }));
+  });
+
+  it('registry: none ships what Berth builds here (build.on: local), nothing else', () => {
+    valid(rawProject({ a: web({ image: 'acme/app', build: {}, registry: 'none' }) }));
+    valid(rawProject({ a: web({ image: 'acme/app', build: { on: 'local' }, registry: 'none' }) }));
+    assert.deepEqual(linesOf(rawProject({ a: web({ image: 'acme/app', build: { on: 'host' }, registry: 'none' }) })), [
+      'apps/a/app.yml: build.on: expected build.on: local with registry: none (the image built here is shipped to each host over SSH), got "host"; set build.on: local, or drop registry: none (build.on: host needs no registry)',
+    ]);
+    assert.deepEqual(linesOf(rawProject({ a: web({ image: 'acme/app', registry: 'none' }) })), [
+      'apps/a/app.yml: build: expected build.on: local with registry: none (the image built here is shipped to each host over SSH), got nothing; add build: { context: ., on: local }, or name a registry to pull the image from',
+    ]);
+    // Any other word is neither "none" nor a registry mapping; a mapping's own mistakes are reported at their keys.
+    assert.deepEqual(linesOf(rawProject({ a: web({ build: {}, registry: 'nope' }) })), ['apps/a/app.yml: registry: expected "none" or a mapping, got "nope"']);
+    assert.deepEqual(linesOf(rawProject({ a: web({ registry: { server: 'ghcr.io', usernme: 'a', password_secret: 'T' }, secrets: ['T'] }) })), [
+      'apps/a/app.yml: registry.usernme: expected a known key, got unknown key "usernme"; did you mean "username"?',
+    ]);
   });
 
   it('rules still run over the valid apps when another app is broken', () => {
@@ -261,5 +278,33 @@ describe('rule helpers', () => {
   it('envReferences', () => {
     assert.deepEqual(envReferences('a ${X} b ${Y_2} $${Z} $$$${V} $$${W}'), ['X', 'Y_2', 'W']);
     assert.deepEqual(envReferences(3), []);
+  });
+});
+
+describe('services of one app (issue 24)', () => {
+  it('a secret interpolated into an accessory env is refused with file, key and fix', () => {
+    const lines = linesOf(rawProject({
+      a: web({ secrets: ['PW'], accessories: { db: { image: 'postgres:16', secrets: ['PW'], env: { POSTGRES_USER: 'u', DATABASE_URL: 'postgres://u:${PW}@db/x' } } } }),
+    }));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, /^apps\/a\/app\.yml: accessories\.db\.env\.DATABASE_URL: expected a value without \$\{…\}: an accessory gets secrets as files only, since its env shows in docker inspect, got "postgres:\/\/u:\$\{PW\}@db\/x"; list PW under accessories\.db\.secrets .*PW_FILE points at it/);
+    // An escaped $${PW} is a literal, not a secret: allowed. The app's own env may interpolate.
+    valid(rawProject({ a: web({ secrets: ['PW'], env: { URL: 'postgres://u:${PW}@db' }, accessories: { db: { image: 'postgres:16', secrets: ['PW'], env: { X: 'a$${PW}' } } } }) }));
+  });
+
+  it('two services naming one volume are refused; distinct names are fine', () => {
+    const shared = linesOf(rawProject({
+      a: web({ volumes: { storage: '/rails/storage' }, accessories: { db: { image: 'postgres:16', volumes: { storage: '/var/lib/postgresql/data' } } } }),
+    }));
+    assert.deepEqual(shared, [
+      'apps/a/app.yml: accessories.db.volumes.storage: expected a volume name no other service of the app mounts (one Docker volume per service), got "storage" at "/var/lib/postgresql/data", which volumes.storage (the app\'s web colours, workers and replicator) mounts too; rename it, e.g. db-storage: /var/lib/postgresql/data (two services writing one volume overwrite each other\'s files)',
+    ]);
+    const twoAcc = linesOf(rawProject({
+      a: web({ accessories: { cache: { image: 'redis:7', volumes: { data: '/data' } }, db: { image: 'postgres:16', volumes: { data: '/var/lib/postgresql/data' } } } }),
+    }));
+    assert.deepEqual(twoAcc, [
+      'apps/a/app.yml: accessories.db.volumes.data: expected a volume name no other service of the app mounts (one Docker volume per service), got "data" at "/var/lib/postgresql/data", which accessories.cache.volumes.data mounts too; rename it, e.g. db-data: /var/lib/postgresql/data (two services writing one volume overwrite each other\'s files)',
+    ]);
+    valid(rawProject({ a: web({ volumes: { storage: '/rails/storage' }, accessories: { db: { image: 'postgres:16', volumes: { pgdata: '/var/lib/postgresql/data' } } } }) }));
   });
 });

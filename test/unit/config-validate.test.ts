@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { closest, formatFound, formatPath } from '../../src/config/validate.ts';
+import { formatFound, formatPath } from '../../src/config/validate.ts';
+import { closest } from '../../src/config/closest.ts';
 import { ConfigError, formatError } from '../../src/errors.ts';
 import { hostsData, linesOf, rawProject, valid } from '../fixtures/config/project.ts';
 

@@ -5,13 +5,14 @@ import { splitCommand } from '../../src/docker/command.ts';
 import { formatSecretsEnv, parseSecretsEnv, secretsDigest } from '../../src/exec/secrets-file.ts';
 import { type AppState, parseObservation, type ReleaseRecord } from '../../src/exec/state.ts';
 import { planDeploy, planRollback, releaseId } from '../../src/plan/deploy-plan.ts';
+import { secretSetEnv, secretSetId, secretsIdVar } from '../../src/plan/secret-sets.ts';
 
 const rec = (id: string, colour: 'blue' | 'green', createdAt: string, containerId?: string): ReleaseRecord => ({
   id, app: 'shop', tag: id.split('-')[0]!, image: `shop:${id}`, colour, configHash: 'h', secretsHash: 'S', createdAt, host: 'h1', containerId,
 });
 
 const ps = (service: string, id: string, state = 'running', status = 'Up 1 minute (healthy)') =>
-  JSON.stringify({ ID: id, Names: `berth-shop-${service}-1`, State: state, Status: status, Labels: `com.docker.compose.service=${service},berth.app=shop` });
+  JSON.stringify({ ID: id, Names: `berth-shop-${service}-1`, State: state, Status: status, Labels: `com.docker.compose.service=${service},berth.app=shop,berth.secrets=S` });
 
 function observed(current: object | null, releases: ReleaseRecord[], containers: string[]): AppState {
   const out = ['--current', current ? JSON.stringify(current, null, 2) : '', '--releases', ...releases.map((r) => JSON.stringify(r)), '--containers', ...containers, '--end'].join('\n');
@@ -31,8 +32,57 @@ test('the same release, same secrets, healthy: nothing to do', () => {
   const s = observed({ release: 'v1-a', colour: 'blue', previous: null, switchedAt: 'x' }, [rec('v1-a', 'blue', '1')], [ps('web-blue', 'aaa')]);
   assert.equal(planDeploy(s, 'v1-a', 'S').kind, 'noop');
   assert.equal(planDeploy(s, 'v1-a', 'CHANGED').kind, 'deploy', 'a changed secret value is a change');
-  const down = observed({ release: 'v1-a', colour: 'blue', previous: null, switchedAt: 'x' }, [rec('v1-a', 'blue', '1')], [ps('web-blue', 'aaa', 'exited', 'Exited (1)')]);
-  assert.equal(planDeploy(down, 'v1-a', 'S').kind, 'deploy', 'a dead live container is redeployed');
+  const sick = observed({ release: 'v1-a', colour: 'blue', previous: null, switchedAt: 'x' }, [rec('v1-a', 'blue', '1')], [ps('web-blue', 'aaa', 'running', 'Up 1 minute (unhealthy)')]);
+  assert.equal(planDeploy(sick, 'v1-a', 'S').kind, 'deploy', 'an unhealthy live container is replaced');
+});
+
+test('a stopped live colour (docker stop/kill) is started again in place by any deploy, a no-op included; so are stopped services', () => {
+  const cur = { release: 'v1-a', colour: 'blue', previous: null, switchedAt: 'x' };
+  const down = observed(cur, [rec('v1-a', 'blue', '1')], [ps('web-blue', 'aaa', 'exited', 'Exited (137)'), ps('worker-jobs', 'www', 'exited', 'Exited (0)'), ps('litestream', 'lll'), ps('web-green', 'ggg', 'exited', 'Exited (0)')]);
+  const d = planDeploy(down, 'v1-a', 'S', { services: ['worker-jobs', 'litestream', 'db'] });
+  // The idle colour stays stopped; a service with no container at all (db) is started too.
+  assert.deepEqual(d, { kind: 'noop', colour: 'blue', reason: 'release v1-a is already live on blue', repair: { start: ['web-blue', 'worker-jobs', 'db'] } });
+  // A repair always goes through the lock (the optimistic read only answers a plain no-op).
+  const up = observed(cur, [rec('v1-a', 'blue', '1')], [ps('web-blue', 'aaa'), ps('worker-jobs', 'www', 'exited', 'Exited (0)')]);
+  assert.deepEqual(planDeploy(up, 'v1-a', 'S', { services: ['worker-jobs'] }), { kind: 'noop', colour: 'blue', reason: 'release v1-a is already live on blue and healthy', repair: { start: ['worker-jobs'] } });
+  // An engine that cannot start it in place (no services given) redeploys it.
+  assert.equal(planDeploy(down, 'v1-a', 'S').kind, 'deploy');
+  // Another release: the deploy itself brings the app back (a new colour, switched to).
+  assert.deepEqual(planDeploy(down, 'v2-b', 'S'), { kind: 'deploy', colour: 'green', live: { colour: 'blue', release: 'v1-a' } });
+});
+
+test('a no-op checks the secret values: the live colour mounts the wanted set, and the set on the host still holds them', () => {
+  const cur = { release: 'v1-a', colour: 'blue', previous: null, switchedAt: 'x' };
+  const withLabel = (set: string | undefined) => JSON.stringify({ ID: 'aaa', Names: 'x', State: 'running', Status: 'Up (healthy)', Labels: `com.docker.compose.service=web-blue${set === undefined ? '' : `,berth.secrets=${set}`}` });
+  const obs = (set: string | undefined, check?: string) =>
+    parseObservation(['--current', JSON.stringify(cur), '--releases', JSON.stringify(rec('v1-a', 'blue', '1')), '--containers', withLabel(set), ...(check ? ['--secrets-check', check] : []), '--end'].join('\n'));
+  assert.equal(planDeploy(obs('S', 'S'), 'v1-a', 'S').kind, 'noop');
+  assert.equal(planDeploy(obs('OTHER', 'S'), 'v1-a', 'S').kind, 'deploy', 'the live colour runs with another set of values (e.g. a rollback wrote them)');
+  assert.equal(planDeploy(obs(undefined, 'S'), 'v1-a', 'S').kind, 'deploy', 'a container from before secret sets reads the shared files: redeployed');
+  // An engine that does not hash a set (Swarm: its own secrets) decides on the recorded hash alone.
+  assert.equal(planDeploy(obs(undefined), 'v1-a', 'S').kind, 'noop');
+  assert.equal(planDeploy(obs('S', 'missing'), 'v1-a', 'S').kind, 'deploy', 'its set is gone from the host: a restart would fail');
+  assert.equal(planDeploy(obs('S', 'f00d'), 'v1-a', 'S').kind, 'deploy', 'its files were changed');
+});
+
+test('secret sets: one id per set of values; support services labelled with the secrets they mount', () => {
+  assert.equal(secretSetId({ A: '1', B: '2' }), secretSetId({ B: '2', A: '1' }));
+  assert.notEqual(secretSetId({ A: '1', B: '2' }), secretSetId({ A: '1', B: '3' }));
+  assert.notEqual(secretSetId({ A: 'x\nB' }), secretSetId({ A: 'x', B: '' }), 'names and values cannot run into each other');
+  const yml = 'services:\n  web-blue: { secrets: [A, B] }\n  worker-jobs: { secrets: [A] }\n  db: { secrets: [B] }\n  db-backup: { secrets: [B] }\n  litestream: { secrets: [{ source: K, target: LITESTREAM_ACCESS_KEY_ID }] }\n  cache: {}\n';
+  const env = secretSetEnv({ A: '1', B: '2', K: 'k' }, yml);
+  assert.deepEqual(Object.keys(env).sort(), ['BERTH_SECRETS_ID', 'BERTH_SECRETS_ID_DB', 'BERTH_SECRETS_ID_DB_BACKUP', 'BERTH_SECRETS_ID_LITESTREAM']);
+  assert.equal(env.BERTH_SECRETS_ID, secretSetId({ A: '1', B: '2', K: 'k' }));
+  assert.equal(env.BERTH_SECRETS_ID_DB, secretSetId({ B: '2' }));
+  // A changed app secret changes the release's set, not the database's label (no restart of db).
+  const next = secretSetEnv({ A: 'changed', B: '2', K: 'k' }, yml);
+  assert.notEqual(next.BERTH_SECRETS_ID, env.BERTH_SECRETS_ID);
+  assert.equal(next.BERTH_SECRETS_ID_DB, env.BERTH_SECRETS_ID_DB);
+  // Placement across hosts: one compose file per host; every host's services are named.
+  const perHost = secretSetEnv({ A: '1', B: '2' }, ['services:\n  web-blue: { secrets: [A] }\n', 'services:\n  db: { secrets: [B] }\n']);
+  assert.deepEqual(Object.keys(perHost).sort(), ['BERTH_SECRETS_ID', 'BERTH_SECRETS_ID_DB']);
+  assert.equal(secretsIdVar('web-green'), 'BERTH_SECRETS_ID');
+  assert.equal(secretsIdVar('worker-mail'), 'BERTH_SECRETS_ID');
 });
 
 test('release ids change with config', () => {

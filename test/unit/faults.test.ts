@@ -58,7 +58,7 @@ test('the state left names what serves', () => {
 
 const rec = (id: string, colour: 'blue' | 'green', containerId?: string): ReleaseRecord => ({ id, app: 'shop', tag: id.split('-')[0]!, image: `shop:${id}`, colour, configHash: 'h', secretsHash: 'S', createdAt: id, host: 'h1', containerId });
 const ps = (service: string, id: string, release: string, hash: string, state = 'running', status = 'Up 1 minute (healthy)') =>
-  JSON.stringify({ ID: id, Names: `berth-shop-${service}-1`, State: state, Status: status, Labels: `com.docker.compose.service=${service},berth.app=shop,berth.release=${release},berth.config-hash=${hash}` });
+  JSON.stringify({ ID: id, Names: `berth-shop-${service}-1`, State: state, Status: status, Labels: `com.docker.compose.service=${service},berth.app=shop,berth.release=${release},berth.config-hash=${hash},berth.secrets=S` });
 const observe = (current: object, releases: ReleaseRecord[], containers: string[], route: string, retiring: string[] = []) =>
   parseObservation(['--route', route, '--retiring', ...retiring, '--current', JSON.stringify(current), '--releases', ...releases.map((r) => JSON.stringify(r)), '--containers', ...containers, '--end'].join('\n'));
 

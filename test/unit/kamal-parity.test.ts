@@ -16,7 +16,7 @@ import { removeConfirmation } from '../../src/app/remove.ts';
 import { destinationFiles, mergeOverride } from '../../src/config/destinations.ts';
 import { filterHosts, parseHostFilter } from '../../src/config/host-filter.ts';
 import { loadProject } from '../../src/config/load.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { UnknownNameError } from '../../src/errors.ts';
 import { appProject, lockDir, releasesDir, backupsDir, appSecretsDir } from '../../src/names.ts';
 import { parseEdgeApi, summariseEdge } from '../../src/plan/edge-details.ts';
 import { renderApp } from '../../src/plan/render-app.ts';
@@ -119,7 +119,7 @@ test('a destination is its own app: own hosts, domains, compose project, release
   for (const x of paths(ls(notesStaging))) assert.ok(!paths(ls(notes)).includes(x), `${x} is production's`);
   assert.match(ls(notesStaging), /notes-staging/);
   assert.equal(targetApp(root, 'shop', 'staging'), 'shop-staging');
-  assert.throws(() => targetApp(root, 'shop', 'qa'), (e: unknown) => e instanceof ConfigError && /apps\/shop\/app\.qa\.yml/.test(e.message) && /destinations: staging/.test(e.message));
+  assert.throws(() => targetApp(root, 'shop', 'qa'), (e: unknown) => e instanceof UnknownNameError && /apps\/shop\/app\.qa\.yml/.test(e.message) && /destinations: staging/.test(e.message));
   assert.throws(() => targetApp(root, 'shop', '../x'), /--destination takes a name/);
 });
 
@@ -199,7 +199,7 @@ test("details: Traefik's routers and services per app, only the file provider's"
 // ---------------------------------------------------------------- CLI
 
 const run = (script: string, args: string[], root: string, env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'scripts', `${script}.ts`), ...args], {
+  spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'scripts', 'berth.ts'), script, ...args], {
     cwd: repo, env: { PATH: process.env.PATH, HOME: process.env.HOME, BERTH_ROOT: root, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
   });
 
@@ -214,16 +214,16 @@ test('CLI: version, config -d, and refusals that never reach a host', () => {
   assert.equal(JSON.parse(c.stdout).app, 'shop-staging');
   // stdin is not a terminal: remove refuses without --yes (and never contacts the hosts in hosts.json, which do not exist).
   const rm = run('remove', ['shop'], root);
-  assert.equal(rm.status, 1);
+  assert.equal(rm.status, 2, 'a missing --yes without a terminal is a usage error');
   assert.match(rm.stderr, /rerun with --yes/);
   const lock = run('lock', ['steal', 'shop'], root);
   assert.equal(lock.status, 2);
-  assert.match(lock.stderr, /usage: npm run lock -- status\|release <app>/);
+  assert.match(lock.stderr, /usage: berth lock status\|release <app>/);
   const secrets = { BERTH_SECRET_RAILS_MASTER_KEY: 'x'.repeat(8) };
   const dep = run('deploy', ['shop', '--hosts', 's1'], root, secrets);
-  assert.equal(dep.status, 1);
+  assert.equal(dep.status, 2, 'a host the app does not use is a usage error');
   assert.match(dep.stderr, /shop does not deploy to s1/);
   const ex = run('exec', ['--hosts', 'h9', 'shop', 'ls'], root);
-  assert.equal(ex.status, 1);
+  assert.equal(ex.status, 2);
   assert.match(ex.stderr, /shop does not deploy to h9/);
 });

@@ -19,7 +19,7 @@ function tempProject(): string {
 }
 
 function runPlan(root: string, args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'scripts', 'plan.ts'), ...args], {
+  return spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'scripts', 'berth.ts'), 'plan', ...args], {
     cwd: repo,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, BERTH_ROOT: root, ...env },
     encoding: 'utf8',
@@ -84,7 +84,7 @@ test('plan writes compose/, reports changes, and --json is machine-readable', ()
   assert.match(again.stdout, /No server was contacted/);
 
   const check = runPlan(root, ['zen_miner', '--release', 'r3', '--check']);
-  assert.equal(check.status, 2);
+  assert.equal(check.status, 3, 'drift is exit 3 (2 is a usage error)');
   assert.match(readFileSync(join(root, 'compose/zen_miner/compose.yml'), 'utf8'), /zen_miner:r2/, '--check writes nothing');
 });
 
@@ -124,9 +124,9 @@ test('an unknown key fails with file and key named, and nothing is written', () 
 test('an unknown app or flag is an error', () => {
   const root = tempProject();
   const app = runPlan(root, ['nope']);
-  assert.equal(app.status, 1);
+  assert.equal(app.status, 2, 'an app that does not exist is a usage error');
   assert.match(app.stderr, /nope/);
   const flag = runPlan(root, ['--bogus']);
   assert.equal(flag.status, 2); // a usage error, like every command (test/unit/cli-usage.test.ts)
-  assert.match(flag.stderr, /^ERROR \(UsageError\): unknown flag --bogus; usage: npm run plan/);
+  assert.match(flag.stderr, /^ERROR \(UsageError\): unknown flag --bogus; usage: berth plan/);
 });

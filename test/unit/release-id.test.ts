@@ -68,7 +68,7 @@ const live = (lock?: string): AppState =>
       '--lock', ...(lock ? [lock] : []),
       '--current', JSON.stringify({ release: 'v1-a', colour: 'blue', previous: null, switchedAt: 'x' }),
       '--releases', JSON.stringify({ id: 'v1-a', app: 'shop', tag: 'v1', image: 'shop:v1', colour: 'blue', configHash: 'h', secretsHash: 'S', createdAt: '1', host: 'h1' }),
-      '--containers', JSON.stringify({ ID: 'aaa', Names: 'x', State: 'running', Status: 'Up (healthy)', Labels: 'com.docker.compose.service=web-blue' }),
+      '--containers', JSON.stringify({ ID: 'aaa', Names: 'x', State: 'running', Status: 'Up (healthy)', Labels: 'com.docker.compose.service=web-blue,berth.secrets=S' }),
       '--image', 'sha256:abc',
       '--lock',
       '--end',

@@ -55,6 +55,7 @@ test('web colours are identical but for colour label and alias, and publish no p
     'berth.managed': 'true',
     'berth.release': 'abc1234',
     'berth.role': 'web',
+    'berth.secrets': '${BERTH_SECRETS_ID:-}',
   });
   assert.match(blue!.labels['berth.config-hash'], /^[0-9a-f]{16}$/);
   assert.equal(blue!.stop_grace_period, '30s');
@@ -97,7 +98,13 @@ test('accessories: published port, secrets as files with NAME_FILE, default heal
   assert.deepEqual(db.healthcheck.test, ['CMD-SHELL', 'pg_isready -U "$${POSTGRES_USER:-postgres}"']);
   assert.deepEqual(doc.services.cache!.healthcheck.test, ['CMD-SHELL', 'redis-cli ping']);
   assert.deepEqual(Object.keys(doc.secrets!), ['DB_PASSWORD', 'RAILS_MASTER_KEY', 'S3_KEY', 'S3_SECRET']);
-  assert.deepEqual(doc.secrets!.DB_PASSWORD, { file: '/etc/berth/shop_app/files/DB_PASSWORD' });
+  // Each release mounts its own secret set, named in its env file (the compose file cannot name it).
+  assert.deepEqual(doc.secrets!.DB_PASSWORD, { file: '/etc/berth/shop_app/sets/${BERTH_SECRETS_ID:-none}/DB_PASSWORD' });
+  // Support services carry the set of only the secrets they mount: another secret never recreates them.
+  assert.equal(db.labels['berth.secrets'], '${BERTH_SECRETS_ID_DB:-}');
+  assert.equal(doc.services['db-backup']!.labels['berth.secrets'], '${BERTH_SECRETS_ID_DB_BACKUP:-}');
+  assert.equal(doc.services.litestream!.labels['berth.secrets'], '${BERTH_SECRETS_ID_LITESTREAM:-}');
+  assert.equal(doc.services.cache!.labels['berth.secrets'], undefined, 'no secret, no label');
   assert.deepEqual(doc.volumes, { pgdata: {}, storage: {} });
   assert.deepEqual(doc.networks, { berth: { external: true }, default: {} });
   assert.equal(db.labels['berth.release'], undefined, 'accessories are not recreated per release');

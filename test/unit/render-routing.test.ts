@@ -9,7 +9,7 @@ type Routing = {
   http: {
     routers: Record<string, { rule: string; entryPoints: string[]; middlewares?: string[]; service: string; tls?: { certResolver?: string; domains?: { main: string; sans?: string[] }[] } }>;
     middlewares?: Record<string, { redirectRegex?: { regex: string; replacement: string; permanent: boolean }; redirectScheme?: { scheme: string; permanent: boolean } }>;
-    services: Record<string, { loadBalancer: { servers: { url: string }[]; passHostHeader: boolean } }>;
+    services: Record<string, { loadBalancer: { servers: { url: string }[]; passHostHeader: boolean; serversTransport?: string } }>;
   };
   tls?: { certificates: { certFile: string; keyFile: string }[] };
 };
@@ -29,7 +29,7 @@ test('a colour switch changes only the server URL', () => {
     { op: '+', line: '          - url: http://shop-app-web-green:3000' },
   ]);
   const g = parse(green);
-  assert.deepEqual(g.http.services['shop-app'], { loadBalancer: { servers: [{ url: 'http://shop-app-web-green:3000' }], passHostHeader: true } });
+  assert.deepEqual(g.http.services['shop-app'], { loadBalancer: { servers: [{ url: 'http://shop-app-web-green:3000' }], passHostHeader: true, serversTransport: 'shop-app-transport' } });
 });
 
 test('acme: HTTPS router with resolver and domains, HTTP router redirects permanently', () => {

@@ -19,8 +19,9 @@ test('machines: privileged, own docker volume, fixed fleet address, ports on loo
 });
 
 test('ssh client block: one Host line for the machines, our key and known_hosts', () => {
-  const b = renderSshClientBlock(['h1', 'h2', 'h3'].map(hostSpec));
-  assert.match(b, /^Host 127\.0\.1\.1 127\.0\.1\.2 127\.0\.1\.3$/m);
+  const b = renderSshClientBlock();
+  // A pattern, not a list: a checkout bringing up other hosts keeps every machine in the block.
+  assert.match(b, /^Host 127\.0\.1\.\*$/m);
   assert.match(b, /IdentitiesOnly yes/);
 });
 

@@ -1,12 +1,13 @@
 // The secrets wrapper, run for real by /bin/sh: files → env, `${NAME}` templates expanded, then the
 // image's entrypoint + command exec'd with exactly the given argv.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ENTRY_WRAPPER_SH, imageExecEnv, parseImageExec, secretRefs, SECRETS_DIR_IN_CONTAINER, withSecretEnv } from '../../src/plan/secret-env.ts';
+import { ENTRY_WRAPPER_SH, imageExecEnv, lacksShell, noShellMessage, parseImageExec, secretRefs, SECRETS_DIR_IN_CONTAINER, withSecretEnv } from '../../src/plan/secret-env.ts';
+import { SECRET_SET_ID_SH, secretSetId } from '../../src/plan/secret-sets.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-secrets-'));
 writeFileSync(join(dir, 'SECRET_KEY_BASE'), 'se cret\n');
@@ -57,4 +58,26 @@ test('image inspect output and secret references are parsed', () => {
   assert.deepEqual(parseImageExec('["a] [b"] null'), { entrypoint: ['a] [b'], cmd: null });
   assert.equal(parseImageExec('Error: No such image'), undefined);
   assert.deepEqual(secretRefs('a${X}b$${Y}${Z_1}'), ['X', 'Z_1']);
+});
+
+test('secret sets: the host computes the same id from the files as Berth from the values', () => {
+  const values = { B_KEY: 'multi\nline\n', A: 'x y "z" $HOME `id`', a_low: 'ünï', EMPTY: '' };
+  const dir = mkdtempSync(join(tmpdir(), 'berth-set-'));
+  try {
+    for (const [k, v] of Object.entries(values)) writeFileSync(join(dir, k), v);
+    assert.equal(execFileSync('sh', ['-c', SECRET_SET_ID_SH, 'sh', dir], { encoding: 'utf8' }).trim(), secretSetId(values));
+    writeFileSync(join(dir, 'A'), 'changed');
+    assert.notEqual(execFileSync('sh', ['-c', SECRET_SET_ID_SH, 'sh', dir], { encoding: 'utf8' }).trim(), secretSetId(values));
+    assert.equal(execFileSync('sh', ['-c', SECRET_SET_ID_SH, 'sh', join(dir, 'gone')], { encoding: 'utf8' }).trim(), 'missing');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an image without /bin/sh is recognised from what Docker says, and the message says why and what to do', () => {
+  const compose = 'Container berth-x-web-blue-1  Starting\nError response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/bin/sh": stat /bin/sh: no such file or directory: unknown';
+  assert.equal(lacksShell(compose), true);
+  assert.equal(lacksShell('exec: "/bin/sh": executable file not found in $PATH'), true);
+  assert.equal(lacksShell('exec: "/app": stat /app: no such file or directory'), false, 'another missing file is not this');
+  assert.match(noShellMessage('reg/app:v1'), /^the image reg\/app:v1 has no \/bin\/sh: .*distroless or scratch.*COPY --from=busybox/);
 });

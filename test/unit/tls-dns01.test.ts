@@ -40,9 +40,14 @@ describe('wildcard domains', () => {
   it('route one label under the zone (HostRegexp), never www.*, and order one certificate for the wildcard', () => {
     const p = valid(rawProject({ a: web({ domains: ['*.example.com', 'example.com'], www: 'redirect-to-apex', tls: { mode: 'acme', resolver: 'cloudflare' } }) }));
     const r = YAML.parse(renderRouting(p.apps[0]!, 'blue'));
-    const https = r.http.routers['a-https'];
-    assert.equal(https.rule, 'HostRegexp(`^[a-z0-9-]+\\.example\\.com$`) || Host(`example.com`) || Host(`www.example.com`)');
-    assert.deepEqual(https.tls, { certResolver: 'cloudflare', domains: [{ main: '*.example.com', sans: ['example.com', 'www.example.com'] }] });
+    // Named hosts and the wildcard are separate routers (a named host always wins over a wildcard),
+    // both naming the one certificate.
+    assert.equal(r.http.routers['a-https'].rule, 'Host(`example.com`) || Host(`www.example.com`)');
+    const https = r.http.routers['a-https-wildcard'];
+    assert.equal(https.rule, 'HostRegexp(`^[a-z0-9-]+\\.example\\.com$`)');
+    for (const name of ['a-https', 'a-https-wildcard']) {
+      assert.deepEqual(r.http.routers[name].tls, { certResolver: 'cloudflare', domains: [{ main: '*.example.com', sans: ['example.com', 'www.example.com'] }] });
+    }
     // The www redirect only names the plain domain.
     assert.equal(r.http.middlewares['a-redirect-www'].redirectRegex.regex, '^https?://www\\.(example\\.com)(.*)$');
     const re = new RegExp(/HostRegexp\(`(.*?)`\)/.exec(https.rule)![1]!);

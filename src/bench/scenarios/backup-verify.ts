@@ -1,23 +1,14 @@
 // Time of `npm run backup:verify` for the Rails app's four SQLite databases replicated by
-// Litestream to the sandbox S3 (when that command exists: issue 6).
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+// Litestream to the sandbox S3.
 import type { BenchContext } from '../context.ts';
 import { makeProject, resetApps, sleep, timedBerth } from '../env.ts';
 import { S3 } from '../../sandbox/config.ts';
-import { REPO_ROOT } from '../../sandbox/paths.ts';
 
-export const BACKUP_VERIFY_NA = 'n/a (backup:verify not available)';
 const APP = 'benchrails';
 const DBS = ['production', 'production_cache', 'production_queue', 'production_cable'].map((d) => `/rails/storage/${d}.sqlite3`);
 const env = { SECRET_KEY_BASE: 'kb-bench-3c9e', LITESTREAM_ACCESS_KEY_ID: S3.accessKeyId, LITESTREAM_SECRET_ACCESS_KEY: S3.secretAccessKey };
 
 export async function runBackupVerify(ctx: BenchContext) {
-  if (!existsSync(join(REPO_ROOT, 'scripts', 'backup-verify.ts'))) {
-    ctx.rec.notes.push(`backup:verify time (Rails app databases): ${BACKUP_VERIFY_NA}`);
-    ctx.log(BACKUP_VERIFY_NA);
-    return;
-  }
   resetApps([APP]);
   const p = makeProject('berth-bench-bk-');
   try {

@@ -1,6 +1,6 @@
 // Berth itself on the sandbox host: deploys under load, hot and no-op deploys (with their SSH
 // connection count), rollback with the previous colour running and stopped.
-import { analyzeRun } from '../analyze.ts';
+import { analyzeRun, countCommands } from '../analyze.ts';
 import type { BenchContext } from '../context.ts';
 import { closeSshMasters, countSshConnections, dockerLocal, healthyAt, makeProject, resetApps, sleep, timedBerth, type TestProject } from '../env.ts';
 import { KEEP_ALIVE, RATES, underLoad } from '../workload.ts';
@@ -43,11 +43,12 @@ export interface BerthBench {
 
 const tagOf = (release: string) => release.split('-')[0]!.split('+')[0]!;
 
+/** A Berth command with --json --verbose: its outcome, wall time, and the round trips its log shows. */
 async function deployJson(b: BerthBench, app: string, tag: string) {
-  const { r, wallMs } = await timedBerth(b.p, 'deploy', [app, '--release', tag, '--json']);
+  const { r, wallMs } = await timedBerth(b.p, 'deploy', [app, '--release', tag, '--json', '--verbose']);
   const o = (JSON.parse(r.stdout) as Outcome[])[0]!;
   if (o.result === 'deployed') b.live[app] = tag;
-  return { o, wallMs };
+  return { o, wallMs, commands: countCommands(r.stderr) };
 }
 
 async function warm(app: string) {
@@ -105,53 +106,85 @@ export async function berthUnderLoad(ctx: BenchContext, b: BerthBench) {
   }
 }
 
-/** Hot deploys (image on the host, a real change) and no-op deploys, each from a closed SSH master. */
+/**
+ * Hot deploys (image on the host, a real change) and no-op deploys. The timed ones run as an
+ * operator's next command does: the SSH master the previous command opened is still there
+ * (ControlPersist); "first command" runs start with every master closed, and count the SSH
+ * connections they open.
+ */
 export async function berthDeploys(ctx: BenchContext, b: BerthBench) {
-  for (let i = 0; i < ctx.reps(5, 2); i++) {
+  const hot = async (cold: boolean) => {
     const to = next(b.live[APP]!);
-    await closeSshMasters();
+    if (cold) await closeSshMasters();
     const { value, connections } = await countSshConnections(() => deployJson(b, APP, to));
-    const { o, wallMs } = value;
+    const { o, wallMs, commands } = value;
     if (o.result !== 'deployed') throw new Error(`expected a deploy, got ${o.result}`);
-    ctx.rec.add('deploy.hot', 'Hot deploy wall time (image on host)', 'ms', wallMs);
-    ctx.rec.add('ssh.full', 'SSH connections opened by a full deploy', 'count', connections);
     ctx.rec.add('switch', 'Switch latency (route written → Traefik API reports it)', 'ms', o.switchMs);
-    for (const [phase, ms] of Object.entries(o.timings)) ctx.rec.add(`phase.${phase}`, `  phase: ${phase}`, 'ms', ms);
-    ctx.rec.add('phase.total', '  phases total (in-process)', 'ms', Object.values(o.timings).reduce((x, y) => x + y, 0));
-    ctx.rec.run({ scenario: 'hot-deploy', to, wallMs, connections, timings: o.timings, switchMs: o.switchMs });
-    ctx.log(`hot deploy → ${to}: ${(wallMs / 1000).toFixed(2)} s, ${connections} SSH connection(s), ${JSON.stringify(o.timings)}`);
+    if (cold) {
+      ctx.rec.add('deploy.hot.cold', 'Hot deploy wall time, first command (no SSH master open)', 'ms', wallMs);
+      ctx.rec.add('ssh.full', 'SSH connections opened by a full deploy', 'count', connections);
+    } else {
+      ctx.rec.add('deploy.hot', 'Hot deploy wall time (image on host)', 'ms', wallMs);
+      ctx.rec.add('trips.hot', 'SSH round trips (host scripts) of a hot deploy', 'count', commands.trips);
+      ctx.rec.add('docker.hot', 'docker / compose commands of a hot deploy', 'count', commands.docker);
+      for (const [phase, ms] of Object.entries(o.timings)) ctx.rec.add(`phase.${phase}`, `  phase: ${phase}`, 'ms', ms);
+      ctx.rec.add('phase.total', '  phases total (in-process)', 'ms', Object.values(o.timings).reduce((x, y) => x + y, 0));
+    }
+    ctx.rec.run({ scenario: cold ? 'hot-deploy-first' : 'hot-deploy', to, wallMs, connections, ...commands, timings: o.timings, switchMs: o.switchMs });
+    ctx.log(`hot deploy${cold ? ' (first command)' : ''} → ${to}: ${(wallMs / 1000).toFixed(2)} s, ${connections} SSH connection(s), ${commands.trips} round trips, ${commands.docker} docker commands, ${JSON.stringify(o.timings)}`);
     await sleep(3000); // let the old colour retire before the next deploy reuses it
-  }
-  for (let i = 0; i < ctx.reps(5, 2); i++) {
-    await closeSshMasters();
+  };
+  for (let i = 0; i < ctx.reps(5, 2); i++) await hot(false);
+  for (let i = 0; i < ctx.reps(3, 1); i++) await hot(true);
+  const noop = async (cold: boolean) => {
+    if (cold) await closeSshMasters();
     const { value, connections } = await countSshConnections(() => deployJson(b, APP, b.live[APP]!));
     if (value.o.result !== 'noop') throw new Error(`expected a no-op deploy, got ${value.o.result}`);
-    ctx.rec.add('deploy.noop', 'No-op deploy wall time', 'ms', value.wallMs);
-    ctx.rec.add('ssh.noop', 'SSH connections opened by a no-op deploy', 'count', connections);
-    ctx.rec.run({ scenario: 'noop-deploy', wallMs: value.wallMs, connections, timings: value.o.timings });
-    ctx.log(`no-op deploy: ${(value.wallMs / 1000).toFixed(2)} s, ${connections} SSH connection(s)`);
-  }
+    if (cold) {
+      ctx.rec.add('deploy.noop.cold', 'No-op deploy wall time, first command (no SSH master open)', 'ms', value.wallMs);
+      ctx.rec.add('ssh.noop', 'SSH connections opened by a no-op deploy', 'count', connections);
+    } else {
+      ctx.rec.add('deploy.noop', 'No-op deploy wall time', 'ms', value.wallMs);
+      ctx.rec.add('trips.noop', 'SSH round trips (host scripts) of a no-op deploy', 'count', value.commands.trips);
+    }
+    ctx.rec.run({ scenario: cold ? 'noop-deploy-first' : 'noop-deploy', wallMs: value.wallMs, connections, ...value.commands, timings: value.o.timings });
+    ctx.log(`no-op deploy${cold ? ' (first command)' : ''}: ${(value.wallMs / 1000).toFixed(2)} s, ${connections} SSH connection(s), ${value.commands.trips} round trip(s)`);
+  };
+  for (let i = 0; i < ctx.reps(5, 2); i++) await noop(false);
+  for (let i = 0; i < ctx.reps(3, 1); i++) await noop(true);
 }
 
-/** Rollback with the previous colour still running (retire window 600 s), then with it stopped. */
+/**
+ * Rollback with the previous colour still running (retire window 600 s): as an operator's next
+ * command (SSH master open) and as a first command; then with the previous colour stopped.
+ */
 export async function berthRollback(ctx: BenchContext, b: BerthBench) {
   await deployJson(b, RB_APP, 'v1');
   await warm(RB_APP);
   await deployJson(b, RB_APP, 'v2');
   let liveColour = '';
   const rollback = async () => {
-    const { r, wallMs } = await timedBerth(b.p, 'rollback', [RB_APP, '--json']);
-    const o = (JSON.parse(r.stdout) as { release: string; colour: string; reused: boolean; timings: Record<string, number> }[])[0]!;
+    const { r, wallMs } = await timedBerth(b.p, 'rollback', [RB_APP, '--json', '--verbose']);
+    const o = (JSON.parse(r.stdout) as { release: string; colour: string; reused: boolean; switchMs?: number; timings: Record<string, number> }[])[0]!;
     liveColour = o.colour;
     const served = (await httpsRequest(`https://${domain(RB_APP)}/`)).headers['x-release'];
     if (served !== tagOf(o.release)) throw new Error(`after rollback to ${o.release}, ${domain(RB_APP)} served ${served}`);
-    return { o, wallMs };
+    return { o, wallMs, commands: countCommands(r.stderr) };
   };
   for (let i = 0; i < ctx.reps(5, 2); i++) {
-    const { o, wallMs } = await rollback();
+    const { o, wallMs, commands } = await rollback();
     ctx.rec.add('rollback.hot', 'Rollback, previous colour running', 'ms', wallMs, o.reused ? undefined : 'a run did not reuse the running colour');
-    ctx.rec.run({ scenario: 'rollback-hot', wallMs, reused: o.reused, timings: o.timings });
-    ctx.log(`rollback (hot) → ${o.release}: ${(wallMs / 1000).toFixed(2)} s, reused=${o.reused}, ${JSON.stringify(o.timings)}`);
+    ctx.rec.add('trips.rollback', 'SSH round trips (host scripts) of a rollback, previous colour running', 'count', commands.trips);
+    ctx.rec.add('switch.rollback', 'Switch latency in a rollback (route written → Traefik API reports it)', 'ms', o.switchMs);
+    ctx.rec.run({ scenario: 'rollback-hot', wallMs, reused: o.reused, ...commands, timings: o.timings });
+    ctx.log(`rollback (hot) → ${o.release}: ${(wallMs / 1000).toFixed(2)} s, reused=${o.reused}, ${commands.trips} round trips, ${JSON.stringify(o.timings)}`);
+  }
+  for (let i = 0; i < ctx.reps(3, 1); i++) {
+    await closeSshMasters();
+    const { o, wallMs, commands } = await rollback();
+    ctx.rec.add('rollback.hot.cold', 'Rollback, previous colour running, first command (no SSH master open)', 'ms', wallMs);
+    ctx.rec.run({ scenario: 'rollback-hot-first', wallMs, reused: o.reused, ...commands, timings: o.timings });
+    ctx.log(`rollback (hot, first command) → ${o.release}: ${(wallMs / 1000).toFixed(2)} s, ${JSON.stringify(o.timings)}`);
   }
   for (let i = 0; i < ctx.reps(3, 1); i++) {
     // The retire window has not passed (600 s): stop the idle colour the way the retire would.

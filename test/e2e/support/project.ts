@@ -8,6 +8,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
+import { appDir, appProject, appSecretsDir, backupsDir, dynamicConfigFile } from '../../../src/names.ts';
 import { hostSpec, SANDBOX_CA_DIR, SANDBOX_SSH_KEY, type SandboxHostSpec } from '../../../src/sandbox/config.ts';
 import { routeDomainToHost, unrouteDomain } from '../../../src/sandbox/fleet.ts';
 import { setDomainHost } from '../../../src/sandbox/http.ts';
@@ -22,6 +23,10 @@ export type { SandboxHostSpec } from '../../../src/sandbox/config.ts';
 export const H1 = hostSpec('h1');
 export const H2 = hostSpec('h2');
 export const H3 = hostSpec('h3');
+/** The fresh lane's server (bare, like h3): setup and hardening, side by side with the main lane. */
+export const H13 = hostSpec('h13');
+/** The data lane's server (backups, restores, Litestream), beside the main lane. */
+export const H14 = hostSpec('h14');
 
 /**
  * Serve `domain` from `host`: Pebble's HTTP-01 validation (challtestsrv) and this process's HTTPS
@@ -126,19 +131,34 @@ export function runBerth(root: string, command: string, args: string[], env: Rec
   });
 }
 
-/** Remove everything an app left on a sandbox host (containers, volumes, records, secrets, route); over SSH. */
+/** Shell lines that take one app off a host: its containers, volumes, networks, state, secrets and route. */
+export function resetAppScript(name: string): string {
+  const project = appProject(name);
+  return [
+    `docker ps -aq --filter label=com.docker.compose.project=${project} | xargs -r docker rm -f >/dev/null`,
+    `docker volume ls -q --filter label=com.docker.compose.project=${project} | xargs -r docker volume rm >/dev/null`,
+    // Each project's default network takes an address pool; the engine has only about 30.
+    `docker network ls -q --filter label=com.docker.compose.project=${project} | xargs -r docker network rm >/dev/null`,
+    `rm -rf ${appDir(name)} ${appSecretsDir(name)} ${dynamicConfigFile(name)} ${backupsDir(name)}`,
+  ].join('; ');
+}
+
+/** Remove everything the apps left on a sandbox host (containers, volumes, records, secrets, route); over SSH. */
 export function resetApps(names: string[], host: SandboxHostSpec = H1) {
-  const script = names
-    .map((n) => {
-      const project = `berth-${n.replace(/_/g, '-')}`;
-      return [
-        `docker ps -aq --filter label=com.docker.compose.project=${project} | xargs -r docker rm -f >/dev/null`,
-        `docker volume ls -q --filter label=com.docker.compose.project=${project} | xargs -r docker volume rm >/dev/null`,
-        // Each project's default network takes an address pool; the engine has only about 30.
-        `docker network ls -q --filter label=com.docker.compose.project=${project} | xargs -r docker network rm >/dev/null`,
-        `rm -rf /var/lib/berth/apps/${n} /etc/berth/${n} /var/lib/berth/edge/dynamic/${n}.yml /var/lib/berth/backups/${n}`,
-      ].join('; ');
-    })
-    .join('; ');
+  const script = names.map(resetAppScript).join('; ');
   execFileSync('ssh', ['-p', String(host.sshPort), `${host.sshUser}@${host.sshHost}`, `command -v docker >/dev/null || exit 0; ${script}`], { stdio: 'ignore' });
+}
+
+/**
+ * Images a test tags or runs on a host's engine directly: pulled through the sandbox's Docker Hub
+ * stand-in when the machine lacks them (a fresh machine has none until something deploys them).
+ */
+export function ensureHostImages(refs: string[], host: SandboxHostSpec = H1) {
+  for (const ref of refs) {
+    try {
+      execFileSync('docker', ['--context', host.context, 'image', 'inspect', ref], { stdio: 'ignore' });
+    } catch {
+      execFileSync('docker', ['--context', host.context, 'pull', '-q', ref], { stdio: 'ignore', timeout: 300_000 });
+    }
+  }
 }

@@ -1,3 +1,0 @@
-import { configCli } from '../src/cli/parity.ts';
-
-await configCli(process.argv.slice(2));

@@ -1,3 +1,0 @@
-import { execCli } from '../src/cli/commands.ts';
-
-await execCli(process.argv.slice(2));

@@ -1,3 +1,0 @@
-import { importCli } from '../src/cli/import.ts';
-
-await importCli(process.argv.slice(2));

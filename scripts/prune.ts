@@ -1,3 +1,0 @@
-import { pruneCli } from '../src/cli/releases.ts';
-
-await pruneCli(process.argv.slice(2));

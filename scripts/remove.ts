@@ -1,3 +1,0 @@
-import { removeCli } from '../src/cli/parity.ts';
-
-await removeCli(process.argv.slice(2));

@@ -1,3 +1,0 @@
-import { setupCli } from '../src/cli/commands.ts';
-
-await setupCli(process.argv.slice(2));
