@@ -28,6 +28,8 @@ interface LaneResult {
   counts: Record<string, number>;
   /** The spec reporter's "failing tests" section, repeated after the summary so a CI log's tail names them. */
   failures: string[];
+  /** Files that failed once and passed when the lane ran them again (test/run-lane.ts). */
+  retried: string[];
 }
 
 function selectFiles(args: string[], lanes: string[]): Map<string, string[]> {
@@ -52,6 +54,7 @@ function runPrefixed(lane: string, argv: string[]): Promise<LaneResult> {
   const t0 = Date.now();
   const counts: Record<string, number> = {};
   const failures: string[] = [];
+  const retried: string[] = [];
   let inFailures = false;
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { ...process.env, BERTH_LANE: lane }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -68,6 +71,8 @@ function runPrefixed(lane: string, argv: string[]): Promise<LaneResult> {
           // The spec reporter's closing summary: "ℹ tests 12", "ℹ pass 12", "ℹ fail 0" …
           const m = /^ℹ (tests|pass|fail|cancelled|skipped|todo) (\d+)$/.exec(line.trim());
           if (m) counts[m[1]!] = Number(m[2]);
+          const again = /^retried: (\S+)/.exec(line);
+          if (again) retried.push(again[1]!.replace('test/e2e/', ''));
           if (/^✖ failing tests:/.test(line.trim())) inFailures = true;
           else if (inFailures && /^(ℹ|— end of )/.test(line.trim())) inFailures = false;
           if (inFailures && failures.length < 40) failures.push(line);
@@ -81,7 +86,7 @@ function runPrefixed(lane: string, argv: string[]): Promise<LaneResult> {
     };
     pipe(child.stdout, process.stdout);
     pipe(child.stderr, process.stderr);
-    child.on('close', (code) => log.end(() => resolve({ lane, code: code ?? 1, seconds: (Date.now() - t0) / 1000, counts, failures })));
+    child.on('close', (code) => log.end(() => resolve({ lane, code: code ?? 1, seconds: (Date.now() - t0) / 1000, counts, failures, retried })));
   });
 }
 
@@ -103,13 +108,14 @@ async function main() {
   const t0 = Date.now();
   const results = await Promise.all([...byLane].map(([lane, files]) => runLane(lane, files)));
   for (const r of results.filter((x) => x.failures.length)) {
-    console.log(`\n[${r.lane}] failing tests (first ${r.failures.length} lines):`);
+    const when = r.code === 0 ? ' (their files passed when run again)' : '';
+    console.log(`\n[${r.lane}] failing tests${when} (first ${r.failures.length} lines):`);
     for (const line of r.failures) console.log(`[${r.lane}] ${line}`);
   }
   console.log(`\nend-to-end lanes (whole logs in ${LOG_DIR}):`);
   for (const r of results) {
     const c = r.counts;
-    console.log(`  ${r.lane.padEnd(9)} ${r.code === 0 ? 'ok    ' : 'FAILED'} tests ${c.tests ?? '?'} pass ${c.pass ?? '?'} fail ${c.fail ?? '?'} cancelled ${c.cancelled ?? 0} in ${r.seconds.toFixed(0)} s`);
+    console.log(`  ${r.lane.padEnd(9)} ${r.code === 0 ? 'ok    ' : 'FAILED'} tests ${c.tests ?? '?'} pass ${c.pass ?? '?'} fail ${c.fail ?? '?'} cancelled ${c.cancelled ?? 0} in ${r.seconds.toFixed(0)} s${r.retried.length ? `; passed on a second run: ${r.retried.join(', ')}` : ''}`);
   }
   const total = (k: string) => results.reduce((n, r) => n + (r.counts[k] ?? 0), 0);
   console.log(`  all       tests ${total('tests')} pass ${total('pass')} fail ${total('fail')} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

@@ -40,10 +40,16 @@ const releasesOnHost = async () => (await host(`ls -1 ${APP_DIR}/releases`)).spl
 const setCode = (text: string) => writeFileSync(join(src, 'Dockerfile'), `FROM berth/testapp:v1\nENV RELEASE=${text}\n`);
 
 async function served(): Promise<string> {
+  // What the edge answered last goes into the timeout's message: a 404, a TLS error and a hang
+  // point to different places.
+  let last = 'no answer yet';
   const r = await waitFor(`${DOMAIN} over HTTPS`, async () => {
-    const x = await httpsRequest(`https://${DOMAIN}/`).catch(() => undefined);
+    const x = await httpsRequest(`https://${DOMAIN}/`).catch((e: Error) => void (last = e.message));
+    if (x) last = `HTTP ${x.status} ${x.body.slice(0, 80)}`;
     return x?.status === 200 ? x : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 500 });
+  }, { timeoutMs: 60_000, intervalMs: 500 }).catch((e: Error) => {
+    throw new Error(`${e.message} (last: ${last})`);
+  });
   return String(r.headers['x-release']);
 }
 
