@@ -1,4 +1,4 @@
-// `berth <command> [args] [flags]` (and every npm script, through src/cli/launch.mjs): look the
+// `berth <command> [args] [flags]` (and every npm script, through its scripts/<name>.mjs and src/cli/launch.mjs): look the
 // command up in the table, refuse flags npm swallowed, parse strictly, answer --help, run the
 // handler inside main() (one-line errors, exit codes 0/1/2/3).
 import { UsageError } from '../errors.ts';

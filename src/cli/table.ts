@@ -1,7 +1,8 @@
 // THE command table: every Berth command, its flags, help and examples. The parser (parse.ts),
 // `berth help` / `<command> --help` (help.ts) and shell completion (completion.ts) all read it.
 // Adding a command = one entry here + its handler (imported lazily in `run`, so a command loads
-// only its own code) + an npm script `"<name>": "node src/cli/launch.mjs <name>"` in package.json.
+// only its own code) + an npm script `"<name>": "node scripts/<name>.mjs"` in package.json, whose
+// two lines name the command and import src/cli/launch.mjs (test/unit/cli-usage.test.ts checks both).
 import { COMMON, defineCommand, JSON_OUT, TARGETING, VERBOSE, type CommandSpec } from './spec.ts';
 
 const HOST_FLAG = { host: { type: 'string', value: '<name>', help: 'only this host of the app (a name from hosts.json)', complete: 'host' } } as const;

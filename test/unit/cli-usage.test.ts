@@ -45,12 +45,17 @@ async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Prom
   return out;
 }
 
-/** Every command in the table, and every npm script (each names one). */
+/** Every command in the table, and every npm script (each runs its own scripts/<name>.mjs, which names one). */
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
 const scripts = Object.entries(pkg.scripts)
-  .map(([name, cmd]) => ({ name, m: /^(?:flock \S+ )?node src\/cli\/launch\.mjs ([a-z_][a-z0-9_:-]*)$/.exec(cmd) }))
+  .map(([name, cmd]) => ({ name, m: /^(?:flock \S+ )?node (scripts\/[a-z0-9-]+\.mjs)$/.exec(cmd) }))
   .filter((e) => e.m)
-  .map((e) => ({ name: e.name, command: e.m![1]! }));
+  .map((e) => {
+    const file = e.m![1]!;
+    const text = readFileSync(join(repo, file), 'utf8');
+    const command = /^process\.argv\.splice\(2, 0, '([a-z_][a-z0-9_:-]*)'\);\nawait import\('\.\.\/src\/cli\/launch\.mjs'\);$/m.exec(text)?.[1] ?? `(${file} names no command)`;
+    return { name: e.name, file, command };
+  });
 
 const noStack = (text: string) => assert.doesNotMatch(text, /^\s+at /m, `a stack trace:\n${text}`);
 
@@ -71,13 +76,15 @@ describe('bad flags on every command', () => {
     const init = await run(['src/cli/launch.mjs', 'init', initProject]);
     assert.equal(init.code, 0, init.stderr);
   });
-  it('package.json: the berth bin is the launcher; every npm script names a table command, every command has its npm script', () => {
+  it('package.json: the berth bin is the launcher; every npm script has its scripts/ entry naming a table command, every command has its npm script', () => {
     assert.equal(pkg.bin.berth, 'src/cli/launch.mjs');
     assert.deepEqual(scripts.filter((s) => !findCommand(s.command)).map((s) => s.name), [], 'npm scripts naming no command');
     assert.deepEqual(scripts.filter((s) => s.name !== findCommand(s.command)!.name).map((s) => s.name), [], 'an npm script named unlike its command');
     const missing = COMMANDS.filter((c) => !c.hidden && !scripts.some((s) => s.command === c.name)).map((c) => c.name);
     assert.deepEqual(missing, [], 'commands without an npm script');
-    assert.deepEqual(readdirSync(join(repo, 'scripts')), ['berth.ts'], 'one entry point');
+    assert.deepEqual(scripts.filter((s) => s.file !== `scripts/${s.name.replace(/:/g, '-')}.mjs`).map((s) => s.name), [], 'one entry per npm script, named for it');
+    const entries = readdirSync(join(repo, 'scripts')).filter((f) => f !== 'berth.ts').map((f) => `scripts/${f}`).sort();
+    assert.deepEqual(entries, scripts.map((s) => s.file).sort(), 'every file in scripts/ is an npm script\'s entry (and berth.ts the dispatcher)');
   });
 
   it('--bogus: exit 2, one line naming the flag and the usage, no stack', async () => {

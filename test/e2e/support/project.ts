@@ -103,7 +103,7 @@ export function makeProject(prefix = 'berth-e2e-', hosts: SandboxHostSpec[] = [H
   };
 }
 
-/** The argv of a Berth command as npm runs it (`node src/cli/launch.mjs <script> …`, package.json). */
+/** The argv of a Berth command as npm's scripts/<name>.mjs runs it (the launcher with the command first). */
 export const berthArgv = (command: string, args: string[]): [string, string[]] => [process.execPath, [join(REPO_ROOT, 'src', 'cli', 'launch.mjs'), command, ...args]];
 
 /**
