@@ -5,7 +5,7 @@
 // stack file. Copied secret references keep their Swarm names (a key per external name), so a
 // copied service's spec, and with it its tasks, stay untouched.
 import YAML from 'yaml';
-import { type Colour, otherColour, webService } from '../names.ts';
+import { type Colour, LITESTREAM_SERVICE, otherColour, webService } from '../names.ts';
 import { toYaml } from './yaml.ts';
 
 type Svc = Record<string, unknown> & { deploy?: Record<string, unknown>; secrets?: { source: string; target: string }[]; volumes?: string[] };
@@ -29,6 +29,12 @@ export interface StackStep {
   liveWorkers: boolean;
   /** What the step is, for the file's header. */
   what: string;
+  /**
+   * The replicator waits (0 tasks) when the live release runs none: on a first deploy it would
+   * otherwise start beside the release command or the colour, both mounting the new, empty
+   * database volume at once (the steps before the workers step set this).
+   */
+  holdReplicator?: boolean;
 }
 
 const isWorker = (name: string) => name.startsWith('worker-');
@@ -57,6 +63,8 @@ export function mergeStack(step: StackStep): string {
   if (live?.services[other]) copyService(doc, live, other);
   else if (doc.services[other]?.deploy) doc.services[other].deploy!.replicas = 0;
   doc.services[webService(step.colour)]!.deploy!.replicas = step.replicas;
+  const replicator = doc.services[LITESTREAM_SERVICE];
+  if (step.holdReplicator && replicator?.deploy && !live?.services[LITESTREAM_SERVICE]) replicator.deploy.replicas = 0;
   if (step.liveWorkers) {
     for (const name of Object.keys(doc.services).filter(isWorker)) {
       if (live) delete doc.services[name];

@@ -66,7 +66,13 @@ describe('Rails + Litestream on the swarm, pinned to h8', { timeout: 900_000 }, 
     assert.match(r.all, /release command/);
     const [o] = JSON.parse(r.stdout) as { colour: string }[];
     assert.deepEqual((await tasksOf(`berth-${APP}_web-${o!.colour}`)).map((t) => t.node), ['h8']);
-    assert.deepEqual((await tasksOf(`berth-${APP}_litestream`)).map((t) => t.node), ['h8']);
+    // The replicator starts in the deploy's last stack step (after the release command and the
+    // colour): its task is scheduled once `docker stack deploy` returned.
+    const replicator = await waitFor('the replicator task running', async () => {
+      const ts = await tasksOf(`berth-${APP}_litestream`);
+      return ts.length === 1 && /^Running/.test(ts[0]!.state) ? ts : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 1000 });
+    assert.deepEqual(replicator.map((t) => t.node), ['h8']);
     const home = await waitFor('rails through the edge', async () => {
       const x = await viaEdge('/').catch(() => undefined);
       return x?.status === 200 ? (JSON.parse(x.body) as { release: string; workouts: number }) : undefined;

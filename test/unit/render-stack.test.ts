@@ -168,6 +168,14 @@ describe('a deploy step\'s stack (stack-merge.ts)', () => {
     assert.equal(stackReplicas(start, 'web-blue'), 3);
     assert.equal(stackReplicas(start, 'web-green'), 0);
   });
+
+  test('a first deploy holds the replicator until the workers step; a running one is never held', () => {
+    const n1 = renderClusterApp(project, sqlite, { release: 'v1', releaseId: 'v1-x' }).files.find((f) => f.path === 'stack.yml')!.content;
+    const n2 = renderClusterApp(project, sqlite, { release: 'v2', releaseId: 'v2-y' }).files.find((f) => f.path === 'stack.yml')!.content;
+    assert.equal(stackReplicas(mergeStack({ release: n1, colour: 'blue', replicas: 0, liveWorkers: true, what: 'test', holdReplicator: true }), 'litestream'), 0);
+    assert.equal(stackReplicas(mergeStack({ release: n1, colour: 'blue', replicas: 1, liveWorkers: true, what: 'test' }), 'litestream'), 1, 'it starts with the colour');
+    assert.equal(stackReplicas(mergeStack({ release: n2, live: n1, colour: 'green', replicas: 0, liveWorkers: true, what: 'test', holdReplicator: true }), 'litestream'), 1, 'the live release runs one: it keeps running');
+  });
 });
 
 describe('routes and the edge on a cluster', () => {

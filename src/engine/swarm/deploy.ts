@@ -159,8 +159,8 @@ const serving = (j: Job) => (j.live ? `the old release ${j.live.release} keeps s
 const notSwitched = (j: Job) => `Nothing switched: ${serving(j)}. Rerun the deploy (it converges).`;
 const registryAuth = (j: Job) => !!registryOf(j.ctx.app.config);
 const extraFiles = (j: Job): Record<string, string> => (j.files['litestream.yml'] ? { 'litestream.yml': j.files['litestream.yml'] } : {});
-const step = (j: Job, replicas: number, liveWorkers: boolean, what: string) =>
-  mergeStack({ release: j.files[STACK_FILE]!, live: j.liveStack, colour: j.colour, replicas, liveWorkers, what });
+const step = (j: Job, replicas: number, liveWorkers: boolean, what: string, holdReplicator = false) =>
+  mergeStack({ release: j.files[STACK_FILE]!, live: j.liveStack, colour: j.colour, replicas, liveWorkers, what, holdReplicator });
 const hasSupport = (j: Job) => !!(j.ctx.app.config.litestream || Object.keys(j.ctx.app.config.accessories).length || j.ctx.app.config.release_command);
 
 export const DEPLOY_STEPS: readonly Step<Job>[] = [
@@ -191,8 +191,12 @@ export const DEPLOY_STEPS: readonly Step<Job>[] = [
     leaves: notSwitched,
     run: async (j) => {
       // Accessories and the replicator at the new release; the idle colour at 0 tasks until the
-      // release command has run; the workers as the live release runs them.
-      await deployStack(j.deps, j.t, appStack(j.ctx.app.name), step(j, 0, true, `${j.id}: support services`), extraFiles(j), { registryAuth: registryAuth(j) });
+      // release command has run; the workers as the live release runs them. A replicator the live
+      // release lacks (a first deploy) starts with the workers, once the app's own tasks have
+      // set up the new database volume: started beside the release command on a fresh volume, the
+      // command once met its database read-only (SQLite "attempt to write a readonly database",
+      // swarm-rails e2e, 1 of 2 CI runs). Litestream snapshots what is there when it starts.
+      await deployStack(j.deps, j.t, appStack(j.ctx.app.name), step(j, 0, true, `${j.id}: support services`, true), extraFiles(j), { registryAuth: registryAuth(j) });
       await pre_deploy(j);
     },
   },
@@ -219,7 +223,7 @@ export const DEPLOY_STEPS: readonly Step<Job>[] = [
     run: async (j) => {
       const { app } = j.ctx;
       if (!hasSupport(j)) await pre_deploy(j);
-      await deployStack(j.deps, j.t, appStack(app.name), step(j, j.replicas, true, `${j.id}: ${j.colour} colour`), extraFiles(j), { registryAuth: registryAuth(j) });
+      await deployStack(j.deps, j.t, appStack(app.name), step(j, j.replicas, true, `${j.id}: ${j.colour} colour`, true), extraFiles(j), { registryAuth: registryAuth(j) });
       await gate(j.deps, j.t, app.name, j.colour, j.id, j.replicas, app.config.deploy.health_timeout_seconds, serving(j));
     },
   },
