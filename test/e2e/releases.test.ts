@@ -47,8 +47,16 @@ async function served(): Promise<string> {
     const x = await httpsRequest(`https://${DOMAIN}/`).catch((e: Error) => void (last = e.message));
     if (x) last = `HTTP ${x.status} ${x.body.slice(0, 80)}`;
     return x?.status === 200 ? x : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 500 }).catch((e: Error) => {
-    throw new Error(`${e.message} (last: ${last})`);
+  }, { timeoutMs: 60_000, intervalMs: 500 }).catch(async (e: Error) => {
+    // What the edge sees: the route's server, the names it resolves, the app's containers.
+    const seen = await onHost(H, [
+      `grep -h 'url:' /var/lib/berth/edge/dynamic/${APP}.yml`,
+      `docker exec berth-edge-traefik-1 getent hosts ${APP}-web-blue ${APP}-web-green`,
+      `docker ps -a --filter label=com.docker.compose.project=berth-${APP} --format '{{.Names}} {{.State}} {{.Status}} {{.ID}}'`,
+      `for c in $(docker ps -q --filter label=com.docker.compose.project=berth-${APP}); do docker inspect --format '{{.Name}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{$v.Aliases}} {{end}}' $c; done`,
+      'docker logs --tail 15 berth-edge-traefik-1 2>&1',
+    ].join('; echo ---; '), { allowFail: true });
+    throw new Error(`${e.message} (last: ${last})\non ${H.name}:\n${seen.stdout}${seen.stderr}`);
   });
   return String(r.headers['x-release']);
 }
