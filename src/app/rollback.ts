@@ -18,7 +18,7 @@ import { SECRETS_ID_VAR, secretSetEnv } from '../plan/secret-sets.ts';
 import { acquireLock } from '../exec/lock.ts';
 import { formatSecretsEnv } from '../exec/secrets-file.ts';
 import { containerFor, type CurrentRecord } from '../exec/state.ts';
-import { packUpload } from '../exec/transfer.ts';
+import { type MemoryEntry, packUpload } from '../exec/transfer.ts';
 import { prepareAssets } from '../exec/assets.ts';
 import { assetPathOf, planAssets } from '../plan/assets-plan.ts';
 import { isImageExecKey } from '../plan/secret-env.ts';
@@ -127,14 +127,18 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
         const sets = SECRETS_ID_VAR in stored;
         const secrets = sets ? { ...stored, ...secretSetEnv(secretValues(stored), await readFile(join(dir, 'compose.yml'), 'utf8')) } : stored;
         const target = composeTarget(deps, h, app.name, composeEnvOf(secrets), dir);
-        // After a lock takeover the release was read on its own: the retire is cancelled (and the
-        // colour checked) in this round trip instead.
-        const secretFiles = await phase('secret files', () =>
-          deps.runner.run(hostScripts.untar(h.ssh, read ? undefined : cancel), {
-            stdinStream: packUpload(undefined, undefined, sets ? secretSetEntries(app.name, secrets) : secretFileEntries(app.name, secrets)),
-          }),
-        );
-        const checked = (read ? read.then : thenOutput(secretFiles.stdout)) ?? '';
+        const secretEntries = sets ? secretSetEntries(app.name, secrets) : secretFileEntries(app.name, secrets);
+        // A colour that still runs healthy (checked under the lock) has its secret files mounted and
+        // starts nothing: they are written again in the record's round trip, one trip fewer. Any
+        // other colour gets them before it starts. After a lock takeover the release was read on
+        // its own: the retire is cancelled (and the colour checked) in this round trip instead.
+        const reuseHealthy = running && read !== undefined && /^true healthy/m.test(read.then ?? '');
+        const checked = reuseHealthy
+          ? read!.then!
+          : await phase('secret files', async () => {
+              const r = await deps.runner.run(hostScripts.untar(h.ssh, read ? undefined : cancel), { stdinStream: packUpload(undefined, undefined, secretEntries) });
+              return (read ? read.then : thenOutput(r.stdout)) ?? '';
+            });
         const routing = await readFile(join(dir, routingFile(d.colour)), 'utf8');
         const port = portOf(routing, app.config.port);
         const cut = {
@@ -156,7 +160,7 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
         await phase('start + health', async () => {
           // Inside the retire window the target still runs (its retire was cancelled and it was
           // checked under the lock): if healthy, skip compose.
-          if (running && /^true healthy/m.test(checked)) return idle!.id;
+          if (reuseHealthy || (running && /^true healthy/m.test(checked))) return idle!.id;
           await dockerContext();
           return startColour(cut);
         });
@@ -181,7 +185,8 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
         // The record, the old colour's delayed stop and the removal go in one round trip.
         await phase(removal ? 'record + retire + remove services' : 'record + retire', async () => {
           const current: CurrentRecord = { release: d.target.id, colour: d.colour, previous: { release: d.live.release, colour: d.live.colour }, switchedAt: deps.now().toISOString() };
-          const extra = [
+          const extra: MemoryEntry[] = [
+            ...(reuseHealthy ? secretEntries : []),
             { path: currentFile(app.name), content: JSON.stringify(current, null, 2) + '\n', mode: 0o644 },
             { path: appSecretsEnv(app.name), content: formatSecretsEnv(secrets), mode: 0o600 },
           ];

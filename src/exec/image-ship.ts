@@ -119,7 +119,8 @@ if [ -n "$files" ]; then
 else
   cat >/dev/null
 fi
-docker tag "$id" "$ref" && have "$ref" || { echo "verify-failed $ref does not point to $id after tagging"; exit ${RECEIVE_EXIT.verifyFailed}; }
+# Tagging by the image ID itself (verified above, or found by the probe) cannot point the tag elsewhere.
+docker tag "$id" "$ref" || { echo "verify-failed could not tag $id as $ref"; exit ${RECEIVE_EXIT.verifyFailed}; }
 # The lock file goes too: whoever waits on it finds the image there and only tags it.
 rm -rf "$stage" "$stage.phase" "$stage.pgid" "$stage.lock"
 echo "tagged $ref"

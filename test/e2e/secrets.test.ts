@@ -207,3 +207,34 @@ test('secrets belong to a release: a failed rollback, a failed deploy, restarts 
   const all = docker('inspect', ...containers(), ...docker('ps', '-aq', '--filter', 'label=com.docker.compose.project=berth-edge').split('\n').filter(Boolean));
   for (const v of [...VALUES, S2, S3v]) assert.ok(!all.includes(v), 'a secret value appears in docker inspect');
 });
+
+test('a rollback to the colour that still runs puts its secret set back (in the record\'s round trip)', async () => {
+  // A retire window long enough for the rollback to find the previous colour running.
+  p.writeApp(APP, config({ deploy: { retire_seconds: 120, stop_timeout_seconds: 5, health_timeout_seconds: 30 } }));
+  try {
+    const S2 = `app-secret-two-${randomBytes(6).toString('hex')}`;
+    const S4 = `app-secret-four-${randomBytes(6).toString('hex')}`;
+    const v2 = await p.berth('deploy', [APP, '--release', 'v2', '--json'], { ...env, APP_SECRET: S2 });
+    assert.equal(v2.code, 0, v2.all);
+    const was = outcome(v2.stdout);
+    const set = docker('inspect', '-f', '{{index .Config.Labels "berth.secrets"}}', serviceContainer(`web-${was.colour}`));
+    const v3 = await p.berth('deploy', [APP, '--release', 'v3', '--json'], { ...env, APP_SECRET: S4 });
+    assert.equal(v3.code, 0, v3.all);
+    assert.notEqual(outcome(v3.stdout).colour, was.colour);
+    // v2's set goes missing while its colour still runs.
+    onHost(`rm -rf /etc/berth/${APP}/sets/${set}`);
+    const rb = await p.berth('rollback', [APP, '--json'], env);
+    assert.equal(rb.code, 0, rb.all);
+    const [o] = JSON.parse(rb.stdout) as { release: string; colour: string; reused: boolean; timings: Record<string, number> }[];
+    assert.equal(o!.colour, was.colour);
+    assert.equal(o!.reused, true, 'the running colour was reused');
+    assert.equal('secret files' in o!.timings, false, 'a healthy running colour needs no round trip of its own for its secret files');
+    assert.equal(onHost(`cat /etc/berth/${APP}/sets/${set}/APP_SECRET`), S2, 'the rolled-back release\'s secret set is back on the host');
+    assert.equal(onHost(`stat -c %a /etc/berth/${APP}/sets/${set}`), '700');
+    assert.equal(current().release, was.release);
+    // The record's round trip is also where the env file of the live release is written.
+    assert.ok(onHost(`cat /etc/berth/${APP}/secrets.env`).includes(`APP_SECRET="${S2}"`), 'secrets.env holds the rolled-back release\'s values');
+  } finally {
+    p.writeApp(APP, config());
+  }
+});

@@ -136,9 +136,14 @@ export async function runTransfer(ctx: BenchContext): Promise<void> {
         l.on('close', (c) => (c === 0 ? res() : rej(new Error(`docker login ${REGISTRY.address}: exit ${c}`))));
       });
       const first = await build(repo, repo.head());
-      // The one-line change: a comment line in a controller (the app's COPY layer changes).
+      // The one-line change: a comment line in a controller (the app's COPY layer changes). Each
+      // path gets its own change, built just before its transfer as a deploy builds and then ships:
+      // an image built earlier and shipped later pushed its new layer ~250 ms slower from this
+      // engine, and whichever path went first would have paid that for the others.
       const controller = 'app/controllers/home_controller.rb';
-      const second = await build(repo, repo.commit('one-line change', { [controller]: `${repo.read(controller)}# bench ${runTag}\n` }));
+      const original = repo.read(controller);
+      const change = (label: string) => build(repo, repo.commit(`one-line change ${label}`, { [controller]: `${original}# bench ${runTag} ${label}\n` }));
+      const second = await change('layers');
       refs.push(first.ref, second.ref);
       const changed = changedLayers(first.diffIds, second.diffIds);
       const saved = savedBlobSizes((await sh(['sh', '-c', `docker save ${second.ref} | tar -tv`])).stdout);
@@ -155,7 +160,9 @@ export async function runTransfer(ctx: BenchContext): Promise<void> {
           const target = `${REGISTRY.address}/transfer-bench/${runTag}-${rep}/rails`;
           // A cold cache for the first deploy: the export from the local engine is part of Berth's cost.
           const repCache = join(cache, `${rep}`);
-          for (const [step, img] of [['first', first], ['change', second]] as const) {
+          for (const step of ['first', 'change'] as const) {
+            const img = step === 'first' ? first : await change(`${rep}-${path}`);
+            if (step === 'change') refs.push(img.ref);
             await zeroCounters();
             const t0 = performance.now();
             let tool: number | undefined;
