@@ -12,6 +12,12 @@ export const EDGE_PROJECT = 'berth-edge';
 export const appProject = (app: string) => `berth-${app.replace(/_/g, '-')}`;
 export const webService = (colour: Colour) => `web-${colour}`;
 export const LITESTREAM_SERVICE = 'litestream';
+/**
+ * The one-off service the release command runs in: the web image, env, secrets and volumes, on the
+ * app's own network only (joining the shared network too cost ~150 ms per run). Profile "release",
+ * so `docker compose up` never starts it.
+ */
+export const RELEASE_SERVICE = 'release';
 export const backupService = (accessory: string) => `${accessory}-backup`;
 /** Network alias of a colour on the shared network: what Traefik's file provider points at. */
 export const webAlias = (app: string, colour: Colour) => `${app.replace(/_/g, '-')}-web-${colour}`;

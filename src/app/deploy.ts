@@ -29,6 +29,7 @@ import {
   originCertHostFiles,
   releaseDir,
   releaseSecretsEnv,
+  RELEASE_SERVICE,
   retirePidFile,
   webService,
 } from '../names.ts';
@@ -337,7 +338,7 @@ async function deployToHost(deps: Deps, hostJob: HostJob, audit?: Audit): Promis
       // A failed release command waits for the create: no compose runs on after the lock is released.
       await phase('release command', async () => {
         const ranOn = await job.releaseGate.run(h.name, async () => {
-          const res = await deps.runner.run(compose.run(target, webService(colour), splitCommand(app.config.release_command!)), { allowFailure: true });
+          const res = await deps.runner.run(compose.run(target, RELEASE_SERVICE, splitCommand(app.config.release_command!)), { allowFailure: true });
           if (res.exitCode !== 0 && lacksShell(res.stdout + res.stderr)) throw new StepError('release command', `${noShellMessage(render.image)}; nothing switched, the old release keeps serving.`);
           if (res.exitCode !== 0) {
             throw new StepError('release command', `"${app.config.release_command}" failed (exit ${res.exitCode}) on ${h.name}; nothing switched, the old release keeps serving.\n${tail(res.stdout + res.stderr)}`);
@@ -411,7 +412,7 @@ export const fileOf = (render: Pick<AppRender, 'files'>, path: string) => {
 /** Services other than the web colours and workers: accessories, the replicator, backup loops. */
 export function supportServices(render: Pick<AppRender, 'files'>): { waited: string[]; started: string[] } {
   const doc = YAML.parse(fileOf(render, 'compose.yml')) as { services: Record<string, { healthcheck?: unknown }> };
-  const names = Object.keys(doc.services).filter((s) => !/^web-(blue|green)$/.test(s) && !s.startsWith('worker-'));
+  const names = Object.keys(doc.services).filter((s) => !/^web-(blue|green)$/.test(s) && !s.startsWith('worker-') && s !== RELEASE_SERVICE);
   return {
     waited: names.filter((s) => doc.services[s]!.healthcheck),
     started: names.filter((s) => !doc.services[s]!.healthcheck),

@@ -19,7 +19,7 @@ import { hostScripts, observeAppPart } from '../exec/host-scripts.ts';
 import { acquireLock } from '../exec/lock.ts';
 import { containerFor, parseObservation } from '../exec/state.ts';
 import { packUpload } from '../exec/transfer.ts';
-import { appDir, type Colour, dynamicConfigFile, lockDir, otherColour, webService } from '../names.ts';
+import { appDir, type Colour, dynamicConfigFile, lockDir, otherColour, RELEASE_SERVICE, webService } from '../names.ts';
 import { isDown } from '../plan/deploy-plan.ts';
 import { restoreNote } from '../plan/restore-journal.ts';
 import { findApp } from './app-context.ts';
@@ -36,9 +36,9 @@ export interface StartOutcome {
   started: string[];
 }
 
-/** Services of a release that should run while `colour` is live: all but the idle colour. */
+/** Services of a release that should run while `colour` is live: all but the idle colour (and the release command's one-off). */
 export const liveServices = (composeYml: string, colour: Colour): string[] =>
-  Object.keys((YAML.parse(composeYml) as { services?: Record<string, unknown> })?.services ?? {}).filter((s) => s !== webService(otherColour(colour)));
+  Object.keys((YAML.parse(composeYml) as { services?: Record<string, unknown> })?.services ?? {}).filter((s) => s !== webService(otherColour(colour)) && s !== RELEASE_SERVICE);
 
 /**
  * Start `services` of the release behind `target`: the live colour first, behind the health gate

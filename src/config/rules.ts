@@ -3,7 +3,7 @@
 import type { Issue } from '../errors.ts';
 import type { App, HostConfig, Project } from './schema.ts';
 import { closest } from './closest.ts';
-import { parseS3Url, replicaPath, TRAEFIK_API_PORT } from '../names.ts';
+import { backupService, COLOURS, LITESTREAM_SERVICE, parseS3Url, RELEASE_SERVICE, replicaPath, TRAEFIK_API_PORT, webService } from '../names.ts';
 import { CLUSTER_RULES } from './cluster-rules.ts';
 import { pathPrefixes } from '../plan/app-facts.ts';
 import { CLOUDFLARE, dnsCredentials, dnsResolverEnv, PROPAGATION_SUFFIX, UNSUPPORTED_PROVIDERS } from './dns-provider.ts';
@@ -313,6 +313,32 @@ export const assetPathOffVolumes: Rule = ({ apps }) => {
         expected: `a directory apart from the declared volumes (volume ${q(vol)} is mounted at ${q(mount)})`,
         found: q(ap),
         hint: 'keep compiled assets in the image (e.g. /rails/public/assets) and out of volumes',
+      });
+    }
+  }
+  return issues;
+};
+
+/**
+ * An accessory is a compose service named as in the config: a name Berth gives its own services
+ * (a colour, the release command's, the replicator, a worker's, another accessory's backup loop)
+ * would make two services one.
+ */
+export const accessoryNamesFree: Rule = ({ apps }) => {
+  const issues: Issue[] = [];
+  for (const app of apps) {
+    const accessories = app.config.accessories;
+    const berths = new Map<string, string>([...COLOURS.map((c) => [webService(c), `the ${c} web colour`] as const), [RELEASE_SERVICE, "the release command's service"], [LITESTREAM_SERVICE, 'the Litestream replicator']]);
+    for (const [a, acc] of Object.entries(accessories)) if (acc.backup) berths.set(backupService(a), `accessory ${a}'s backup loop`);
+    for (const name of Object.keys(accessories)) {
+      const taken = berths.get(name) ?? (name.startsWith('worker-') ? "a worker's service" : undefined);
+      if (!taken) continue;
+      issues.push({
+        file: app.file,
+        path: `accessories.${name}`,
+        expected: `an accessory name Berth does not give a service of its own (${q(name)} is ${taken})`,
+        found: q(name),
+        hint: 'rename the accessory',
       });
     }
   }
@@ -1000,6 +1026,7 @@ export const RULES: readonly Rule[] = [
   litestreamOnVolume,
   stateOnOneHost,
   perHostVolumesDeclared,
+  accessoryNamesFree,
   assetPathOffVolumes,
   accessoryPortsPrivate,
   sharedAccessoryPorts,

@@ -40,6 +40,8 @@ export interface ContainerInfo {
   state: string; // running, exited, created, restarting…
   health?: 'healthy' | 'unhealthy' | 'starting';
   status: string;
+  /** A `compose run` container (the release command's), not a service's own. */
+  oneoff?: true;
 }
 
 export interface AppState {
@@ -103,6 +105,7 @@ export function parseContainerLine(line: string): ContainerInfo {
     state: j.State ?? '',
     health,
     status,
+    ...(labels['com.docker.compose.oneoff'] === 'True' ? { oneoff: true as const } : {}),
   };
 }
 
@@ -124,7 +127,12 @@ export function parseObservation(out: string): AppState {
       } catch {
         /* a half-written record from an interrupted deploy is ignored */
       }
-    } else if (section === 'containers') state.containers.push(parseContainerLine(line));
+    } else if (section === 'containers') {
+      // A one-off left by a release command cut off mid-run is no service's container: it must not
+      // stand for a colour, count as a stopped service, or be taken for an orphan.
+      const c = parseContainerLine(line);
+      if (!c.oneoff) state.containers.push(c);
+    }
     else if (section === 'route') {
       const m = /-web-(blue|green):/.exec(line);
       if (m) state.routedColour = m[1] as Colour;

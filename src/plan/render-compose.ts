@@ -14,6 +14,7 @@ import {
   type Colour,
   LABEL,
   LITESTREAM_SERVICE,
+  RELEASE_SERVICE,
   assetsVolumeDir,
   litestreamConfigPath,
   NETWORK,
@@ -210,6 +211,27 @@ function workerService(input: ComposeInput, worker: App['config']['workers'][str
   return svc;
 }
 
+/**
+ * The release command's one-off service (`compose run --rm release <command>`): the web colours'
+ * image, env, secrets, volumes and limits, without their route, health check or restart policy, and
+ * only on the app's network (what the command reaches: its accessories, the outside).
+ */
+function releaseServiceDef(input: ComposeInput): Record<string, unknown> {
+  const { svc, labels, c } = webLike(input, 'release');
+  const { environment, secrets } = appEnvAndSecrets(input.app, input.host);
+  svc.entrypoint = WRAPPER_ENTRYPOINT;
+  svc.environment = environment;
+  if (secrets.length) svc.secrets = secrets;
+  svc.labels = labels;
+  svc.profiles = [RELEASE_SERVICE];
+  const volumes = volumeList(c.volumes);
+  if (c.asset_path) volumes.push(`${assetsVolumeDir(input.app.name, input.release)}:${c.asset_path}:ro`);
+  if (volumes.length) svc.volumes = volumes;
+  Object.assign(svc, resources(input));
+  svc.logging = LOGGING;
+  return svc;
+}
+
 const isImage = (image: string, name: string) => new RegExp(`(^|/)${name}(:|@|$)`).test(image);
 
 /** Health check of an accessory: its own, or a default for images Berth knows. */
@@ -324,6 +346,8 @@ export function renderCompose(input: ComposeInput): string {
   const services: Record<string, unknown> = {};
   if (!on || on.web) for (const colour of COLOURS) services[webService(colour)] = webService_(input, colour);
   for (const w of Object.keys(c.workers).sort()) if (!on || on.workers.includes(w)) services[`worker-${w}`] = workerService(input, c.workers[w]!);
+  // Where the colours run: the release command runs beside them (release-gate.ts).
+  if (c.release_command && (!on || on.web)) services[RELEASE_SERVICE] = releaseServiceDef(input);
   if (c.litestream && image) services[LITESTREAM_SERVICE] = litestreamService(input);
   const secrets = new Set<string>(image ? appEnvAndSecrets(app, host).secrets : []);
   if (c.litestream && image) [c.litestream.replica.access_key_id_secret, c.litestream.replica.secret_access_key_secret].forEach((s) => secrets.add(s));

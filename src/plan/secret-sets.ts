@@ -11,11 +11,12 @@
 // with the set of the secrets they mount only, so an unrelated secret never restarts a database.
 import { createHash } from 'node:crypto';
 import YAML from 'yaml';
+import { RELEASE_SERVICE } from '../names.ts';
 
 export const SECRETS_ID_VAR = 'BERTH_SECRETS_ID';
 
-/** Services that belong to a release (colours, workers): they mount the release's whole set. */
-const releaseService = (service: string) => /^web-(blue|green)$/.test(service) || service.startsWith('worker-');
+/** Services that belong to a release (colours, workers, the release command's): they mount the release's whole set. */
+const releaseService = (service: string) => /^web-(blue|green)$/.test(service) || service.startsWith('worker-') || service === RELEASE_SERVICE;
 
 /** The interpolation variable naming the set a service's label carries. */
 export const secretsIdVar = (service: string) =>

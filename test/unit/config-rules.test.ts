@@ -22,6 +22,17 @@ describe('cross-file rules', () => {
     valid(rawProject({ a: web({ domains: ['example.com'] }), b: web({ domains: ['www.example.com'] }) }));
   });
 
+  it("an accessory named like a service Berth runs itself (a colour, the release command's, the replicator, a worker, a backup loop)", () => {
+    const acc = { image: 'redis:7' };
+    const pg = { image: 'postgres:16', volumes: { pg: '/var/lib/postgresql/data' }, backup: { schedule: '03:00' } };
+    const lines = linesOf(rawProject({ a: web({ accessories: { release: acc, 'web-green': acc, litestream: acc, 'worker-mail': acc, db: pg, 'db-backup': acc, cache: acc } }) }));
+    const says = (name: string, is: string) => `apps/a/app.yml: accessories.${name}: expected an accessory name Berth does not give a service of its own ("${name}" is ${is}), got "${name}"; rename the accessory`;
+    assert.deepEqual(lines, [
+      says('release', "the release command's service"), says('web-green', 'the green web colour'), says('litestream', 'the Litestream replicator'),
+      says('worker-mail', "a worker's service"), says('db-backup', "accessory db's backup loop"),
+    ]);
+  });
+
   it('an app host not in hosts.json', () => {
     assert.deepEqual(linesOf(rawProject({ a: web({ hosts: ['h3'] }) })), [
       'apps/a/app.yml: hosts[0]: expected a host from hosts.json (db, h1, h2), got "h3"; did you mean "h1"?',

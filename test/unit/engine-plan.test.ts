@@ -69,7 +69,7 @@ test('secret sets: one id per set of values; support services labelled with the 
   assert.equal(secretSetId({ A: '1', B: '2' }), secretSetId({ B: '2', A: '1' }));
   assert.notEqual(secretSetId({ A: '1', B: '2' }), secretSetId({ A: '1', B: '3' }));
   assert.notEqual(secretSetId({ A: 'x\nB' }), secretSetId({ A: 'x', B: '' }), 'names and values cannot run into each other');
-  const yml = 'services:\n  web-blue: { secrets: [A, B] }\n  worker-jobs: { secrets: [A] }\n  db: { secrets: [B] }\n  db-backup: { secrets: [B] }\n  litestream: { secrets: [{ source: K, target: LITESTREAM_ACCESS_KEY_ID }] }\n  cache: {}\n';
+  const yml = 'services:\n  web-blue: { secrets: [A, B] }\n  release: { secrets: [A, B] }\n  worker-jobs: { secrets: [A] }\n  db: { secrets: [B] }\n  db-backup: { secrets: [B] }\n  litestream: { secrets: [{ source: K, target: LITESTREAM_ACCESS_KEY_ID }] }\n  cache: {}\n';
   const env = secretSetEnv({ A: '1', B: '2', K: 'k' }, yml);
   assert.deepEqual(Object.keys(env).sort(), ['BERTH_SECRETS_ID', 'BERTH_SECRETS_ID_DB', 'BERTH_SECRETS_ID_DB_BACKUP', 'BERTH_SECRETS_ID_LITESTREAM']);
   assert.equal(env.BERTH_SECRETS_ID, secretSetId({ A: '1', B: '2', K: 'k' }));
@@ -83,6 +83,7 @@ test('secret sets: one id per set of values; support services labelled with the 
   assert.deepEqual(Object.keys(perHost).sort(), ['BERTH_SECRETS_ID', 'BERTH_SECRETS_ID_DB']);
   assert.equal(secretsIdVar('web-green'), 'BERTH_SECRETS_ID');
   assert.equal(secretsIdVar('worker-mail'), 'BERTH_SECRETS_ID');
+  assert.equal(secretsIdVar('release'), 'BERTH_SECRETS_ID', "the release command's service mounts the release's set");
 });
 
 test('release ids change with config', () => {

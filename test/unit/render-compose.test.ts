@@ -223,3 +223,31 @@ test('edge: traefik without the docker socket, socket proxy read-only on an inte
   assert.equal(st.entryPoints.websecure.transport.lifeCycle.graceTimeOut, '10s');
   assert.deepEqual(r.secrets, ['CF_TOKEN']);
 });
+
+test('release command: its own one-off service (profile "release"), the web image, env, secrets and volumes, on the app network only', () => {
+  const app = makeApp('migr', {
+    image: 'x/migr', hosts: ['h1'], domains: ['m.example.com'], port: 3000, release_command: 'bin/rails db:migrate',
+    env: { URL: 'postgres://u:${DB_PASSWORD}@db/m' }, secrets: ['DB_PASSWORD'], volumes: { storage: '/rails/storage' }, resources: { memory: '256M' },
+    asset_path: '/rails/public/assets',
+  });
+  const c = composeOf(renderApp(makeProject([app]), app, { release: 'r1' }).files);
+  const rel = c.services.release!;
+  const web = c.services['web-blue']!;
+  assert.deepEqual(rel.profiles, ['release']);
+  assert.equal(rel.networks, undefined, 'on the default network only: the shared network costs a second interface per run');
+  for (const k of ['image', 'entrypoint', 'environment', 'secrets', 'volumes', 'mem_limit', 'logging']) assert.deepEqual(rel[k], web[k], k);
+  assert.equal(rel.labels['berth.role'], 'release');
+  assert.equal(rel.labels['berth.colour'], undefined);
+  assert.equal(rel.labels['berth.secrets'], web.labels['berth.secrets'], 'mounts the release set, as the colours do');
+  for (const k of ['healthcheck', 'restart', 'ports', 'command']) assert.equal(rel[k], undefined, k);
+  // No release command: no such service; the full app above has none either.
+  assert.equal(doc.services.release, undefined);
+});
+
+test("a deploy's support services (started before the colour) leave out the release command's service", async () => {
+  const { supportServices } = await import('../../src/app/deploy.ts');
+  const app = makeApp('sup', { image: 'x/sup', hosts: ['h1'], release_command: 'bin/migrate', accessories: { cache: { image: 'redis:7' } }, workers: { jobs: { command: 'bin/jobs' } } });
+  const r = renderApp(makeProject([app]), app, { release: 'r1' });
+  assert.ok(composeOf(r.files).services.release);
+  assert.deepEqual(supportServices(r), { waited: ['cache'], started: [] });
+});

@@ -93,3 +93,13 @@ test('prune removes the secret sets no remaining release names and no container 
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("a release command's one-off container (left by a cut-off run) is no service: not the colour, not stopped, not an orphan", () => {
+  const oneoff = JSON.stringify({ ID: 'z', Names: 'berth-shop-release-run-1a2b', State: 'exited', Status: 'Exited (1) 3 seconds ago', Labels: 'com.docker.compose.service=release,com.docker.compose.oneoff=True,berth.app=shop' });
+  const webOneoff = JSON.stringify({ ID: 'y', Names: 'berth-shop-web-blue-run-3c4d', State: 'running', Status: 'Up 2 seconds', Labels: 'com.docker.compose.service=web-blue,com.docker.compose.oneoff=True,berth.app=shop' });
+  const s = observe([webOneoff, ps('web-blue', 'a'), oneoff]);
+  assert.deepEqual(s.containers.map((c) => c.id), ['a']);
+  assert.deepEqual(summarise(s, 'shop').problems, []);
+  assert.equal(summarise(s, 'shop').health, 'healthy');
+  assert.deepEqual(liveServices('services:\n  web-blue: {}\n  web-green: {}\n  release: {}\n', 'blue'), ['web-blue'], "start never starts the release command's service");
+});
