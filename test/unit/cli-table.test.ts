@@ -288,7 +288,7 @@ describe('docs (the config reference, from the JSON Schema)', () => {
     assert.equal(hc.file, 'apps/<app>/app.yml');
     const text = formatDoc(hc);
     assert.match(text, /start_period/);
-    assert.match(text, /default: {2}"250ms"/);
+    assert.match(text, /default: {2}"100ms"/);
     assert.equal(findKey(schemas, 'app.healthcheck.path').path, 'healthcheck.path');
     assert.equal(findKey(schemas, 'edge.acme.email').file, 'shared/edge.yml');
     assert.match(formatDoc(findKey(schemas, 'host.ssh')), /^hosts\.json: hosts\.<name>\.ssh/);

@@ -62,7 +62,7 @@ test('web colours are identical but for colour label and alias, and publish no p
   assert.equal(blue!.mem_limit, '512m');
   assert.equal(blue!.cpus, 0.5);
   assert.deepEqual(blue!.healthcheck.test, ['CMD-SHELL', 'curl -fsS http://127.0.0.1:3000/up > /dev/null || exit 1']);
-  assert.equal(blue!.healthcheck.start_interval, '250ms', 'the default start_interval reaches compose');
+  assert.equal(blue!.healthcheck.start_interval, '100ms', 'the default start_interval reaches compose');
   assert.equal(blue!.command, 'bin/server --port $$PORT', 'a literal $ reaches the container');
   assert.deepEqual(blue!.volumes, ['storage:/rails/storage']);
   assert.equal(blue!.logging.driver, 'json-file');
