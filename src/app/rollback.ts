@@ -159,8 +159,8 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
         }
         await phase('start + health', async () => {
           // Inside the retire window the target still runs (its retire was cancelled and it was
-          // checked under the lock): if healthy, skip compose.
-          if (reuseHealthy || (running && /^true healthy/m.test(checked))) return idle!.id;
+          // checked under the lock, or in the secret files' trip): if healthy, skip compose.
+          if (running && /^true healthy/m.test(checked)) return idle!.id;
           await dockerContext();
           return startColour(cut);
         });

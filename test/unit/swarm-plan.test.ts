@@ -9,7 +9,7 @@ import { swarmUfwRules } from '../../src/plan/hardening-swarm.ts';
 import { renderHardening, renderHardeningCheck } from '../../src/plan/render-hardening.ts';
 import { type EngineSwarm, parseEngineSwarm, parseSwarmNodes, planMembership, planNodes, type SwarmNode } from '../../src/plan/swarm-plan.ts';
 import { parseClusterObservation } from '../../src/engine/swarm/state.ts';
-import { prefixServiceLogs, tasksHealthy } from '../../src/engine/swarm/ops.ts';
+import { LOGS_TASK_GONE, prefixServiceLogs, tasksHealthy } from '../../src/engine/swarm/ops.ts';
 import { swarmAppScripts } from '../../src/exec/swarm-app-scripts.ts';
 import { swarmScripts } from '../../src/exec/swarm-scripts.ts';
 
@@ -153,4 +153,11 @@ describe('a cluster app as the planners see it', () => {
     ].join('\n');
     assert.equal(prefixServiceLogs(text, 'berth-shop_web-blue'), ['h8/1.sx094m4y6q51 | 2026-12-07T01:29:45.357Z testapp[v1] GET /up 200', 'h9/3.abcdefabcdef | line two', 'unrelated line'].join('\n'));
   });
+});
+
+test('logs: the error of a task removed between its listing and its logs is told apart from others', () => {
+  assert.match('Error response from daemon: task k2b3c4d5e6f7 not found', LOGS_TASK_GONE);
+  assert.match('error from daemon in stream: Error grabbing logs: no such task: k2b3', LOGS_TASK_GONE);
+  assert.doesNotMatch('Error response from daemon: service berth-shop_web-blue not found', LOGS_TASK_GONE);
+  assert.doesNotMatch('Error response from daemon: This node is not a swarm manager.', LOGS_TASK_GONE);
 });

@@ -100,15 +100,27 @@ export async function clusterLogs(deps: Deps, project: Project, app: App, opts: 
   const svc = stackService(app.name, opts.service ?? webService(s.current!.colour));
   const cmd = swarmCmd.serviceLogs(t.primary.context, svc, opts.tail ?? 100, opts.follow, opts.since);
   // Every task's lines as they arrive, each prefixed node/slot.task (and filtered by --grep).
-  const r = await deps.runner.run(cmd, {
+  let seen = 0;
+  const once = () => deps.runner.run(cmd, {
     allowFailure: true,
     onLine: (line) => {
+      seen++;
       if (opts.grep !== undefined && !line.includes(opts.grep)) return;
       deps.log.output(prefixServiceLogs(line, svc));
     },
   });
+  let r = await once();
+  // Right after a deploy or rollback, the service's task list can still name a task the manager has
+  // just removed ("task … not found"): read again once, when nothing was printed yet.
+  if (r.exitCode !== 0 && !seen && LOGS_TASK_GONE.test(r.stderr + r.stdout)) {
+    await new Promise((done) => setTimeout(done, 500));
+    r = await once();
+  }
   return r.exitCode;
 }
+
+/** Docker's error when `service logs` meets a task removed while it read the list. */
+export const LOGS_TASK_GONE = /\btask\b[^\n]*not found|no such task/i;
 
 /** Run a command in one task of the live colour (the lowest slot, or --replica N), or in each with --all. */
 export async function clusterExec(deps: Deps, project: Project, app: App, opts: { command: string[]; interactive?: boolean; all?: boolean; replica?: number }): Promise<{ exitCode: number }> {
