@@ -141,7 +141,7 @@ test('deploy --dry-run on a live app: reads run, nothing is written or started, 
   // (The release is recorded by the switch's own script: no separate record step for a pulled image.)
   for (const step of ['observe', 'lock', 'upload', 'release command', 'start + health', 'switch', 'retire']) assert.match(r.all, new RegExp(`h1: ${step.replace('+', '\\+')}`), step);
   assert.match(r.all, new RegExp(`would run: .*compose .*up -d --no-deps web-${idle}`));
-  assert.match(r.all, /would run: .*compose .*run --rm --no-deps -T web-\w+ testapp migrate/);
+  assert.match(r.all, /would run: .*compose .*run --rm --no-deps -T release testapp migrate/);
   assert.match(r.all, /would run: ssh .*: dest="\$1"/, 'the route switch is printed');
   assert.match(r.all, new RegExp(`dry run — ${APP} v1-[\\w-]+ would go live on ${idle} \\(replacing ${live.release} on ${live.colour}\\); nothing was written or started`));
   assert.deepEqual(snapshot(), before, 'no container, file or route changed');
