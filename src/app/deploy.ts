@@ -276,7 +276,8 @@ async function deployToHost(deps: Deps, hostJob: HostJob, audit?: Audit): Promis
   if (pulled && state.imageId) id = releaseId(render.release, render.configHash, state.imageId);
   const job = { ...hostJob, id };
   // What should run besides the colours; a no-op starts any of them found down (and a stopped live colour).
-  const services = [...supportServices(job).waited, ...supportServices(job).started, ...workerServices(job)];
+  const support = supportServices(job);
+  const services = [...support.waited, ...support.started, ...workerServices(job)];
   // Optimistic: "nothing changed" needs no lock only when no other deploy held it around the read
   // and nothing is left to repair; anything else is decided again under the lock.
   const optimistic = planDeploy(state, id, job.secretsHash, { services });
@@ -409,9 +410,18 @@ export const fileOf = (render: Pick<AppRender, 'files'>, path: string) => {
   return f.content;
 };
 
+type ComposeDoc = { services: Record<string, { healthcheck?: unknown }> };
+const parsedCompose = new WeakMap<readonly unknown[], ComposeDoc>();
+/** The release's compose.yml, parsed once per render (a deploy asks for its services several times). */
+function composeDocOf(render: Pick<AppRender, 'files'>): ComposeDoc {
+  let doc = parsedCompose.get(render.files);
+  if (!doc) parsedCompose.set(render.files, (doc = YAML.parse(fileOf(render, 'compose.yml')) as ComposeDoc));
+  return doc;
+}
+
 /** Services other than the web colours and workers: accessories, the replicator, backup loops. */
 export function supportServices(render: Pick<AppRender, 'files'>): { waited: string[]; started: string[] } {
-  const doc = YAML.parse(fileOf(render, 'compose.yml')) as { services: Record<string, { healthcheck?: unknown }> };
+  const doc = composeDocOf(render);
   const names = Object.keys(doc.services).filter((s) => !/^web-(blue|green)$/.test(s) && !s.startsWith('worker-') && s !== RELEASE_SERVICE);
   return {
     waited: names.filter((s) => doc.services[s]!.healthcheck),
@@ -419,8 +429,7 @@ export function supportServices(render: Pick<AppRender, 'files'>): { waited: str
   };
 }
 
-export const workerServices = (render: Pick<AppRender, 'files'>) =>
-  Object.keys((YAML.parse(fileOf(render, 'compose.yml')) as { services: Record<string, unknown> }).services).filter((s) => s.startsWith('worker-'));
+export const workerServices = (render: Pick<AppRender, 'files'>) => Object.keys(composeDocOf(render).services).filter((s) => s.startsWith('worker-'));
 
 export async function startSupportServices(deps: Deps, target: ComposeTarget, render: Pick<AppRender, 'files'>) {
   const { waited, started } = supportServices(render);
