@@ -164,9 +164,7 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
           await dockerContext();
           return startColour(cut);
         });
-        const switchMs = await phase('switch', () => switchRoute(cut));
-        switched = { release: d.target.id, colour: d.colour };
-        const outcome: RollbackOutcome = { host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings, switchedAt: Date.now(), switchMs, previous: d.live.release };
+        // What follows the switch is prepared before it, so the record's round trip leaves at once.
         const retire = d.live.containerId
           ? scriptParts.retireLater(d.live.containerId, d.live.colour, currentFile(app.name), retirePidFile(app.name, d.live.colour), app.config.deploy.retire_seconds, app.config.deploy.stop_timeout_seconds)
           : undefined;
@@ -176,6 +174,10 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
         const orphans = orphanServices(state.containers, yml);
         const removal = orphans.length ? scriptParts.removeServices(appProject(app.name), app.config.deploy.stop_timeout_seconds, orphans) : undefined;
         const services = releaseServices(yml);
+        const ls = await readFile(join(dir, 'litestream.yml'), 'utf8').catch(() => undefined);
+        const switchMs = await phase('switch', () => switchRoute(cut));
+        switched = { release: d.target.id, colour: d.colour };
+        const outcome: RollbackOutcome = { host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings, switchedAt: Date.now(), switchMs, previous: d.live.release };
         // With no workers, replicator or backup loops to bring back, nothing is left to do under the
         // lock after the record: its release and the history entry ride in that round trip too.
         if (!services.length) history = audit.successPart(outcome);
@@ -190,7 +192,6 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
             { path: currentFile(app.name), content: JSON.stringify(current, null, 2) + '\n', mode: 0o644 },
             { path: appSecretsEnv(app.name), content: formatSecretsEnv(secrets), mode: 0o600 },
           ];
-          const ls = await readFile(join(dir, 'litestream.yml'), 'utf8').catch(() => undefined);
           if (ls) extra.push({ path: litestreamConfigPath(app.name), content: ls, mode: 0o644 });
           const r = await deps.runner.run(hostScripts.untar(h.ssh, after), { stdinStream: packUpload(undefined, undefined, extra) });
           // The release part's output follows the marker that precedes "released" (or "not-ours").
