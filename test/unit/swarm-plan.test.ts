@@ -9,7 +9,7 @@ import { swarmUfwRules } from '../../src/plan/hardening-swarm.ts';
 import { renderHardening, renderHardeningCheck } from '../../src/plan/render-hardening.ts';
 import { type EngineSwarm, parseEngineSwarm, parseSwarmNodes, planMembership, planNodes, type SwarmNode } from '../../src/plan/swarm-plan.ts';
 import { parseClusterObservation } from '../../src/engine/swarm/state.ts';
-import { LOGS_TASK_GONE, prefixServiceLogs, tasksHealthy } from '../../src/engine/swarm/ops.ts';
+import { LOGS_TASK_GONE, prefixServiceLogs, readServiceLogs, tasksHealthy } from '../../src/engine/swarm/ops.ts';
 import { swarmAppScripts } from '../../src/exec/swarm-app-scripts.ts';
 import { swarmScripts } from '../../src/exec/swarm-scripts.ts';
 
@@ -155,9 +155,36 @@ describe('a cluster app as the planners see it', () => {
   });
 });
 
-test('logs: the error of a task removed between its listing and its logs is told apart from others', () => {
-  assert.match('Error response from daemon: task k2b3c4d5e6f7 not found', LOGS_TASK_GONE);
+test('logs: a task removed between its listing and its logs is read again once; anything else is printed as it comes', async () => {
+  const gone = 'Error response from daemon: task k2b3c4d5e6f7 not found';
+  assert.match(gone, LOGS_TASK_GONE);
   assert.match('error from daemon in stream: Error grabbing logs: no such task: k2b3', LOGS_TASK_GONE);
   assert.doesNotMatch('Error response from daemon: service berth-shop_web-blue not found', LOGS_TASK_GONE);
-  assert.doesNotMatch('Error response from daemon: This node is not a swarm manager.', LOGS_TASK_GONE);
+  assert.doesNotMatch('web-blue.1.k2b3@h7 | task 12 not found in queue', LOGS_TASK_GONE, "an app's own log line is never held back");
+  type Line = [string, 'stdout' | 'stderr'];
+  const fake = (runs: { lines: Line[]; code: number }[]) => {
+    const printed: string[] = [];
+    let calls = 0;
+    const run = async (onLine: (l: string, f: 'stdout' | 'stderr') => void) => {
+      const r = runs[calls++]!;
+      for (const [l, f] of r.lines) onLine(l, f);
+      return r.code;
+    };
+    return { printed, run, calls: () => calls };
+  };
+  // Gone before any line: read again; only the second read's lines are printed.
+  let f = fake([{ lines: [[gone, 'stderr']], code: 1 }, { lines: [['web.1.x@h7 | started', 'stdout']], code: 0 }]);
+  assert.equal(await readServiceLogs(f.run, (l) => f.printed.push(l), 0), 0);
+  assert.deepEqual([f.calls(), f.printed], [2, ['web.1.x@h7 | started']]);
+  // Gone twice: the second answer is printed and its exit code returned.
+  f = fake([{ lines: [[gone, 'stderr']], code: 1 }, { lines: [[gone, 'stderr']], code: 1 }]);
+  assert.equal(await readServiceLogs(f.run, (l) => f.printed.push(l), 0), 1);
+  assert.deepEqual([f.calls(), f.printed], [2, [gone]]);
+  // After lines, or with any other error: one read, everything printed.
+  f = fake([{ lines: [['web.1.x@h7 | a', 'stdout'], [gone, 'stderr']], code: 1 }]);
+  assert.equal(await readServiceLogs(f.run, (l) => f.printed.push(l), 0), 1);
+  assert.deepEqual([f.calls(), f.printed], [1, ['web.1.x@h7 | a', gone]]);
+  f = fake([{ lines: [['Error response from daemon: This node is not a swarm manager.', 'stderr']], code: 1 }]);
+  assert.equal(await readServiceLogs(f.run, (l) => f.printed.push(l), 0), 1);
+  assert.equal(f.calls(), 1);
 });

@@ -100,27 +100,49 @@ export async function clusterLogs(deps: Deps, project: Project, app: App, opts: 
   const svc = stackService(app.name, opts.service ?? webService(s.current!.colour));
   const cmd = swarmCmd.serviceLogs(t.primary.context, svc, opts.tail ?? 100, opts.follow, opts.since);
   // Every task's lines as they arrive, each prefixed node/slot.task (and filtered by --grep).
-  let seen = 0;
-  const once = () => deps.runner.run(cmd, {
-    allowFailure: true,
-    onLine: (line) => {
-      seen++;
-      if (opts.grep !== undefined && !line.includes(opts.grep)) return;
-      deps.log.output(prefixServiceLogs(line, svc));
+  return readServiceLogs(
+    (onLine) => deps.runner.run(cmd, { allowFailure: true, onLine }).then((r) => r.exitCode),
+    (line) => {
+      if (opts.grep === undefined || line.includes(opts.grep)) deps.log.output(prefixServiceLogs(line, svc));
     },
-  });
-  let r = await once();
-  // Right after a deploy or rollback, the service's task list can still name a task the manager has
-  // just removed ("task … not found"): read again once, when nothing was printed yet.
-  if (r.exitCode !== 0 && !seen && LOGS_TASK_GONE.test(r.stderr + r.stdout)) {
-    await new Promise((done) => setTimeout(done, 500));
-    r = await once();
+  );
+}
+
+/**
+ * `docker service logs` once, or twice: right after a deploy or rollback the service's task list can
+ * still name a task the manager has just removed, and Docker answers "task … not found" and stops.
+ * Said before any line, that answer is held back and the logs are read again once (after `pauseMs`);
+ * said again, or after lines, it is printed like any other line. Resolves to the exit code.
+ */
+export async function readServiceLogs(
+  run: (onLine: (line: string, from: 'stdout' | 'stderr') => void) => Promise<number>,
+  print: (line: string) => void,
+  pauseMs = 500,
+): Promise<number> {
+  let printed = 0;
+  const once = async (hold: boolean) => {
+    let held: string | undefined;
+    const exitCode = await run((line, from) => {
+      if (hold && from === 'stderr' && !printed && held === undefined && LOGS_TASK_GONE.test(line)) held = line;
+      else {
+        printed++;
+        print(line);
+      }
+    });
+    return { exitCode, held };
+  };
+  const first = await once(true);
+  if (first.held === undefined) return first.exitCode;
+  if (first.exitCode !== 0 && !printed) {
+    await new Promise((done) => setTimeout(done, pauseMs));
+    return (await once(false)).exitCode;
   }
-  return r.exitCode;
+  print(first.held);
+  return first.exitCode;
 }
 
 /** Docker's error when `service logs` meets a task removed while it read the list. */
-export const LOGS_TASK_GONE = /\btask\b[^\n]*not found|no such task/i;
+export const LOGS_TASK_GONE = /^(error response from daemon|error from daemon in stream)\b.*(\btask\b.*\bnot found|no such task)/i;
 
 /** Run a command in one task of the live colour (the lowest slot, or --replica N), or in each with --all. */
 export async function clusterExec(deps: Deps, project: Project, app: App, opts: { command: string[]; interactive?: boolean; all?: boolean; replica?: number }): Promise<{ exitCode: number }> {
