@@ -410,7 +410,7 @@ export const fileOf = (render: Pick<AppRender, 'files'>, path: string) => {
   return f.content;
 };
 
-type ComposeDoc = { services: Record<string, { healthcheck?: unknown }> };
+type ComposeDoc = { services: Record<string, { healthcheck?: unknown; profiles?: unknown }> };
 const parsedCompose = new WeakMap<readonly unknown[], ComposeDoc>();
 /** The release's compose.yml, parsed once per render (a deploy asks for its services several times). */
 function composeDocOf(render: Pick<AppRender, 'files'>): ComposeDoc {
@@ -419,10 +419,13 @@ function composeDocOf(render: Pick<AppRender, 'files'>): ComposeDoc {
   return doc;
 }
 
-/** Services other than the web colours and workers: accessories, the replicator, backup loops. */
+/**
+ * Services other than the web colours and workers: accessories, the replicator, backup loops. A
+ * service with a compose profile (the release command's) is one `up` never starts: nor does Berth.
+ */
 export function supportServices(render: Pick<AppRender, 'files'>): { waited: string[]; started: string[] } {
   const doc = composeDocOf(render);
-  const names = Object.keys(doc.services).filter((s) => !/^web-(blue|green)$/.test(s) && !s.startsWith('worker-') && s !== RELEASE_SERVICE);
+  const names = Object.keys(doc.services).filter((s) => !/^web-(blue|green)$/.test(s) && !s.startsWith('worker-') && !doc.services[s]!.profiles);
   return {
     waited: names.filter((s) => doc.services[s]!.healthcheck),
     started: names.filter((s) => !doc.services[s]!.healthcheck),

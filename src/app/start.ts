@@ -19,7 +19,7 @@ import { hostScripts, observeAppPart } from '../exec/host-scripts.ts';
 import { acquireLock } from '../exec/lock.ts';
 import { containerFor, parseObservation } from '../exec/state.ts';
 import { packUpload } from '../exec/transfer.ts';
-import { appDir, type Colour, dynamicConfigFile, lockDir, otherColour, RELEASE_SERVICE, webService } from '../names.ts';
+import { appDir, type Colour, dynamicConfigFile, lockDir, otherColour, webService } from '../names.ts';
 import { isDown } from '../plan/deploy-plan.ts';
 import { restoreNote } from '../plan/restore-journal.ts';
 import { findApp } from './app-context.ts';
@@ -36,9 +36,11 @@ export interface StartOutcome {
   started: string[];
 }
 
-/** Services of a release that should run while `colour` is live: all but the idle colour (and the release command's one-off). */
-export const liveServices = (composeYml: string, colour: Colour): string[] =>
-  Object.keys((YAML.parse(composeYml) as { services?: Record<string, unknown> })?.services ?? {}).filter((s) => s !== webService(otherColour(colour)) && s !== RELEASE_SERVICE);
+/** Services of a release that should run while `colour` is live: all but the idle colour and those with a profile (the release command's: `up` never starts it). */
+export function liveServices(composeYml: string, colour: Colour): string[] {
+  const services = (YAML.parse(composeYml) as { services?: Record<string, { profiles?: unknown } | null> })?.services ?? {};
+  return Object.keys(services).filter((s) => s !== webService(otherColour(colour)) && !services[s]?.profiles);
+}
 
 /**
  * Start `services` of the release behind `target`: the live colour first, behind the health gate

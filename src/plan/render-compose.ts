@@ -165,6 +165,18 @@ function resources(input: ComposeInput, own?: App['config']['resources']): Recor
  */
 export const healthCommand = (port: number, path: string) => `curl -fsS ${shQuote(`http://127.0.0.1:${port}${path}`)} > /dev/null || exit 1`;
 
+/**
+ * The volumes of the colours and the release command: the app's own, and with asset bridging this
+ * release's merged assets directory, prepared on the host before the colour starts; read-only,
+ * since releases share its files (hard links).
+ */
+function releaseVolumes(input: ComposeInput): string[] {
+  const c = input.app.config;
+  const volumes = volumeList(c.volumes);
+  if (c.asset_path) volumes.push(`${assetsVolumeDir(input.app.name, input.release)}:${c.asset_path}:ro`);
+  return volumes;
+}
+
 function webService_(input: ComposeInput, colour: Colour): Record<string, unknown> {
   const { svc, labels, c } = webLike(input, 'web', colour);
   const { environment, secrets } = appEnvAndSecrets(input.app, input.host);
@@ -184,10 +196,7 @@ function webService_(input: ComposeInput, colour: Colour): Record<string, unknow
   };
   svc.restart = c.restart;
   svc.stop_grace_period = `${c.deploy.stop_timeout_seconds}s`;
-  const volumes = volumeList(c.volumes);
-  // Asset bridging: this release's merged assets directory, prepared on the host before the colour
-  // starts; read-only, since releases share its files (hard links).
-  if (c.asset_path) volumes.push(`${assetsVolumeDir(input.app.name, input.release)}:${c.asset_path}:ro`);
+  const volumes = releaseVolumes(input);
   if (volumes.length) svc.volumes = volumes;
   Object.assign(svc, resources(input));
   svc.logging = LOGGING;
@@ -217,15 +226,14 @@ function workerService(input: ComposeInput, worker: App['config']['workers'][str
  * only on the app's network (what the command reaches: its accessories, the outside).
  */
 function releaseServiceDef(input: ComposeInput): Record<string, unknown> {
-  const { svc, labels, c } = webLike(input, 'release');
+  const { svc, labels } = webLike(input, 'release');
   const { environment, secrets } = appEnvAndSecrets(input.app, input.host);
   svc.entrypoint = WRAPPER_ENTRYPOINT;
   svc.environment = environment;
   if (secrets.length) svc.secrets = secrets;
   svc.labels = labels;
   svc.profiles = [RELEASE_SERVICE];
-  const volumes = volumeList(c.volumes);
-  if (c.asset_path) volumes.push(`${assetsVolumeDir(input.app.name, input.release)}:${c.asset_path}:ro`);
+  const volumes = releaseVolumes(input);
   if (volumes.length) svc.volumes = volumes;
   Object.assign(svc, resources(input));
   svc.logging = LOGGING;

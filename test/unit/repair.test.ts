@@ -101,5 +101,5 @@ test("a release command's one-off container (left by a cut-off run) is no servic
   assert.deepEqual(s.containers.map((c) => c.id), ['a']);
   assert.deepEqual(summarise(s, 'shop').problems, []);
   assert.equal(summarise(s, 'shop').health, 'healthy');
-  assert.deepEqual(liveServices('services:\n  web-blue: {}\n  web-green: {}\n  release: {}\n', 'blue'), ['web-blue'], "start never starts the release command's service");
+  assert.deepEqual(liveServices('services:\n  web-blue: {}\n  web-green: {}\n  release: { profiles: [release] }\n', 'blue'), ['web-blue'], "start never starts the release command's service");
 });

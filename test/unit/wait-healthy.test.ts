@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { WAIT_HEALTHY } from '../../src/exec/host-scripts.ts';
 
-function wait(states: string[], timeout = 5, start?: 'ok' | 'fail', events?: string) {
+function wait(states: string[], timeout = 5, start?: 'ok' | 'fail', events?: string, svc = 'web-blue') {
   const bin = mkdtempSync(join(tmpdir(), 'berth-wait-'));
   writeFileSync(join(bin, 'states'), states.join('\n') + '\n');
   // ps prints the id only for the right labels; inspect pops the next state (the last one repeats).
@@ -28,7 +28,7 @@ esac
   if (start === 'fail') writeFileSync(join(bin, 'start-fails'), '');
   if (events) writeFileSync(join(bin, 'events'), events);
   const t0 = Date.now();
-  const r = spawnSync('sh', ['-c', WAIT_HEALTHY, 'sh', 'berth-app', 'web-blue', String(timeout), ...(start ? ['start'] : [])], { env: { PATH: `${bin}:/usr/bin:/bin`, TMPDIR: bin }, encoding: 'utf8' });
+  const r = spawnSync('sh', ['-c', WAIT_HEALTHY, 'sh', 'berth-app', svc, String(timeout), ...(start ? ['start'] : [])], { env: { PATH: `${bin}:/usr/bin:/bin`, TMPDIR: bin }, encoding: 'utf8' });
   const started = existsSync(join(bin, 'started')) ? readFileSync(join(bin, 'started'), 'utf8').trim().split('\n') : [];
   const lines = (f: string) => (existsSync(join(bin, f)) ? readFileSync(join(bin, f), 'utf8').trim().split('\n') : []);
   return { code: r.status, out: r.stdout.trim(), ms: Date.now() - t0, started, inspects: lines('inspected').length, eventsArgs: lines('events-args')[0] ?? '', bin };
@@ -86,4 +86,9 @@ test('with an event stream: inspected once at the start and once per event, not 
   assert.equal(died.code, 1);
   assert.match(died.out, /exited/);
   assert.ok(died.ms < 5000);
+});
+
+test('a container that is never created times out saying so, without inspecting anything', () => {
+  const r = wait(['running healthy'], 1, undefined, undefined, 'web-green');
+  assert.deepEqual([r.code, r.out, r.inspects], [1, 'timed out (container not created)', 0]);
 });
