@@ -47,7 +47,8 @@ lock="$1"; holder="$2"
 if [ "$(cat "$lock/holder.json" 2>/dev/null)" = "$holder" ]; then rm -rf "$lock"; echo released; else echo not-ours; fi
 `;
 
-const LOCK_HEARTBEAT = `touch "$1/holder.json"`;
+/** -c: a beat still in flight when the lock is released must not create an empty holder (a lock that looks alive). */
+const LOCK_HEARTBEAT = `touch -c "$1/holder.json"`;
 
 /** Write stdin to a file atomically (temp file + rename), creating its directory. */
 const WRITE_ATOMIC = `

@@ -93,7 +93,8 @@ describe('setup --harden on a bare host (h13)', { timeout: 900_000 }, () => {
     assert.ok(await reachableFromH1(443), 'https (the edge)');
     assert.equal(await reachableFromH1(8088), false, 'container published on 0.0.0.0:8088 (DOCKER-USER)');
     await onH13('nohup sh -c "exec socat TCP-LISTEN:8081,fork,reuseaddr SYSTEM:true" >/dev/null 2>&1 &');
-    assert.equal((await onH13('ss -ltn | grep -c ":8081 "')).out, '1', 'something listens on 8081 on h13');
+    // socat starts in the background: wait (at most 10 s) until it listens.
+    assert.equal((await onH13('for i in $(seq 100); do ss -ltn | grep -q ":8081 " && break; sleep 0.1; done; ss -ltn | grep -c ":8081 "')).out, '1', 'something listens on 8081 on h13');
     assert.equal(await reachableFromH1(8081), false, 'a host port outside 22/80/443 (UFW)');
     // The container itself still serves on the host (the firewall filters only the public interface).
     assert.equal((await onH13('curl -s -o /dev/null -w %{http_code} http://127.0.0.1:8088/up')).out, '200');
