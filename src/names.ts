@@ -49,6 +49,8 @@ export const backupsDir = (app: string) => `${HOST_ROOT}/backups/${app}`;
 export const dumpDir = (app: string, accessory: string, dir?: string) => dir ?? `${backupsDir(app)}/${accessory}`;
 export const appSecretsDir = (app: string) => `/etc/berth/${app}`;
 export const appSecretsEnv = (app: string) => `${appSecretsDir(app)}/secrets.env`;
+/** Where a rollback's upload waits for its switch (the route, the live env file, litestream.yml); root only. */
+export const rollbackStageDir = (app: string) => `${appSecretsDir(app)}/rollback-stage`;
 /** Before secrets were per release (one file per secret for the whole app): still read by older releases. */
 export const appSecretFile = (app: string, secret: string) => `${appSecretsDir(app)}/files/${secret}`;
 /**

@@ -9,8 +9,8 @@ import { filterHosts, type HostFilter } from '../config/host-filter.ts';
 import { REGISTRY, retrying } from './retry.ts';
 import { registryOf, shipsOverSsh } from '../config/registry.ts';
 import { shipImage } from './ship-image.ts';
-import { startColour, switchRoute } from '../exec/cutover.ts';
-import { chainScripts, hostScripts, scriptParts, splitLastThen, THEN_MARKER, thenOutput } from '../exec/host-scripts.ts';
+import { startColour, switchRouteWith } from '../exec/cutover.ts';
+import { chainScripts, hostScripts, installStagedPart, type ScriptPart, scriptParts, splitLastThen, THEN_MARKER, thenOutput } from '../exec/host-scripts.ts';
 import { orphanServices } from '../plan/orphans.ts';
 import { restoreNote } from '../plan/restore-journal.ts';
 import { composeEnvOf, fetchRelease, readReleasePart, secretSetEntries, secretValues, unpackRelease } from './release-files.ts';
@@ -22,7 +22,7 @@ import { type MemoryEntry, packUpload } from '../exec/transfer.ts';
 import { prepareAssets } from '../exec/assets.ts';
 import { assetPathOf, planAssets } from '../plan/assets-plan.ts';
 import { isImageExecKey } from '../plan/secret-env.ts';
-import { appProject, appSecretFile, appSecretsEnv, assetsVolumeDir, currentFile, litestreamConfigPath, lockDir, retirePidFile, webService } from '../names.ts';
+import { appProject, appSecretFile, appSecretsDir, appSecretsEnv, assetsVolumeDir, rollbackStageDir, currentFile, litestreamConfigPath, lockDir, retirePidFile, webService } from '../names.ts';
 import { planRollback } from '../plan/deploy-plan.ts';
 import { routingFile } from '../plan/types.ts';
 import { findApp } from './app-context.ts';
@@ -38,7 +38,7 @@ import { releaseServices, restoreReleaseServices } from './release-services.ts';
 import { rollbackServicesOnHost } from './rollback-services.ts';
 import { placeApp } from '../plan/placement.ts';
 import YAML from 'yaml';
-import { swarmEngine } from '../engine/swarm/index.ts';
+import { parsedYaml } from '../plan/yaml.ts';
 
 export interface RollbackOutcome {
   host: string;
@@ -57,7 +57,8 @@ export interface RollbackOutcome {
 export async function rollback(deps: Deps, opts: { app: string; to?: string; only?: HostFilter }): Promise<RollbackOutcome[]> {
   const project = await loadProject(deps.root);
   const app = findApp(project, opts.app);
-  if (app.config.cluster) return swarmEngine.rollback(deps, project, app, { to: opts.to, only: opts.only });
+  // The cluster engine's modules load only for a cluster app.
+  if (app.config.cluster) return (await import('../engine/swarm/index.ts')).swarmEngine.rollback(deps, project, app, { to: opts.to, only: opts.only });
   const placement = placeApp(app, project.hosts);
   // Web hosts first (the old code serves again), then hosts running only workers or accessories.
   const hostNames = filterHosts(app, project.hosts, opts.only).sort((a, b) => Number(!placement.on[a]?.web) - Number(!placement.on[b]?.web));
@@ -125,7 +126,8 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
         // values): write it again in case it went missing; the live release's set is not touched.
         // A release from before sets reads the app's one folder of files: those are put back.
         const sets = SECRETS_ID_VAR in stored;
-        const secrets = sets ? { ...stored, ...secretSetEnv(secretValues(stored), await readFile(join(dir, 'compose.yml'), 'utf8')) } : stored;
+        const yml = await readFile(join(dir, 'compose.yml'), 'utf8');
+        const secrets = sets ? { ...stored, ...secretSetEnv(secretValues(stored), yml) } : stored;
         const target = composeTarget(deps, h, app.name, composeEnvOf(secrets), dir);
         const secretEntries = sets ? secretSetEntries(app.name, secrets) : secretFileEntries(app.name, secrets);
         // A colour that still runs healthy (checked under the lock) has its secret files mounted and
@@ -152,7 +154,7 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
         });
         // The release's own compose file says whether (and where) it mounts bridged assets: refresh
         // its merged directory so it also serves the assets of the release it replaces.
-        const assetPath = assetPathOf(YAML.parse(await readFile(join(dir, 'compose.yml'), 'utf8')) as Record<string, unknown>, assetsVolumeDir(app.name, ''));
+        const assetPath = assetPathOf(parsedYaml(yml) as Record<string, unknown>, assetsVolumeDir(app.name, ''));
         if (assetPath) {
           const sources = planAssets(state.releases, { tag: d.target.tag, image: d.target.image }, app.config.deploy.keep_releases, d.live.release);
           await phase('assets', () => prepareAssets(deps.runner, h.ssh, name, app.name, assetPath, sources));
@@ -170,35 +172,43 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
           : undefined;
         // Exactly the target's services: what only the release it replaces had (a worker, an
         // accessory) is stopped and removed, its volumes kept.
-        const yml = await readFile(join(dir, 'compose.yml'), 'utf8');
         const orphans = orphanServices(state.containers, yml);
         const removal = orphans.length ? scriptParts.removeServices(appProject(app.name), app.config.deploy.stop_timeout_seconds, orphans) : undefined;
         const services = releaseServices(yml);
         const ls = await readFile(join(dir, 'litestream.yml'), 'utf8').catch(() => undefined);
-        const switchMs = await phase('switch', () => switchRoute(cut));
-        switched = { release: d.target.id, colour: d.colour };
-        const outcome: RollbackOutcome = { host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings, switchedAt: Date.now(), switchMs, previous: d.live.release };
-        // With no workers, replicator or backup loops to bring back, nothing is left to do under the
-        // lock after the record: its release and the history entry ride in that round trip too.
-        if (!services.length) history = audit.successPart(outcome);
+        // One round trip switches and records: the upload (the route, the live env file and
+        // litestream.yml staged in a root-only directory; the secret set of a colour that started
+        // nothing), the switch, and once Traefik confirmed it current.json and the env file, then
+        // the staged files moved into place, the old colour's delayed stop, the removal and (with
+        // nothing left to do under the lock) the lock's release with the history entry.
+        const stage = rollbackStageDir(app.name);
+        const staged = { route: `${stage}/route.yml`, env: `${stage}/secrets.env`, litestream: `${stage}/litestream.yml` };
+        const current: CurrentRecord = { release: d.target.id, colour: d.colour, previous: { release: d.live.release, colour: d.live.colour }, switchedAt: deps.now().toISOString() };
+        const upload: MemoryEntry[] = [
+          ...(reuseHealthy ? secretEntries : [{ path: appSecretsDir(app.name), type: 'directory' as const, mode: 0o700 }]),
+          { path: stage, type: 'directory', mode: 0o700 },
+          { path: staged.route, content: routing, mode: 0o644 },
+          { path: staged.env, content: formatSecretsEnv(secrets), mode: 0o600 },
+          ...(ls ? [{ path: staged.litestream, content: ls, mode: 0o644 }] : []),
+        ];
+        const record = { currentPath: currentFile(app.name), current: JSON.stringify(current, null, 2) + '\n', envFrom: staged.env, envTo: appSecretsEnv(app.name) };
+        const planned: RollbackOutcome = { host: name, release: d.target.id, colour: d.colour, reused: d.reuse, timings, switchedAt: 0, previous: d.live.release };
+        if (!services.length) history = audit.successPart(planned);
         const finish = history ? lock.releasePart(history) : undefined;
-        const steps = retire && removal ? chainScripts(retire, removal) : (retire ?? removal);
-        const after = steps && finish ? chainScripts(steps, finish) : (steps ?? finish);
-        // The record, the old colour's delayed stop and the removal go in one round trip.
-        await phase(removal ? 'record + retire + remove services' : 'record + retire', async () => {
-          const current: CurrentRecord = { release: d.target.id, colour: d.colour, previous: { release: d.live.release, colour: d.live.colour }, switchedAt: deps.now().toISOString() };
-          const extra: MemoryEntry[] = [
-            ...(reuseHealthy ? secretEntries : []),
-            { path: currentFile(app.name), content: JSON.stringify(current, null, 2) + '\n', mode: 0o644 },
-            { path: appSecretsEnv(app.name), content: formatSecretsEnv(secrets), mode: 0o600 },
-          ];
-          if (ls) extra.push({ path: litestreamConfigPath(app.name), content: ls, mode: 0o644 });
-          const r = await deps.runner.run(hostScripts.untar(h.ssh, after), { stdinStream: packUpload(undefined, undefined, extra) });
-          // The release part's output follows the marker that precedes "released" (or "not-ours").
-          if (finish) audit.appended(lock.settled(new RegExp(`(?:^|\\n)${THEN_MARKER}\\n((?:released|not-ours)\\n[\\s\\S]*)$`).exec(r.stdout)?.[1]));
-          const removed = [...r.stdout.matchAll(/^removed (\S+)$/gm)].map((m) => m[1]!);
-          if (removed.length) deps.log.info(`${name}: removed ${removed.join(', ')} (not in release ${d.target.id}; volumes kept)`);
-        });
+        const install = installStagedPart(stage, ls ? [[staged.litestream, litestreamConfigPath(app.name)]] : []);
+        const after = [retire, removal, finish].reduce<ScriptPart>((a, b) => (b ? chainScripts(a, b) : a), install);
+        const sw = await phase(removal ? 'switch + record + retire + remove services' : 'switch + record + retire', () =>
+          switchRouteWith({ ...cut, record }, packUpload(undefined, undefined, upload), staged.route, after),
+        );
+        switched = { release: d.target.id, colour: d.colour };
+        const outcome: RollbackOutcome = { ...planned, switchedAt: Date.now(), switchMs: sw.ms };
+        // The release part's output follows the marker that precedes "released" (or "not-ours").
+        if (finish) audit.appended(lock.settled(new RegExp(`(?:^|\\n)${THEN_MARKER}\\n((?:released|not-ours)\\n[\\s\\S]*)$`).exec(sw.after ?? '')?.[1]));
+        const removed = [...(sw.after ?? '').matchAll(/^removed (\S+)$/gm)].map((m) => m[1]!);
+        if (removed.length) deps.log.info(`${name}: removed ${removed.join(', ')} (not in release ${d.target.id}; volumes kept)`);
+        if (sw.afterExitCode !== 0) {
+          throw new StepError('record + retire', `${name}: ${d.target.id} serves again on ${d.colour}, but what follows the switch failed (exit ${sw.afterExitCode}): ${(sw.after ?? '').trim().split('\n').pop() ?? ''}`);
+        }
         // Workers, the replicator and backup loops come back to the release too (the replicator is
         // recreated when its litestream.yml differs: its compose label carries the file's hash).
         await phase('workers + replicator', async () => {

@@ -6,7 +6,8 @@ import type { Runner } from '../docker/runner.ts';
 import type { SshTarget } from '../docker/ssh.ts';
 import { HealthError, StepError } from '../errors.ts';
 import { type Colour, dynamicConfigFile, traefikService, webAlias, webService } from '../names.ts';
-import { hostScripts, type SwitchRecord } from './host-scripts.ts';
+import type { Readable } from 'node:stream';
+import { chainScripts, hostScripts, type ScriptPart, type SwitchRecord, switchRoutePart, THEN_MARKER, thenOutput } from './host-scripts.ts';
 import { stripAnsi } from '../log/ansi.ts';
 import { lacksShell, noShellMessage } from '../plan/secret-env.ts';
 
@@ -72,6 +73,30 @@ export async function switchRoute(i: CutoverInput): Promise<number> {
     throw new StepError('switch', `Traefik on ${i.host} did not report ${url} for ${i.app} within ${SWITCH_TIMEOUT_SECONDS}s; routing restored. API said: ${ok.stdout.trim().slice(0, 300)}`);
   }
   return Number(m[1]);
+}
+
+/**
+ * The switch in one round trip with what surrounds it: `upload` (a tar stream, extracted at / first;
+ * it must hold `routeFile`, the route's content), then the switch, then `after` once Traefik
+ * confirmed. A failed `after` leaves the switch done: its exit code and output come back
+ * (`afterExitCode`), the caller decides; a switch Traefik never confirmed restores the route and throws.
+ */
+export async function switchRouteWith(i: CutoverInput, upload: Readable, routeFile: string, after?: ScriptPart): Promise<{ ms: number; after?: string; afterExitCode: number }> {
+  const url = `http://${webAlias(i.app, i.colour)}:${i.port}`;
+  const sw = switchRoutePart(routeFile, dynamicConfigFile(i.app), `${traefikService(i.app)}@file`, url, SWITCH_TIMEOUT_SECONDS, i.record);
+  const ok = await i.runner.run(hostScripts.untar(i.ssh, after ? chainScripts(sw, after) : sw), { allowFailure: true, stdinStream: upload });
+  if (ok.dryRun) return { ms: 0, afterExitCode: 0 };
+  const out = thenOutput(ok.stdout);
+  if (out === undefined) {
+    throw new StepError('switch', `the upload before the switch failed on ${i.host} (${lastLine(stripAnsi(ok.stderr || ok.stdout)) || `exit ${ok.exitCode}`}); routing unchanged, the old release keeps serving`);
+  }
+  const then = after ? thenOutput(out) : undefined;
+  const m = /^confirmed (\d+)/m.exec(then === undefined ? out : out.slice(0, out.indexOf(`\n${THEN_MARKER}\n`) + 1));
+  if (!m) {
+    if (i.previousRouting) await i.runner.run(hostScripts.writeFile(i.ssh, dynamicConfigFile(i.app), i.previousRouting, '644'));
+    throw new StepError('switch', `Traefik on ${i.host} did not report ${url} for ${i.app} within ${SWITCH_TIMEOUT_SECONDS}s; routing restored. API said: ${(out || ok.stderr).trim().slice(0, 300)}`);
+  }
+  return { ms: Number(m[1]), after: then, afterExitCode: ok.exitCode };
 }
 
 /** How long the switch waits for Traefik's API to report the new server. */

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { SWITCH_ROUTE } from '../../src/exec/host-scripts.ts';
+import { chainScripts, installStagedPart, SWITCH_ROUTE, switchRoutePart, THEN_MARKER } from '../../src/exec/host-scripts.ts';
 
 const WANT = 'http://shop-web-green:80';
 const OLD = 'http://shop-web-blue:80';
@@ -18,7 +18,7 @@ const answer = (...urls: string[]) => JSON.stringify({ loadBalancer: { servers: 
  * `curlVersion` 8.x takes the one-process path (--rate, a glob of tries), 7.68 the loop; the API
  * answers `before` (old server, or both during a reload) for the first `lag` requests, then `after`.
  */
-function switchRoute(o: { curlVersion: string; lag: number; after?: string; secs?: number; record?: boolean }) {
+function switchRoute(o: { curlVersion: string; lag: number; after?: string; secs?: number; record?: boolean; staged?: boolean }) {
   const root = mkdtempSync(join(tmpdir(), 'berth-switch-'));
   const bin = join(root, 'bin');
   mkdirSync(bin);
@@ -48,9 +48,21 @@ esac
   for (const f of ['curl', 'mv']) chmodSync(join(bin, f), 0o755);
   writeFileSync(join(root, 'release.env'), 'A=release-two\n');
   const rec = o.record === false ? [] : [join(root, 'rel', 'release.json'), '{"id":"r2"}', join(root, 'current.json'), '{"colour":"green"}', join(root, 'release.env'), join(root, 'secrets.env')];
+  // staged: a rollback's form — the route read from a file an upload staged, no release.json, and
+  // the staged files moved into place once confirmed (a part chained after the switch).
+  const stage = join(root, 'stage');
+  mkdirSync(stage);
+  writeFileSync(join(stage, 'route.yml'), 'new route\n');
+  writeFileSync(join(stage, 'litestream.yml'), 'dbs: []\n');
+  const part = o.staged
+    ? chainScripts(
+        switchRoutePart(join(stage, 'route.yml'), join(edge, 'dynamic', 'shop.yml'), 'shop@file', WANT, o.secs ?? 10, { currentPath: join(root, 'current.json'), current: '{"colour":"green"}', envFrom: join(root, 'release.env'), envTo: join(root, 'secrets.env') }),
+        installStagedPart(stage, [[join(stage, 'litestream.yml'), join(root, 'litestream.yml')]]),
+      )
+    : { script: SWITCH_ROUTE, args: [join(edge, 'dynamic', 'shop.yml'), 'shop@file', WANT, String(o.secs ?? 10), ...rec] };
   const t0 = Date.now();
-  const r = spawnSync('sh', ['-c', SWITCH_ROUTE, 'sh', join(edge, 'dynamic', 'shop.yml'), 'shop@file', WANT, String(o.secs ?? 10), ...rec], {
-    input: 'new route\n',
+  const r = spawnSync('sh', ['-c', part.script, 'sh', ...part.args], {
+    input: o.staged ? '' : 'new route\n',
     env: { PATH: `${bin}:/usr/bin:/bin` },
     encoding: 'utf8',
     timeout: 30_000,
@@ -93,4 +105,24 @@ for (const curlVersion of ['8.14.1', '7.68.0']) {
 test('a server URL that only starts like the wanted one is not a confirmation', () => {
   const r = switchRoute({ curlVersion: '8.14.1', lag: 0, after: answer(`${WANT}0`), secs: 1, record: false });
   assert.equal(r.code, 1);
+});
+
+test('staged (a rollback): the route comes from the staged file, current.json and the env file are recorded without a release.json, then the staged files move into place', () => {
+  const r = switchRoute({ curlVersion: '8.14.1', lag: 2, staged: true });
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, new RegExp(`^confirmed \\d+\\n${THEN_MARKER}$`));
+  assert.equal(r.read('edge/dynamic/shop.yml'), 'new route\n');
+  assert.equal(r.read('current.json'), '{"colour":"green"}');
+  assert.equal(r.read('secrets.env'), 'A=release-two\n');
+  assert.equal(r.read('rel/release.json'), undefined);
+  assert.equal(r.read('litestream.yml'), 'dbs: []\n');
+  assert.equal(existsSync(join(r.root, 'stage')), false, 'the staging directory is removed');
+});
+
+test('staged: a switch Traefik never confirms records nothing and moves nothing', () => {
+  const r = switchRoute({ curlVersion: '8.14.1', lag: 1_000_000, secs: 1, staged: true });
+  assert.equal(r.code, 1);
+  assert.equal(r.read('current.json'), undefined);
+  assert.equal(r.read('litestream.yml'), undefined);
+  assert.equal(r.read('stage/litestream.yml'), 'dbs: []\n');
 });
