@@ -39,6 +39,7 @@ import type { Deps } from './deps.ts';
 import { ensureContext, type HostHandle, hostHandle } from './host.ts';
 import { hostsOf } from './ops.ts';
 import { placeApp, type Placement, remoteUsers } from '../plan/placement.ts';
+import { byText } from '../text-order.ts';
 
 const hasBackups = (app: App) => !!app.config.litestream || Object.values(app.config.accessories).some((a) => a.backup);
 
@@ -71,7 +72,7 @@ export async function backupStatus(deps: Deps, opts: { app?: string }): Promise<
   const databases: DbStatus[] = [];
   const dumps: DumpStatus[] = [];
   let now = deps.now().getTime();
-  for (const [hn, hostApps] of [...byHost].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [hn, hostApps] of [...byHost].sort(([a], [b]) => byText(a, b))) {
     const h = hostHandle(hn, project.hosts[hn]!);
     let text = '';
     try {
@@ -110,7 +111,7 @@ const observeSpec = (app: App) => ({
   dbs: app.config.litestream?.databases ?? [],
   accessories: Object.entries(app.config.accessories)
     .filter(([, a]) => a.backup)
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byText(a, b))
     .map(([name, a]) => ({ name, dir: dumpDir(app.name, name, a.backup!.dir) })),
 });
 

@@ -2,7 +2,7 @@
 // command → start idle colour → health gate → switch → record → retire old colour.
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import YAML from 'yaml';
+import { parsedYaml } from '../plan/yaml.ts';
 import type { App, Project } from '../config/schema.ts';
 import { compose, type ComposeTarget, dockerCmd } from '../docker/argv.ts';
 import { splitCommand } from '../docker/command.ts';
@@ -69,6 +69,7 @@ import { keepMaintenance } from './maintenance.ts';
 import { registryOf, shipsOverSsh } from '../config/registry.ts';
 import { shipImage } from './ship-image.ts';
 import { appObservation, composeTarget, observeApp } from './app-on-host.ts';
+import { byText } from '../text-order.ts';
 
 export interface DeployOptions {
   app: string;
@@ -411,12 +412,9 @@ export const fileOf = (render: Pick<AppRender, 'files'>, path: string) => {
 };
 
 type ComposeDoc = { services: Record<string, { healthcheck?: unknown; profiles?: unknown }> };
-const parsedCompose = new WeakMap<readonly unknown[], ComposeDoc>();
-/** The release's compose.yml, parsed once per render (a deploy asks for its services several times). */
+/** The release's compose.yml, parsed once (a deploy asks for its services several times, secret sets and orphans too). */
 function composeDocOf(render: Pick<AppRender, 'files'>): ComposeDoc {
-  let doc = parsedCompose.get(render.files);
-  if (!doc) parsedCompose.set(render.files, (doc = YAML.parse(fileOf(render, 'compose.yml')) as ComposeDoc));
-  return doc;
+  return parsedYaml(fileOf(render, 'compose.yml')) as ComposeDoc;
 }
 
 /**
@@ -475,7 +473,7 @@ export async function reachAccessories(deps: Deps, job: HostJob, phase: <T>(name
 export async function accessoryFileEntries(app: App, accessories: readonly string[]): Promise<MemoryEntry[]> {
   const out: MemoryEntry[] = [];
   for (const a of accessories) {
-    for (const [target, local] of Object.entries(app.config.accessories[a]?.files ?? {}).sort(([x], [y]) => x.localeCompare(y))) {
+    for (const [target, local] of Object.entries(app.config.accessories[a]?.files ?? {}).sort(([x], [y]) => byText(x, y))) {
       out.push({ path: accessoryFileHostPath(app.name, a, target), content: await readFile(resolve(app.dir, local), 'utf8'), mode: 0o644 });
     }
   }

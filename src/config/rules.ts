@@ -10,6 +10,7 @@ import { CLOUDFLARE, dnsCredentials, dnsResolverEnv, PROPAGATION_SUFFIX, UNSUPPO
 import { LEGO, providerVariable, providerVariables } from './lego-table.ts';
 import { accessoryEnvNames, accessoryHostKeys, parsePortBinding, placeApp, publishedBinding, remoteUsers, sharedAccessories, type PortBinding } from '../plan/placement.ts';
 import { registryOf } from './registry.ts';
+import { byText } from '../text-order.ts';
 
 /** Where the shared files came from (load.ts may find edge.yaml or edge.json, or BERTH_HOSTS_FILE). */
 export interface RuleFiles {
@@ -528,7 +529,7 @@ export const sharedAccessoryPorts: Rule = ({ apps, hosts }, files) => {
       }
     }
   }
-  for (const [h, why] of [...missingIp].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [h, why] of [...missingIp].sort(([a], [b]) => byText(a, b))) {
     if (hosts[h]?.private_ip) continue;
     issues.push({
       file: files.hosts,
@@ -653,7 +654,7 @@ export const volumesNotShared: Rule = ({ apps }) => {
   const issues: Issue[] = [];
   for (const app of apps) {
     const owner = new Map<string, string>(Object.keys(app.config.volumes).map((v) => [v, `volumes.${v} (the app's web colours, workers and replicator)`]));
-    for (const [acc, a] of Object.entries(app.config.accessories).sort(([x], [y]) => x.localeCompare(y))) {
+    for (const [acc, a] of Object.entries(app.config.accessories).sort(([x], [y]) => byText(x, y))) {
       for (const [v, mount] of Object.entries(a.volumes)) {
         const path = `accessories.${acc}.volumes.${v}`;
         const first = owner.get(v);

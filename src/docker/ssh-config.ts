@@ -8,6 +8,7 @@
 // uses it with `-F`; Docker commands run with the wrapper's directory first in PATH.
 import { createHash } from 'node:crypto';
 import { CONTROL_PERSIST } from './ssh.ts';
+import { byText } from '../text-order.ts';
 
 export interface SshIdentityEntry {
   /** Address as it appears in the context URL (what docker passes to ssh). */
@@ -37,7 +38,7 @@ export function renderSshConfig(entries: SshIdentityEntry[], userConfig: string,
     byAddress.set(e.address, [...(byAddress.get(e.address) ?? []), e]);
   }
   const lines = ['# Written by Berth for Docker\'s ssh connections (see src/docker/ssh-config.ts). Do not edit: it is rewritten.'];
-  for (const [address, es] of [...byAddress].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [address, es] of [...byAddress].sort(([a], [b]) => byText(a, b))) {
     lines.push(`Host ${address}`);
     for (const f of [...new Set(es.map((e) => e.identityFile))]) lines.push(`  IdentityFile "${f}"`);
     lines.push('  IdentitiesOnly yes');

@@ -16,6 +16,7 @@ import { read, write } from '../docker/command.ts';
 import type { Runner } from '../docker/runner.ts';
 import { isBlobName, type LocalImage } from '../plan/image-ship.ts';
 import { startPushSink } from './push-sink.ts';
+import { byText } from '../text-order.ts';
 
 /** `$BERTH_IMAGE_CACHE`, else `$XDG_CACHE_HOME/berth/images` (~/.cache/berth/images). */
 export const imageCacheDir = (env: NodeJS.ProcessEnv) =>
@@ -238,7 +239,7 @@ async function pruneCache(dir: string) {
       await rm(join(dir, 'images', f), { force: true });
     }
   }
-  indexes.sort((a, b) => b.usedAt.localeCompare(a.usedAt));
+  indexes.sort((a, b) => byText(b.usedAt, a.usedAt));
   const keep = indexes.slice(0, CACHE_KEEP_IMAGES);
   for (const i of indexes.slice(CACHE_KEEP_IMAGES)) await rm(indexPath(dir, i.id), { force: true });
   const used = new Set(keep.flatMap((i) => [i.config, ...i.layers.map((l) => l.blob)]));

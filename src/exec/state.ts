@@ -2,6 +2,7 @@
 import { type Colour, LABEL } from '../names.ts';
 import { parseImageExec } from '../plan/secret-env.ts';
 import type { MaintenanceRecord } from '../plan/render-maintenance.ts';
+import { byText } from '../text-order.ts';
 
 export interface ReleaseRecord {
   id: string;
@@ -169,7 +170,7 @@ export function parseObservation(out: string): AppState {
       state.current = null;
     }
   }
-  state.releases.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  state.releases.sort((a, b) => byText(a.createdAt, b.createdAt));
   return state;
 }
 

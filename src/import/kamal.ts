@@ -8,6 +8,7 @@ import { shQuote, splitCommand } from '../docker/command.ts';
 import { parseKamalSecrets, type KamalSecret } from './kamal-secrets.ts';
 import { accessoryEnvNames } from '../plan/placement.ts';
 import { ENV_READ_RE } from './kamal-erb.ts';
+import { byText } from '../text-order.ts';
 
 /** ERB env reads (kamal-erb.ts) in a value → `${NAME}` references, each NAME a secret (its value from the environment at deploy time). */
 function envReads(value: string, addSecret: (n: string) => void): string {
@@ -495,7 +496,7 @@ export function importKamal(input: KamalImportInput): KamalImport {
     }
     if (Object.keys(accs).length) app.accessories = accs;
     // Both ends of a connection across hosts need the address it travels on (private_ip).
-    for (const [hn, keys] of [...needPrivate].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [hn, keys] of [...needPrivate].sort(([a], [b]) => byText(a, b))) {
       if (privateIps[hn] || existing[hn]?.private_ip) continue;
       const address = addressOf.get(hn);
       if (address && isPrivateAddress(address)) {

@@ -13,6 +13,7 @@
 // - pg_dump: the backup service not running, or the newest dump older than twice its period.
 import type { App } from '../config/schema.ts';
 import { parseS3Url, replicaPath } from './render-litestream.ts';
+import { byText } from '../text-order.ts';
 
 export interface Section {
   name: string;
@@ -350,10 +351,10 @@ export function evaluateAppBackups(app: App, host: string, obs: AppBackupObserva
     }
   }
   const dumps: DumpStatus[] = [];
-  for (const [acc, cfg] of Object.entries(app.config.accessories).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [acc, cfg] of Object.entries(app.config.accessories).sort(([a], [b]) => byText(a, b))) {
     if (!cfg.backup) continue;
     const problems: string[] = [];
-    const list = [...(obs?.dumps.get(acc) ?? [])].sort((a, b) => b.name.localeCompare(a.name));
+    const list = [...(obs?.dumps.get(acc) ?? [])].sort((a, b) => byText(b.name, a.name));
     const service = obs?.backupServices.get(acc) ?? 'missing';
     if (service !== 'running') problems.push(`backup service ${service}`);
     const newest = list[0];

@@ -9,6 +9,7 @@
 // network; from any other host at the accessory host's private_ip and published port (the first of
 // its hosts, by name, when it runs on several and not on the process's host).
 import type { App, HostConfig } from '../config/schema.ts';
+import { byText } from '../text-order.ts';
 
 /** What one host runs of an app. */
 export interface HostProcesses {
@@ -183,7 +184,7 @@ export function accessoryOpenings(apps: readonly App[], hosts: Record<string, Ho
       out.push({ app: app.name, accessory: a, address, port: b.hostPort, sources });
     }
   }
-  return out.sort((x, y) => x.port - y.port || x.app.localeCompare(y.app));
+  return out.sort((x, y) => x.port - y.port || byText(x.app, y.app));
 }
 
 /** One line per host for `plan`: "h4: web, worker jobs" … */

@@ -2,6 +2,7 @@
 // except what rollback still needs: the live release, the previous one, and any release whose
 // web container still exists (a stopped colour is an instant rollback).
 import type { AppState, ReleaseRecord } from '../exec/state.ts';
+import { byText } from '../text-order.ts';
 
 export interface PrunePlan {
   kept: string[];
@@ -20,7 +21,7 @@ export const SAFE_RELEASE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$/;
  */
 export function planPrune(state: Pick<AppState, 'current' | 'releases' | 'containers'>, keepReleases: number, imagesRecoverable = true): PrunePlan {
   const keep = Math.max(2, keepReleases);
-  const byNewest = [...state.releases].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+  const byNewest = [...state.releases].sort((a, b) => byText(b.createdAt, a.createdAt) || byText(b.id, a.id));
   const protectedIds = new Set<string>();
   if (state.current) {
     protectedIds.add(state.current.release);

@@ -10,7 +10,7 @@
 // set the live colour mounts. Support services (replicator, accessories, backup loops) are labelled
 // with the set of the secrets they mount only, so an unrelated secret never restarts a database.
 import { createHash } from 'node:crypto';
-import YAML from 'yaml';
+import { parsedYaml } from './yaml.ts';
 import { RELEASE_SERVICE } from '../names.ts';
 
 export const SECRETS_ID_VAR = 'BERTH_SECRETS_ID';
@@ -46,7 +46,7 @@ export const SECRET_SET_ID_SH =
  */
 export function secretSetEnv(values: Record<string, string>, composeYml: string | string[]): Record<string, string> {
   const services: Record<string, { secrets?: (string | { source: string })[] }> = {};
-  for (const text of [composeYml].flat()) Object.assign(services, (YAML.parse(text) as { services?: typeof services })?.services ?? {});
+  for (const text of [composeYml].flat()) Object.assign(services, (parsedYaml(text) as { services?: typeof services })?.services ?? {});
   const env: Record<string, string> = { [SECRETS_ID_VAR]: secretSetId(values) };
   for (const [service, def] of Object.entries(services)) {
     if (releaseService(service) || !def.secrets?.length) continue;

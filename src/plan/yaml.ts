@@ -18,6 +18,20 @@ export function toYaml(doc: unknown, header: string): string {
   return d.toString({ lineWidth: 0, minContentWidth: 0 });
 }
 
+/**
+ * A YAML text parsed once per process, however many readers ask (a rollback's planners parsed the
+ * release's compose.yml four times: ~40 ms of a 0.5 s command). Keyed by the text itself. The value
+ * is SHARED: callers only read it; one that changes a document parses its own copy (YAML.parse).
+ */
+export function parsedYaml(text: string): unknown {
+  if (parsed.has(text)) return parsed.get(text);
+  const doc: unknown = YAML.parse(text);
+  if (parsed.size >= 16) parsed.clear();
+  parsed.set(text, doc);
+  return doc;
+}
+const parsed = new Map<string, unknown>();
+
 /** A string that is always double-quoted in the output (port bindings, "0.5"-like values). */
 export function quoted(value: string): YAML.Scalar {
   const s = new YAML.Scalar(value);
