@@ -111,7 +111,9 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
       // The target colour's pending retire is cancelled (and the colour checked, when it still
       // runs) and the release's files are read, all in the lock's round trip.
       const pidfile = retirePidFile(app.name, d.colour);
-      const cancel = running ? scriptParts.cancelRetireAndCheck(pidfile, idle!.id) : scriptParts.cancelRetire(pidfile);
+      // current.json comes back with it: a deploy or rollback that finished between this command's
+      // observation and its lock changed what serves, and the plan would act on the wrong colour.
+      const cancel = scriptParts.withCurrent(currentFile(app.name), running ? scriptParts.cancelRetireAndCheck(pidfile, idle!.id) : scriptParts.cancelRetire(pidfile));
       const lock = await phase('lock', () => acquireLock(deps.runner, h.ssh, lockDir(app.name), `rollback ${app.name} to ${d.target.id}`, { host: name, app: app.name, now: deps.now(), then: chainScripts(readReleasePart(app.name, d.target.id), cancel) }));
       const read = lock.thenOutput === undefined ? undefined : splitLastThen(lock.thenOutput);
       const dir = await mkdtemp(join(tmpdir(), 'berth-rollback-'));
@@ -141,6 +143,10 @@ export async function rollback(deps: Deps, opts: { app: string; to?: string; onl
               const r = await deps.runner.run(hostScripts.untar(h.ssh, read ? undefined : cancel), { stdinStream: packUpload(undefined, undefined, secretEntries) });
               return (read ? read.then : thenOutput(r.stdout)) ?? '';
             });
+        const now = currentOf(checked);
+        if (now?.release !== d.live.release || now.colour !== d.live.colour) {
+          throw new StepError('rollback', `${name}: ${app.name} changed since this rollback looked (${now ? `${now.release} serves on ${now.colour} now` : 'its current.json is gone'}); nothing switched. Rerun the rollback.`);
+        }
         const routing = await readFile(join(dir, routingFile(d.colour)), 'utf8');
         const port = portOf(routing, app.config.port);
         const cut = {
@@ -258,6 +264,16 @@ async function ensureReleaseImage(deps: Deps, h: HostHandle, app: App, target: R
     const why = (e instanceof CommandError ? e.stderr : e.message).trim().split('\n').pop();
     throw new StepError('rollback', `the image ${target.image} of release ${target.id} is missing on ${h.name} and pulling it from ${reg.server} failed (${why}); ${serving}.`);
   });
+}
+
+/** The release and colour in force, from the "current …" line a withCurrent part printed. */
+export function currentOf(output: string): { release?: string; colour?: string } | undefined {
+  const line = /^current (\{.*\})$/m.exec(output)?.[1];
+  try {
+    return line ? (JSON.parse(line) as { release?: string; colour?: string }) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The container port a routing file points at (the old release may have used another port). */

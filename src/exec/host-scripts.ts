@@ -309,6 +309,11 @@ export const scriptParts = {
   },
   readRelease: (dir: string, secretsFile: string, fallbackSecretsFile: string): ScriptPart => ({ script: READ_RELEASE, args: [dir, secretsFile, fallbackSecretsFile] }),
   cancelRetire: (pidfile: string): ScriptPart => ({ script: CANCEL_RETIRE, args: [pidfile] }),
+  /** `part`, its output preceded by a line "current <current.json, spaces and newlines dropped>". */
+  withCurrent: (currentJson: string, part: ScriptPart): ScriptPart => ({
+    script: `echo "current $(tr -d ' \\n' < "$1" 2>/dev/null)"; shift\n${part.script}`,
+    args: [currentJson, ...part.args],
+  }),
   removeServices: (project: string, graceSeconds: number, services: string[]): ScriptPart => ({ script: REMOVE_SERVICES, args: [project, String(graceSeconds), ...services] }),
   cancelRetireAndCheck: (pidfile: string, containerId: string): ScriptPart => ({ script: CANCEL_RETIRE_AND_CHECK, args: [pidfile, containerId] }),
   retireLater: (containerId: string, colour: string, currentJson: string, pidfile: string, delaySeconds: number, graceSeconds: number): ScriptPart => ({
