@@ -148,6 +148,11 @@ echo '--end'
  * Stop a container after a delay, detached on the host, so the deploy returns at once. The timer's
  * pid is kept in `pidfile` so a deploy or rollback that makes this colour live again cancels it;
  * as a second guard the stop happens only if current.json still names another colour.
+ * Cancel and stop race for the pidfile by renaming it (atomic: one of them wins). The timer that
+ * wins renames it to <pidfile>.<pid>.stopping for as long as its stop runs; a cancel that finds
+ * that waits for the stop to end instead of reporting the colour as running (a `docker stop` in
+ * flight cannot be called back: the rollback that checked "running healthy" during it switched to
+ * a colour about to exit — seen in CI once the rollback got faster).
  */
 const RETIRE_LATER = `
 id="$1"; delay="$2"; grace="$3"; colour="$4"; current="$5"; pidfile="$6"
@@ -155,11 +160,28 @@ id="$1"; delay="$2"; grace="$3"; colour="$4"; current="$5"; pidfile="$6"
 nohup sh -c '
   echo $$ > "$6"
   sleep "$1"
+  mv "$6" "$6.$$.stopping" 2>/dev/null || exit 0
   live=$(sed -n "s/^ *\\"colour\\": *\\"\\([a-z]*\\)\\".*/\\1/p" "$5" | head -n 1)
   [ "$live" = "$4" ] || docker stop -t "$2" "$3"
-  rm -f "$6"
+  rm -f "$6.$$.stopping"
 ' retire "$delay" "$grace" "$id" "$colour" "$current" "$pidfile" >/dev/null 2>&1 &
 echo scheduled
+`;
+
+/**
+ * Cancel the colour's pending retire (prints "cancelled" when one was pending); when its stop has
+ * begun, wait (60 s at most) for it to end, so what follows sees the container as it will be.
+ */
+const CANCEL_RETIRE_CORE = `
+if mv "$pidfile" "$pidfile.cancel.$$" 2>/dev/null; then
+  kill "$(cat "$pidfile.cancel.$$")" 2>/dev/null && echo cancelled; rm -f "$pidfile.cancel.$$"
+fi
+for f in "$pidfile".*.stopping; do
+  [ -e "$f" ] || continue
+  p=\${f%.stopping}; p=\${p##*.}; n=0
+  while kill -0 "$p" 2>/dev/null && [ "$n" -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
+  kill -0 "$p" 2>/dev/null || rm -f "$f"
+done
 `;
 
 /**
@@ -168,7 +190,7 @@ echo scheduled
  */
 const CANCEL_RETIRE_AND_CHECK = `
 pidfile="$1"; id="$2"
-if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null; rm -f "$pidfile"; fi
+${CANCEL_RETIRE_CORE}
 docker inspect --format '{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id" 2>/dev/null || echo missing
 `;
 
@@ -189,7 +211,7 @@ true
 /** Cancel a pending retire of a colour that is about to serve again. */
 const CANCEL_RETIRE = `
 pidfile="$1"
-if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null && echo cancelled; rm -f "$pidfile"; fi
+${CANCEL_RETIRE_CORE}
 true
 `;
 
